@@ -1,0 +1,28 @@
+// The channel layer contract (docs/channel-layer-spec.md). Every backend implements it.
+
+/** A message on the layer: a plain object with a string `type`; values JSON/msgpack-safe. */
+export interface LayerMessage {
+  type: string;
+  [key: string]: unknown;
+}
+
+export type LayerExtension = 'groups' | 'flush';
+
+export interface ChannelLayer<M extends LayerMessage = LayerMessage> {
+  /** Optional parts of the contract this backend has. */
+  readonly extensions: readonly LayerExtension[];
+  /** Queues `message` on `channel`. Throws ChannelFull at capacity. */
+  send(channel: string, message: M): Promise<void>;
+  /** The next message of `channel`, waiting until one arrives. One reader gets each message. */
+  receive(channel: string): Promise<M>;
+  /** A new unique channel name for this process: `${prefix}<id>!<local>`. */
+  newChannel(prefix?: string): Promise<string>;
+  groupAdd(group: string, channel: string): Promise<void>;
+  groupDiscard(group: string, channel: string): Promise<void>;
+  /** Sends to every member; a full member is skipped and the drop counted, never thrown. */
+  groupSend(group: string, message: M): Promise<void>;
+  /** Removes every channel, message and group of this layer. */
+  flush(): Promise<void>;
+  /** Releases connections and timers; pending receives reject. */
+  close(): Promise<void>;
+}

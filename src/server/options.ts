@@ -1,0 +1,104 @@
+// Interface server options: one object, every default documented here and in docs/server.md,
+// checked when the server is made (never at first use). Durations in milliseconds, sizes in bytes.
+import type { Writable } from 'node:stream';
+import { InvalidOptionError } from '../errors.js';
+
+export interface ServerOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 8000 (0 picks a free port) */
+  port?: number;
+  /** Path prefix the app is mounted under; copied into `scope.root_path`. @default '' */
+  rootPath?: string;
+  /** Largest WebSocket message accepted; a larger one closes the socket with 1009. @default 1 MiB */
+  websocketMaxMessageBytes?: number;
+  /** Time the app has to answer `websocket.connect` (accept/close/deny); then 403... then dropped. @default 5000 */
+  websocketHandshakeTimeoutMs?: number;
+  /** Ping every this often on an idle WebSocket; 0 turns keepalive off. @default 20000 */
+  pingIntervalMs?: number;
+  /** Close a WebSocket (1011 is not sent: the peer is gone) when no pong came for this long. @default 30000 */
+  pingTimeoutMs?: number;
+  /** Close a WebSocket with 1000 after this long, whatever it does; 0 = no limit. @default 86_400_000 */
+  websocketMaxLifetimeMs?: number;
+  /** An HTTP response not finished after this long is cut (503 if not started); 0 = no limit. @default 0 */
+  httpResponseTimeoutMs?: number;
+  /** After a connection ends, time the app has to return before it is abandoned (logged). @default 10000 */
+  applicationCloseTimeoutMs?: number;
+  /** Request bodies larger than this get 413; 0 = no limit. @default 10 MiB */
+  maxRequestBodyBytes?: number;
+  /** Requests with more header lines get 431. @default 100 */
+  maxHeaderCount?: number;
+  /** Total size of the request head; larger gets 431. @default 16 KiB */
+  maxHeaderBytes?: number;
+  /** Unsent outgoing bytes one WebSocket may hold; past it the client is closed with 1008. @default 4 MiB */
+  maxBufferedBytes?: number;
+  /** On shutdown, time in-flight HTTP responses have to finish. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Keep-alive idle timeout of HTTP connections. @default 5000 */
+  keepAliveTimeoutMs?: number;
+  /** Access log: off (false), 'stdout', a file path, or a stream. @default false */
+  accessLog?: false | 'stdout' | string | Writable;
+}
+
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'accessLog'>> & {
+  accessLog: false | 'stdout' | string | Writable;
+};
+
+export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
+  host: '127.0.0.1',
+  port: 8000,
+  rootPath: '',
+  websocketMaxMessageBytes: 1024 * 1024,
+  websocketHandshakeTimeoutMs: 5000,
+  pingIntervalMs: 20_000,
+  pingTimeoutMs: 30_000,
+  websocketMaxLifetimeMs: 86_400_000,
+  httpResponseTimeoutMs: 0,
+  applicationCloseTimeoutMs: 10_000,
+  maxRequestBodyBytes: 10 * 1024 * 1024,
+  maxHeaderCount: 100,
+  maxHeaderBytes: 16 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  drainTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5000,
+  accessLog: false,
+});
+
+const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
+  (k) => typeof DEFAULT_SERVER_OPTIONS[k as keyof ResolvedServerOptions] === 'number',
+) as (keyof ResolvedServerOptions)[];
+
+/** Fills defaults and checks every value; throws InvalidOptionError naming the option. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError(`server options must be an object, not ${String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(key in DEFAULT_SERVER_OPTIONS)) {
+      throw new InvalidOptionError(
+        `unknown server option '${key}'; known options: ${Object.keys(DEFAULT_SERVER_OPTIONS).join(', ')}`,
+      );
+    }
+  }
+  const resolved = { ...DEFAULT_SERVER_OPTIONS } as ResolvedServerOptions;
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  for (const key of NUMERIC_KEYS) {
+    const value = resolved[key] as unknown;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || !Number.isInteger(value)) {
+      throw new InvalidOptionError(`server option '${key}' must be a whole number ≥ 0, not ${String(value)}`);
+    }
+  }
+  if (resolved.port > 65535) throw new InvalidOptionError(`server option 'port' must be 0–65535, not ${resolved.port}`);
+  if (typeof resolved.host !== 'string' || resolved.host === '') {
+    throw new InvalidOptionError(`server option 'host' must be a non-empty string, not ${String(resolved.host)}`);
+  }
+  if (typeof resolved.rootPath !== 'string' || (resolved.rootPath !== '' && !resolved.rootPath.startsWith('/'))) {
+    throw new InvalidOptionError(`server option 'rootPath' must be '' or start with '/', not ${String(resolved.rootPath)}`);
+  }
+  if (resolved.websocketMaxMessageBytes < 1) {
+    throw new InvalidOptionError(`server option 'websocketMaxMessageBytes' must be at least 1`);
+  }
+  return resolved;
+}
