@@ -1,0 +1,49 @@
+// What the interface server's parts share: the app, resolved options, logging, live
+// connections (for graceful shutdown) and counters.
+import type { Application, HttpScope, WebsocketScope } from '../asgi/types.js';
+import type { Logger } from '../logging.js';
+import type { ResolvedServerOptions } from './options.js';
+
+export interface AccessLog {
+  /** One line per finished HTTP response (or cut one). */
+  http(scope: HttpScope, status: number, bytes: number, durationMs: number): void;
+  /** WebSocket lines: handshake accepted, handshake rejected (with HTTP status), connection closed. */
+  websocket(
+    event: 'connect' | 'reject' | 'disconnect',
+    scope: WebsocketScope,
+    detail?: { status?: number; code?: number; durationMs?: number },
+  ): void;
+}
+
+/** A connection the server can ask to wind down on shutdown. */
+export interface LiveConnection {
+  /** Begin closing for a server shutdown (WebSocket: close 1012; HTTP: finish, then close). */
+  shutdown(): void;
+  /** Resolves when the connection and its app instance are done. */
+  readonly done: Promise<void>;
+}
+
+export interface ServerStats {
+  httpRequests: number;
+  websocketsOpen: number;
+  websocketsTotal: number;
+  /** WebSockets closed with 1008 because the client did not read (maxBufferedBytes). */
+  slowClientsClosed: number;
+  /** App instances that raised. */
+  appErrors: number;
+  /** Requests or frames refused as malformed or over a limit. */
+  rejected: number;
+}
+
+export interface ServerContext {
+  readonly app: Application;
+  readonly options: ResolvedServerOptions;
+  readonly log: Logger;
+  readonly accessLog: AccessLog | null;
+  /** Lifespan state from startup, shallow-copied into every connection scope; null when the app has no lifespan. */
+  lifespanState: Record<string, unknown> | null;
+  readonly websockets: Set<LiveConnection>;
+  readonly httpInFlight: Set<LiveConnection>;
+  readonly stats: ServerStats;
+  shuttingDown: boolean;
+}
