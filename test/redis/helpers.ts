@@ -1,0 +1,188 @@
+// Real Redis for the Redis layer tests: the machine's server on 127.0.0.1:6379, servers of the
+// tests' own on free ports (for fault injection), and the Python channels_redis peer.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REDIS_URL = process.env.CANAL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+/** Fails (never skips) with the fix when Redis is not there. */
+export async function requireRedis(url = REDIS_URL): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (err) {
+    client.disconnect();
+    throw new Error(
+      `Redis is not reachable at ${url} (${(err as Error).message}). These tests need a real Redis: ` +
+        `apt-get install redis-server && redis-server --daemonize yes --port 6379 (or set CANAL_TEST_REDIS_URL).`,
+    );
+  }
+  return client;
+}
+
+/** A key prefix no other test uses; delete its keys with `cleanPrefix`. */
+export function uniquePrefix(): string {
+  return `t${randomBytes(5).toString('hex')}`;
+}
+
+export async function cleanPrefix(client: Redis, prefix: string): Promise<void> {
+  const keys = await client.keys(`${prefix}*`);
+  if (keys.length) await client.del(...keys);
+}
+
+let pythonChecked = false;
+function requirePython(): void {
+  if (pythonChecked) return;
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import channels_redis.core, channels_redis.pubsub, cryptography'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(
+      `Python's channels_redis is needed for the interoperability tests and is missing (${(r.stderr || r.error?.message || '').trim()}). ` +
+        'Install it: apt-get install python3-channels-redis python3-cryptography',
+    );
+  }
+  pythonChecked = true;
+}
+
+export interface PeerEnv {
+  REDIS_URL?: string;
+  PREFIX?: string;
+  KEYS?: string;
+  LAYER?: 'core' | 'pubsub';
+}
+
+/** Runs the Python peer to completion; resolves with its stdout lines. */
+export function runPeer(args: string[], env: PeerEnv, timeoutMs = 15000): Promise<string[]> {
+  const child = startPeer(args, env);
+  return child.finished(timeoutMs);
+}
+
+export interface Peer {
+  child: ChildProcess;
+  /** The next line the peer prints. */
+  line(timeoutMs?: number): Promise<string>;
+  finished(timeoutMs?: number): Promise<string[]>;
+}
+
+export function startPeer(args: string[], env: PeerEnv): Peer {
+  requirePython();
+  const child = spawn('/usr/bin/python3', [join(HERE, 'peer.py'), ...args], {
+    env: { ...process.env, REDIS_URL, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let waiting: ((l: string) => void) | null = null;
+  let buffered = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let i;
+    while ((i = buffered.indexOf('\n')) >= 0) {
+      const l = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      if (waiting) {
+        const w = waiting;
+        waiting = null;
+        w(l);
+      } else lines.push(l);
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    line(timeoutMs = 10000) {
+      if (lines.length) return Promise.resolve(lines.shift()!);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`python peer printed nothing in ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        waiting = (l) => {
+          clearTimeout(t);
+          resolve(l);
+        };
+        exited.then((code) => {
+          if (waiting) reject(new Error(`python peer exited (${code}) before printing; stderr: ${stderr}`));
+        });
+      });
+    },
+    async finished(timeoutMs = 15000) {
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      if (code !== 0) throw new Error(`python peer ${args.join(' ')} exited with ${code}: ${stderr}`);
+      return lines.splice(0);
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A redis-server of the test's own on a free port, to stop and start again. */
+export class OwnRedis {
+  port = 0;
+  private proc: ChildProcess | null = null;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'canal-redis-'));
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error('redis-server is not installed; apt-get install redis-server');
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        await client.ping();
+        client.disconnect();
+        return;
+      } catch {
+        client.disconnect();
+        if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+    this.proc = null;
+  }
+}
+
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+    }),
+  ]);
+}
