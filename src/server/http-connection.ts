@@ -1,0 +1,300 @@
+// One HTTP request as an app instance: the body streams in as `http.request` events (reading
+// pauses while the app is behind), the response streams out from `http.response.*` events
+// (waiting on `drain`), `http.disconnect` arrives when the client goes away or the response is
+// done. Errors follow docs/app-interface.md: a bad event throws ERR_INVALID_EVENT, a send after
+// the end throws ERR_SEND_AFTER_CLOSE, an app exception gives 500 (or a cut response).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.js';
+import { InvalidEventError, SendAfterCloseError } from '../errors.js';
+import type { LiveConnection, ServerContext } from './context.js';
+import { checkBody, checkBool, checkStatus, flatHeaders } from './events.js';
+import { BadRequestTarget, buildHttpScope } from './scope.js';
+
+const EMPTY = Buffer.alloc(0);
+const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
+const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' });
+
+/** Writes a small complete response outside of any app (errors, limits). */
+export function plainResponse(res: ServerResponse, status: number, text: string, close = false): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(text + '\n');
+  const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+const enum State {
+  Init,
+  Started,
+  Trailers,
+  Done,
+}
+
+class HttpConnection implements LiveConnection {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private state = State.Init;
+  private status = 0;
+  private headers: string[] | null = null;
+  private wantTrailers = false;
+  private bytes = 0;
+  private readonly started = Date.now();
+  private clientGone = false;
+  private bodyDone: boolean;
+  private reading = false;
+  private chunks: Buffer[] = [];
+  private received = 0;
+  private waiter: ((event: HttpReceiveEvent) => void) | null = null;
+  private appDone = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly scope: HttpScope,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    const h = req.headers;
+    this.bodyDone = h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
+    res.on('close', this.onClose);
+    if (ctx.options.httpResponseTimeoutMs > 0) {
+      this.timer = setTimeout(this.onTimeout, ctx.options.httpResponseTimeoutMs);
+    }
+  }
+
+  run(): void {
+    this.ctx.httpInFlight.add(this);
+    let result: Promise<void>;
+    try {
+      result = this.ctx.app(this.scope, this.receive, this.send);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(this.onAppReturn, this.onAppError);
+  }
+
+  receive = (): Promise<ReceiveEvent> => {
+    if (this.chunks.length > 0) {
+      const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = [];
+      if (!this.bodyDone) this.req.resume();
+      return Promise.resolve({ type: 'http.request', body, more_body: !this.bodyDone });
+    }
+    if (this.bodyDone && !this.reading) {
+      this.reading = true; // the whole (empty) body has been given
+      return Promise.resolve(LAST_EMPTY);
+    }
+    if (this.clientGone || (this.bodyDone && this.state === State.Done)) return Promise.resolve(DISCONNECT);
+    if (!this.reading) this.startReading();
+    return new Promise((resolve) => (this.waiter = resolve));
+  };
+
+  private startReading(): void {
+    this.reading = true;
+    const limit = this.ctx.options.maxRequestBodyBytes;
+    this.req.on('data', (chunk: Buffer) => {
+      this.received += chunk.length;
+      if (limit > 0 && this.received > limit) {
+        this.ctx.stats.rejected++;
+        this.ctx.log.debug(`request body of ${this.scope.method} ${this.scope.path} is over ${limit} bytes`);
+        if (this.state === State.Init) plainResponse(this.res, 413, `request body is larger than ${limit} bytes`, true);
+        this.req.destroy();
+        this.markGone();
+        return;
+      }
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w({ type: 'http.request', body: chunk, more_body: true });
+      } else {
+        this.chunks.push(chunk);
+        this.req.pause(); // backpressure: the app has not taken the last chunk yet
+      }
+    });
+    this.req.on('end', () => {
+      this.bodyDone = true;
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(LAST_EMPTY);
+      }
+    });
+    this.req.on('error', () => this.markGone());
+  }
+
+  private onClose = (): void => {
+    // 'close' on the response: finished normally, or the client went away first.
+    if (this.state !== State.Done) this.markGone();
+    else this.wake();
+    if (this.appDone) this.finish();
+  };
+
+  private markGone(): void {
+    this.clientGone = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.waiter && (this.clientGone || this.bodyDone)) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(DISCONNECT);
+    }
+  }
+
+  send = async (event: SendEvent): Promise<void> => {
+    if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
+    const type = event.type;
+    if (this.clientGone || this.state === State.Done) {
+      throw new SendAfterCloseError(
+        `${type} after the ${this.clientGone ? 'client went away' : 'response finished'} (${this.scope.method} ${this.scope.path})`,
+      );
+    }
+    switch (type) {
+      case 'http.response.start': {
+        if (this.state !== State.Init) throw new InvalidEventError(`http.response.start sent twice (${this.scope.path})`);
+        this.status = checkStatus(type, event.status);
+        this.headers = flatHeaders(type, event.headers);
+        this.wantTrailers = checkBool(type, 'trailers', event.trailers);
+        this.state = State.Started;
+        return;
+      }
+      case 'http.response.body': {
+        if (this.state === State.Init) throw new InvalidEventError(`http.response.body before http.response.start (${this.scope.path})`);
+        if (this.state === State.Trailers) throw new InvalidEventError(`http.response.body after the last body chunk; send http.response.trailers`);
+        const body = checkBody(type, event.body);
+        const more = checkBool(type, 'more_body', event.more_body);
+        const res = this.res;
+        if (!res.headersSent) res.writeHead(this.status, this.headers!);
+        if (body !== undefined) this.bytes += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+        if (more) {
+          if (body !== undefined && body.length > 0 && !res.write(body)) await this.drained();
+          return;
+        }
+        if (this.wantTrailers) {
+          if (body !== undefined && body.length > 0 && !res.write(body)) await this.drained();
+          this.state = State.Trailers;
+          return;
+        }
+        this.state = State.Done;
+        res.end(body);
+        return;
+      }
+      case 'http.response.trailers': {
+        if (this.state !== State.Trailers) {
+          throw new InvalidEventError(`http.response.trailers needs trailers: true in http.response.start and a finished body (${this.scope.path})`);
+        }
+        const more = checkBool(type, 'more_trailers', event.more_trailers);
+        const pairs = flatHeaders(type, event.headers);
+        const trailers: [string, string][] = [];
+        for (let i = 0; i < pairs.length; i += 2) trailers.push([pairs[i]!, pairs[i + 1]!]);
+        this.res.addTrailers(trailers);
+        if (!more) {
+          this.state = State.Done;
+          this.res.end();
+        }
+        return;
+      }
+      default:
+        throw new InvalidEventError(`${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body or http.response.trailers`);
+    }
+  };
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  private onTimeout = (): void => {
+    this.timer = null;
+    if (this.state === State.Done) return;
+    this.ctx.log.warn(`${this.scope.method} ${this.scope.path}: no complete response within ${this.ctx.options.httpResponseTimeoutMs} ms`);
+    if (this.state === State.Init) plainResponse(this.res, 503, 'the application did not answer in time', true);
+    else this.res.destroy();
+    this.state = State.Done;
+    this.markGone();
+  };
+
+  private onAppReturn = (): void => {
+    this.appDone = true;
+    if (this.state !== State.Done && !this.clientGone) {
+      this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application returned without completing the response`);
+      this.ctx.stats.appErrors++;
+      if (this.state === State.Init) plainResponse(this.res, 500, 'Internal Server Error');
+      else this.res.destroy();
+      this.state = State.Done;
+    }
+    if (this.res.writableFinished || this.res.destroyed || this.clientGone) this.finish();
+  };
+
+  private onAppError = (err: unknown): void => {
+    this.appDone = true;
+    this.ctx.stats.appErrors++;
+    this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application raised`, err);
+    if (!this.clientGone && this.state !== State.Done) {
+      if (this.state === State.Init) plainResponse(this.res, 500, 'Internal Server Error');
+      else this.res.destroy();
+    }
+    this.state = State.Done;
+    this.finish();
+  };
+
+  private finished = false;
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.httpInFlight.delete(this);
+    this.ctx.accessLog?.http(this.scope, this.res.headersSent ? this.res.statusCode : 499, this.bytes, Date.now() - this.started);
+    this.resolveDone();
+  }
+
+  shutdown(): void {
+    // In-flight responses may finish; the server destroys what is left after drainTimeoutMs.
+    this.res.shouldKeepAlive = false;
+  }
+
+  destroy(): void {
+    this.res.destroy();
+    this.markGone();
+    this.finish();
+  }
+}
+
+export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+  ctx.stats.httpRequests++;
+  let scope: HttpScope;
+  try {
+    scope = buildHttpScope(req, ctx);
+  } catch (err) {
+    if (!(err instanceof BadRequestTarget)) throw err;
+    ctx.stats.rejected++;
+    ctx.log.debug(err.message);
+    plainResponse(res, 400, 'Bad Request: ' + err.message, true);
+    return;
+  }
+  const limit = ctx.options.maxRequestBodyBytes;
+  const length = req.headers['content-length'];
+  if (limit > 0 && length !== undefined && Number(length) > limit) {
+    ctx.stats.rejected++;
+    ctx.log.debug(`${req.method} ${scope.path}: content-length ${length} is over ${limit}`);
+    plainResponse(res, 413, `request body is larger than ${limit} bytes`, true);
+    return;
+  }
+  if (ctx.shuttingDown) res.shouldKeepAlive = false;
+  new HttpConnection(ctx, req, res, scope).run();
+}
+
+export type { HttpConnection };

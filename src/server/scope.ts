@@ -1,0 +1,133 @@
+// Building `http` and `websocket` scopes from a node:http request, as docs/app-interface.md
+// specifies: path percent-decoded as UTF-8, raw_path and query_string as the bytes received,
+// header names lowercased with order and duplicates kept.
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.js';
+import type { ServerContext } from './context.js';
+
+/** A request target that cannot be turned into a scope (bad percent-encoding, bad UTF-8). */
+export class BadRequestTarget extends Error {}
+
+const HTTP_EXTENSIONS = Object.freeze({ 'http.response.trailers': Object.freeze({}) });
+const WS_EXTENSIONS = Object.freeze({ 'websocket.http.response': Object.freeze({}) });
+
+/** Percent-decodes a path as UTF-8; throws BadRequestTarget on malformed input. */
+export function decodePath(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestTarget(`the request path ${JSON.stringify(raw)} is not valid percent-encoded UTF-8`);
+  }
+}
+
+interface Target {
+  rawPath: string;
+  query: string;
+}
+
+function splitTarget(url: string): Target {
+  let target = url;
+  // absolute-form (GET http://host/path HTTP/1.1): keep the path and query only
+  if (!target.startsWith('/')) {
+    const scheme = target.indexOf('://');
+    if (scheme > 0) {
+      const slash = target.indexOf('/', scheme + 3);
+      target = slash < 0 ? '/' : target.slice(slash);
+    } else if (target === '*') {
+      return { rawPath: '*', query: '' };
+    }
+  }
+  const q = target.indexOf('?');
+  return q < 0 ? { rawPath: target, query: '' } : { rawPath: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/** Request headers as ASGI byte pairs, names lowercased, order and duplicates as received. */
+export function headerPairs(raw: readonly string[]): HeaderPair[] {
+  const out: HeaderPair[] = new Array(raw.length >> 1);
+  for (let i = 0, j = 0; i < raw.length; i += 2, j++) {
+    out[j] = [Buffer.from(raw[i]!.toLowerCase(), 'latin1'), Buffer.from(raw[i + 1]!, 'latin1')];
+  }
+  return out;
+}
+
+function peers(req: IncomingMessage): { client: [string, number] | null; server: [string, number] | null } {
+  const s = req.socket;
+  return {
+    client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
+    server: s.localAddress ? [s.localAddress, s.localPort ?? 0] : null,
+  };
+}
+
+/**
+ * Defines `headers` as a lazily built own property: most handlers never read them, and turning
+ * every header into two Buffers is a good part of a small request's cost. The first read (or a
+ * spread copy, which reads it) builds the pairs and replaces the getter with the plain value.
+ */
+function defineLazyHeaders(scope: object, raw: readonly string[]): void {
+  Object.defineProperty(scope, 'headers', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const value = headerPairs(raw);
+      Object.defineProperty(this, 'headers', { value, writable: true, enumerable: true, configurable: true });
+      return value;
+    },
+    set(value: HeaderPair[]) {
+      Object.defineProperty(this, 'headers', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
+function rootPathOf(ctx: ServerContext): string {
+  return ctx.options.rootPath;
+}
+
+export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
+  const { rawPath, query } = splitTarget(req.url ?? '/');
+  const { client, server } = peers(req);
+  const rootPath = rootPathOf(ctx);
+  const scope = {
+    type: 'http',
+    asgi: ASGI_VERSION,
+    http_version: req.httpVersion === '1.0' ? '1.0' : req.httpVersion === '2.0' ? '2' : '1.1',
+    method: req.method ?? 'GET',
+    scheme: (req.socket as TLSSocket).encrypted ? 'https' : 'http',
+    path: decodePath(rawPath),
+    raw_path: Buffer.from(rawPath, 'latin1'),
+    query_string: Buffer.from(query, 'latin1'),
+    root_path: rootPath,
+    client,
+    server,
+    extensions: HTTP_EXTENSIONS,
+  } as unknown as HttpScope;
+  defineLazyHeaders(scope, req.rawHeaders);
+  if (ctx.lifespanState) scope.state = { ...ctx.lifespanState };
+  return scope;
+}
+
+export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): WebsocketScope {
+  const { rawPath, query } = splitTarget(req.url ?? '/');
+  const { client, server } = peers(req);
+  const rootPath = rootPathOf(ctx);
+  const offered = req.headers['sec-websocket-protocol'];
+  const subprotocols = offered ? offered.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  const scope: WebsocketScope = {
+    type: 'websocket',
+    asgi: ASGI_VERSION,
+    http_version: req.httpVersion === '1.0' ? '1.0' : '1.1',
+    scheme: (req.socket as TLSSocket).encrypted ? 'wss' : 'ws',
+    path: decodePath(rawPath),
+    raw_path: Buffer.from(rawPath, 'latin1'),
+    query_string: Buffer.from(query, 'latin1'),
+    root_path: rootPath,
+    headers: headerPairs(req.rawHeaders),
+    client,
+    server,
+    subprotocols,
+    extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
+  };
+  if (ctx.lifespanState) scope.state = { ...ctx.lifespanState };
+  return scope;
+}

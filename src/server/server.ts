@@ -1,0 +1,145 @@
+// The interface server: node:http for HTTP/1.1, `ws` for WebSockets, every connection an app
+// instance on the app interface. `listen()` runs lifespan startup first; `close()` is the
+// graceful shutdown: stop accepting, close WebSockets with 1012 so clients reconnect elsewhere,
+// let in-flight HTTP responses finish within drainTimeoutMs, then lifespan shutdown.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Application } from '../asgi/types.js';
+import { InvalidOptionError } from '../errors.js';
+import { createLogger } from '../logging.js';
+import { createAccessLog } from './access-log.js';
+import type { ServerContext, ServerStats } from './context.js';
+import { handleHttpRequest, plainResponse } from './http-connection.js';
+import { Lifespan } from './lifespan.js';
+import { resolveServerOptions, type ServerOptions } from './options.js';
+import { handleUpgrade } from './websocket-connection.js';
+import { keepalive } from './websocket-keepalive.js';
+
+export interface CanalServer {
+  /** Runs lifespan startup, then listens. Resolves with where it listens. */
+  listen(): Promise<{ host: string; port: number }>;
+  /** Graceful shutdown; idempotent. */
+  close(): Promise<void>;
+  address(): { host: string; port: number } | null;
+  readonly httpServer: Server;
+  stats(): ServerStats & { httpInFlight: number };
+}
+
+export function createServer(app: Application, options: ServerOptions = {}): CanalServer {
+  if (typeof app !== 'function') {
+    throw new InvalidOptionError(`createServer() needs an application function (scope, receive, send) => Promise<void>, not ${typeof app}`);
+  }
+  const resolved = resolveServerOptions(options);
+  const ctx: ServerContext = {
+    app,
+    options: resolved,
+    log: createLogger('server'),
+    accessLog: createAccessLog(resolved.accessLog),
+    lifespanState: null,
+    websockets: new Set(),
+    httpInFlight: new Set(),
+    stats: { httpRequests: 0, websocketsOpen: 0, websocketsTotal: 0, slowClientsClosed: 0, appErrors: 0, rejected: 0 },
+    shuttingDown: false,
+  };
+
+  const httpServer = createHttpServer({
+    maxHeaderSize: resolved.maxHeaderBytes,
+    keepAliveTimeout: resolved.keepAliveTimeoutMs,
+    requestTimeout: 0, // request bodies may stream for as long as the app reads them
+  });
+  httpServer.maxHeadersCount = resolved.maxHeaderCount;
+
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
+      ctx.stats.rejected++;
+      plainResponse(res, 431, `more than ${resolved.maxHeaderCount} header lines`, true);
+      return;
+    }
+    try {
+      handleHttpRequest(ctx, req, res);
+    } catch (err) {
+      ctx.log.error(`${req.method} ${req.url}: internal error`, err);
+      plainResponse(res, 500, 'Internal Server Error', true);
+    }
+  });
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
+      ctx.stats.rejected++;
+      socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    try {
+      handleUpgrade(ctx, req, socket, head);
+    } catch (err) {
+      ctx.log.error(`WebSocket ${req.url}: internal error`, err);
+      socket.destroy();
+    }
+  });
+  httpServer.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    ctx.stats.rejected++;
+    ctx.log.debug(`bad request from a client: ${err.code ?? ''} ${err.message}`);
+    if (!socket.writable || (err.code === 'ECONNRESET')) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  });
+
+  const lifespan = new Lifespan(ctx);
+  let listening: Promise<{ host: string; port: number }> | null = null;
+  let closing: Promise<void> | null = null;
+
+  function address(): { host: string; port: number } | null {
+    const a = httpServer.address() as AddressInfo | null;
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : null;
+  }
+
+  async function listen(): Promise<{ host: string; port: number }> {
+    ctx.lifespanState = await lifespan.startup();
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(resolved.port, resolved.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    const where = address()!;
+    ctx.log.debug(`listening on ${where.host}:${where.port}`);
+    return where;
+  }
+
+  async function close(): Promise<void> {
+    ctx.shuttingDown = true;
+    const stopped = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+    for (const ws of [...ctx.websockets]) ws.shutdown();
+    for (const h of ctx.httpInFlight) h.shutdown();
+    httpServer.closeIdleConnections();
+    const inFlight = [...ctx.httpInFlight].map((h) => h.done);
+    const drained = await Promise.race([
+      Promise.all(inFlight).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), resolved.drainTimeoutMs).unref()),
+    ]);
+    if (!drained) {
+      ctx.log.warn(`${ctx.httpInFlight.size} HTTP responses did not finish within ${resolved.drainTimeoutMs} ms; cutting them`);
+    }
+    httpServer.closeAllConnections();
+    await stopped;
+    keepalive.stop(ctx);
+    // WebSocket apps have had their disconnect; give them the close timeout to return.
+    await Promise.race([
+      Promise.all([...ctx.websockets].map((w) => w.done)),
+      new Promise((r) => setTimeout(r, resolved.applicationCloseTimeoutMs).unref()),
+    ]);
+    await lifespan.shutdown(resolved.applicationCloseTimeoutMs);
+  }
+
+  return {
+    listen: () => (listening ??= listen()),
+    close: () => (closing ??= close()),
+    address,
+    httpServer,
+    stats: () => ({ ...ctx.stats, httpInFlight: ctx.httpInFlight.size }),
+  };
+}
