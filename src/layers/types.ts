@@ -25,4 +25,9 @@ export interface ChannelLayer<M extends LayerMessage = LayerMessage> {
   flush(): Promise<void>;
   /** Releases connections and timers; pending receives reject. */
   close(): Promise<void>;
+  /**
+   * The reader of a process-local channel has gone for good (a consumer ended): forget the
+   * channel's pending receives (they never settle) and buffered messages. Optional.
+   */
+  discardChannel?(channel: string): void;
 }

@@ -14,7 +14,7 @@ export const REDIS_URL = process.env.CANAL_TEST_REDIS_URL ?? 'redis://127.0.0.1:
 
 /** Fails (never skips) with the fix when Redis is not there. */
 export async function requireRedis(url = REDIS_URL): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = new Redis(url, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -11,7 +11,8 @@ const packr = new Packr({
   useRecords: false, // plain msgpack maps, never msgpackr's record extension
   mapsAsObjects: true,
   variableMapSize: true, // smallest map header, as Python's msgpack writes
-  int64AsType: 'auto', // 64-bit integers: number within ±2^53, BigInt beyond
+  // 64-bit integers: number within ±2^53, BigInt beyond ('auto' is newer than the typings)
+  int64AsType: 'auto' as 'bigint',
   moreTypes: false,
   bundleStrings: false,
 });

@@ -119,6 +119,8 @@ export function parseHosts(hosts: readonly RedisHost[] | undefined): HostSpec[] 
 export function clientOptions(spec: HostSpec, extra: RedisOptions = {}): RedisOptions {
   return {
     ...spec.options,
+    // RESP2: replies keep the flat shapes every Redis since 2.x gives (ioredis 6 defaults to RESP3)
+    protocol: 2,
     lazyConnect: false,
     enableOfflineQueue: false, // a command during an outage fails at once instead of queueing without bound
     maxRetriesPerRequest: 0,

@@ -1,0 +1,51 @@
+// `canal <command>`: serve | worker | send | group-send. Each command lives in its own file and
+// returns an exit code.
+import { CanalError } from '../errors.js';
+
+const USAGE = `usage: canal <command> [options]
+
+commands:
+  serve [app]                    run the interface server (app: path/to/app.ts[:export])
+  worker [--app app] <channel…>  run background consumers on named channels
+  send <channel> '<json>'        send one message to a channel
+  group-send <group> '<json>'    send one message to a group
+
+canal <command> --help shows a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
+  worker: async () => (await import('./worker.js')).workerCommand,
+  send: async () => (await import('./send.js')).sendCommand,
+  'group-send': async () => (await import('./send.js')).groupSendCommand,
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`canal: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+/** One clear line for known errors; a stack only for the unexpected. */
+export function reportError(err: unknown): number {
+  if (err instanceof CanalError) {
+    console.error(`canal: ${err.message}`);
+    if (process.env.CANAL_LOG_LEVEL === 'debug' && err.cause) console.error(err.cause);
+    return err.code === 'ERR_INVALID_OPTION' ? 2 : 1;
+  }
+  console.error('canal: unexpected error:', err);
+  return 1;
+}

@@ -1,0 +1,131 @@
+// canal serve [app] — the interface server (Daphne's role). Flags in seconds, as Daphne's.
+import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors.js';
+import { createServer } from '../server/server.js';
+import type { ServerOptions } from '../server/options.js';
+import { closeChannelLayers } from '../layers/registry.js';
+import { loadApp } from './load-app.js';
+import { applyLogLevel, numberFlag, setupFromConfig } from './options.js';
+
+const HELP = `usage: canal serve [app] [options]
+
+  app                              path/to/app.ts[:export] (default: application of canal.config.ts)
+  --host HOST                      default: HOST, else 127.0.0.1
+  --port PORT                      default: PORT, else 8000 (0: a free port)
+  --root-path PATH                 the path prefix the app is mounted under
+  --websocket-max-message-size N   bytes (default 1048576); larger messages close with 1009
+  --websocket-handshake-timeout S  seconds for the app to accept or refuse (default 5)
+  --ping-interval S                keepalive ping after S quiet seconds (default 20; 0 = off)
+  --ping-timeout S                 drop a socket quiet for S seconds (default 30)
+  --websocket-timeout S            maximum WebSocket lifetime (default 86400; 0 = none)
+  --http-timeout S                 maximum time to finish a response (default 0 = none)
+  --application-close-timeout S    time an app has to return after a disconnect (default 10)
+  --max-request-body-size N        bytes (default 10485760; 0 = none); larger gets 413
+  --max-header-count N             header lines per request (default 100)
+  --max-header-size N              bytes of request head (default 16384)
+  --max-buffered-bytes N           unsent bytes per WebSocket before the client is dropped with 1008 (default 4194304)
+  --drain-timeout S                time in-flight responses get at shutdown (default 10)
+  --access-log FILE                access log to FILE ('-' for stdout)
+  --log-level LEVEL                debug | info | warn | error | silent (default info)`;
+
+const FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'root-path': { type: 'string' },
+  'websocket-max-message-size': { type: 'string' },
+  'websocket-handshake-timeout': { type: 'string' },
+  'ping-interval': { type: 'string' },
+  'ping-timeout': { type: 'string' },
+  'websocket-timeout': { type: 'string' },
+  'http-timeout': { type: 'string' },
+  'application-close-timeout': { type: 'string' },
+  'max-request-body-size': { type: 'string' },
+  'max-header-count': { type: 'string' },
+  'max-header-size': { type: 'string' },
+  'max-buffered-bytes': { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'access-log': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new InvalidOptionError(`${(err as Error).message} (canal serve --help lists the options)`);
+  }
+}
+
+/** Maps flags (seconds, bytes) onto ServerOptions (milliseconds, bytes). */
+export function serverOptionsFromFlags(values: ReturnType<typeof parse>['values'], base: ServerOptions = {}): ServerOptions {
+  const o: ServerOptions = { ...base };
+  const ms = (name: keyof typeof FLAGS) => {
+    const n = numberFlag(name, values[name] as string | undefined);
+    return n === undefined ? undefined : Math.round(n * 1000);
+  };
+  const int = (name: keyof typeof FLAGS) => numberFlag(name, values[name] as string | undefined, { integer: true });
+  const host = values.host ?? process.env.HOST;
+  if (host) o.host = host;
+  const port = numberFlag('port', values.port ?? process.env.PORT, { integer: true });
+  if (port !== undefined) o.port = port;
+  if (values['root-path'] !== undefined) o.rootPath = values['root-path'];
+  const set = <K extends keyof ServerOptions>(key: K, value: ServerOptions[K] | undefined) => {
+    if (value !== undefined) o[key] = value;
+  };
+  set('websocketMaxMessageBytes', int('websocket-max-message-size'));
+  set('websocketHandshakeTimeoutMs', ms('websocket-handshake-timeout'));
+  set('pingIntervalMs', ms('ping-interval'));
+  set('pingTimeoutMs', ms('ping-timeout'));
+  set('websocketMaxLifetimeMs', ms('websocket-timeout'));
+  set('httpResponseTimeoutMs', ms('http-timeout'));
+  set('applicationCloseTimeoutMs', ms('application-close-timeout'));
+  set('maxRequestBodyBytes', int('max-request-body-size'));
+  set('maxHeaderCount', int('max-header-count'));
+  set('maxHeaderBytes', int('max-header-size'));
+  set('maxBufferedBytes', int('max-buffered-bytes'));
+  set('drainTimeoutMs', ms('drain-timeout'));
+  if (values['access-log'] !== undefined) o.accessLog = values['access-log'] === '-' ? 'stdout' : values['access-log'];
+  return o;
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  applyLogLevel(values['log-level']);
+  const config = await setupFromConfig();
+  const spec = positionals[0] ?? config.application;
+  if (!spec) throw new InvalidOptionError('no application: give one (canal serve path/to/app.ts) or set application in canal.config.ts');
+  const options = serverOptionsFromFlags(values, config.server);
+  const app = await loadApp(spec);
+  const server = createServer(app, options);
+  const { host, port } = await server.listen();
+  console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        console.error(`canal: ${signal} again; exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      console.log(`canal: ${signal}, shutting down`);
+      server
+        .close()
+        .then(() => closeChannelLayers())
+        .then(
+          () => resolve(0),
+          (err) => {
+            console.error('canal: error during shutdown:', err);
+            resolve(1);
+          },
+        );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,31 @@
+// Channel and group names, the same rules for every backend: ASCII letters, digits, '-', '_'
+// and '.', under 100 characters; a process-local channel is `prefix!local`, with exactly one '!'.
+import { InvalidChannelNameError } from '../errors.js';
+
+const NAME = /^[A-Za-z0-9._-]+(![A-Za-z0-9._-]*)?$/;
+const GROUP = /^[A-Za-z0-9._-]+$/;
+export const MAX_NAME_LENGTH = 100;
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.length > 120 ? value.slice(0, 120) + '…' : value) : `a ${typeof value}`;
+}
+
+export function checkChannelName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length >= MAX_NAME_LENGTH || !NAME.test(name)) {
+    throw new InvalidChannelNameError(
+      `channel name ${describe(name)} is not valid: use ASCII letters, digits, '-', '_' and '.', at most one '!' (process-local channels), under ${MAX_NAME_LENGTH} characters`,
+    );
+  }
+}
+
+export function checkGroupName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length >= MAX_NAME_LENGTH || !GROUP.test(name)) {
+    throw new InvalidChannelNameError(
+      `group name ${describe(name)} is not valid: use ASCII letters, digits, '-', '_' and '.', under ${MAX_NAME_LENGTH} characters`,
+    );
+  }
+}
+
+export function isProcessLocal(channel: string): boolean {
+  return channel.includes('!');
+}

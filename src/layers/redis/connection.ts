@@ -1,0 +1,127 @@
+// One shard's Redis clients: a command client (auto-pipelined) and blocking clients for
+// BZPOPMIN, created on demand. While Redis is away, calls fail fast with a coded error naming
+// the host instead of queueing; the clients reconnect by themselves with backoff.
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
+import { CanalError } from '../../errors.js';
+import { createLogger } from '../../logging.js';
+import { clientOptions, type HostSpec } from './hosts.js';
+
+const log = createLogger('layer:redis');
+const require = createRequire(import.meta.url);
+
+/** The Redis client library, loaded when the first Redis layer is made (not on import). */
+export function redisClass(): typeof RedisClient {
+  return (require('ioredis') as { Redis: typeof RedisClient }).Redis;
+}
+
+/** Redis could not be reached, or a command failed on the way. */
+export class LayerUnavailableError extends CanalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_LAYER_UNAVAILABLE', message, options);
+  }
+}
+
+export class Shard extends EventEmitter {
+  readonly label: string;
+  readonly client: RedisClient;
+  private readonly spec: HostSpec;
+  private readonly waitMs: number;
+  private readonly idleBlockers: RedisClient[] = [];
+  private readonly allBlockers = new Set<RedisClient>();
+  private downSince = 0;
+  private closed = false;
+
+  constructor(spec: HostSpec, waitMs: number) {
+    super();
+    this.spec = spec;
+    this.label = spec.label;
+    this.waitMs = waitMs;
+    this.client = new (redisClass())(clientOptions(spec, { commandTimeout: waitMs }));
+    this.client.on('error', (err) => log.debug(`${this.label}: ${err.message}`));
+    this.client.on('close', () => {
+      if (!this.downSince && !this.closed) {
+        this.downSince = Date.now();
+        log.warn(`Redis at ${this.label} is unreachable; reconnecting`);
+        this.emit('down');
+      }
+    });
+    this.client.on('ready', () => {
+      if (this.downSince) {
+        const downMs = Date.now() - this.downSince;
+        this.downSince = 0;
+        log.warn(`Redis at ${this.label} is back after ${downMs} ms`);
+        this.emit('reconnect', downMs);
+      }
+    });
+  }
+
+  /** Resolves once the command client is connected; rejects after `waitMs` with a clear error. */
+  async ready(client: RedisClient = this.client): Promise<RedisClient> {
+    if (client.status === 'ready') return client;
+    if (this.closed) throw new LayerUnavailableError(`the Redis layer for ${this.label} is closed`);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        reject(this.unavailable());
+      }, this.waitMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      client.once('ready', onReady);
+    });
+    return client;
+  }
+
+  unavailable(cause?: unknown): LayerUnavailableError {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    return new LayerUnavailableError(
+      `Redis at ${this.label} is unreachable${why} — is redis-server running there? Check the layer's hosts option.`,
+      { cause },
+    );
+  }
+
+  /** Runs one command; connection failures become LayerUnavailableError. */
+  async run<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    const client = await this.ready();
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (err instanceof Error && /ReplyError|ERR |WRONGTYPE|NOSCRIPT/.test(`${err.name} ${err.message}`)) throw err;
+      throw this.unavailable(err);
+    }
+  }
+
+  /** A connection for a blocking command; give it back with `release`. */
+  async blocker(): Promise<RedisClient> {
+    let client = this.idleBlockers.pop();
+    if (!client) {
+      client = new (redisClass())(clientOptions(this.spec, { enableAutoPipelining: false }));
+      client.on('error', (err) => log.debug(`${this.label} (blocking): ${err.message}`));
+      this.allBlockers.add(client);
+    }
+    return this.ready(client);
+  }
+
+  release(client: RedisClient): void {
+    if (this.closed || client.status === 'end') {
+      this.allBlockers.delete(client);
+      return;
+    }
+    this.idleBlockers.push(client);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const clients = [this.client, ...this.allBlockers];
+    this.allBlockers.clear();
+    this.idleBlockers.length = 0;
+    for (const c of clients) c.disconnect(false);
+  }
+}

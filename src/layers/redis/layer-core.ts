@@ -1,0 +1,106 @@
+// What both Redis layers share: the common layer options, name and message checks, drop
+// counters and `drop` events, the closed state, and the process-local channels.
+import { EventEmitter } from 'node:events';
+import { InvalidOptionError, LayerClosedError } from '../../errors.js';
+import type { LayerMessage } from '../types.js';
+import { LocalChannels } from './local-channels.js';
+import { checkChannelName, checkGroupName, checkLayerMessage, parseCommonOptions, type CommonLayerOptions, type CommonLayerSettings } from './checks.js';
+
+export type LayerCoreOptions = CommonLayerOptions;
+
+export interface DropEvent {
+  channel: string | null;
+  group: string | null;
+  reason: 'full' | 'expired' | 'unavailable' | 'undecodable' | 'overflow';
+}
+
+export interface RedisLayerStats {
+  dropped: number;
+  droppedFull: number;
+  expired: number;
+  unavailable: number;
+  undecodable: number;
+  overflow: number;
+}
+
+export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
+  protected readonly settings: CommonLayerSettings;
+  protected closed = false;
+  private readonly local: LocalChannels<M>;
+  private readonly counters: RedisLayerStats = { dropped: 0, droppedFull: 0, expired: 0, unavailable: 0, undecodable: 0, overflow: 0 };
+
+  protected constructor(backend: string, options: object, ownKeys: readonly string[]) {
+    super();
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError(`${backend} layer options must be an object`);
+    this.settings = parseCommonOptions(backend, options as Record<string, unknown>, ownKeys);
+    this.local = new LocalChannels<M>(
+      (channel) => this.capacityFor(channel),
+      (channel, reason) => this.countDrop({ channel, group: null, reason }),
+      this.settings.expiry * 1000,
+    );
+  }
+
+  get expiry(): number {
+    return this.settings.expiry;
+  }
+  get groupExpiry(): number {
+    return this.settings.groupExpiry;
+  }
+  capacityFor(channel: string): number {
+    return this.settings.capacityFor(channel);
+  }
+
+  stats(): RedisLayerStats {
+    return { ...this.counters };
+  }
+
+  protected countDrop(event: DropEvent): void {
+    this.counters.dropped++;
+    if (event.reason === 'full') this.counters.droppedFull++;
+    else this.counters[event.reason]++;
+    if (this.listenerCount('drop') > 0) this.emit('drop', event);
+  }
+
+  protected checkChannel(name: string): void {
+    checkChannelName(name);
+  }
+  protected checkGroup(name: string): void {
+    checkGroupName(name);
+  }
+  protected checkMessage(message: unknown, op: string): void {
+    checkLayerMessage(message, this.settings.maxMessageBytes, op);
+  }
+
+  protected assertOpen(): void {
+    if (this.closed) throw new LayerClosedError('this channel layer is closed; make a new one (or use getChannelLayer())');
+  }
+  protected markClosed(): void {
+    this.closed = true;
+    this.local.rejectAll('the channel layer was closed while receiving');
+  }
+
+  protected localReceive(channel: string): Promise<M> {
+    return this.local.receive(channel);
+  }
+  /** One decoded message for several local channels: frozen, shared by all of them. */
+  protected deliverShared(message: M, channels: readonly string[]): void {
+    this.local.deliver(channels.length > 1 ? deepFreeze(message) : message, channels);
+  }
+  protected hasLocalWaiters(): boolean {
+    return this.local.waiters > 0;
+  }
+  protected hasLocal(channel: string): boolean {
+    return this.local.has(channel);
+  }
+  protected clearLocal(): void {
+    this.local.clearBuffers();
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}

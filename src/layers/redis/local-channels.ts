@@ -1,0 +1,105 @@
+// The process-local side of a Redis layer: a bounded buffer and a line of waiting receivers
+// per channel of this process. Messages read from Redis once are handed to every local
+// channel named in them; the same (frozen) object is shared, never copied per member.
+import { LayerClosedError } from '../../errors.js';
+import type { LayerMessage } from '../types.js';
+
+interface Waiter<M> {
+  resolve(message: M): void;
+  reject(error: Error): void;
+}
+
+interface LocalChannel<M> {
+  buffer: M[];
+  /** When each buffered message arrived (ms), for expiry. */
+  arrived: number[];
+  waiters: Waiter<M>[];
+}
+
+export class LocalChannels<M extends LayerMessage = LayerMessage> {
+  private readonly channels = new Map<string, LocalChannel<M>>();
+  private waiting = 0;
+
+  /**
+   * @param capacityFor buffer bound per channel
+   * @param onDrop called for each message pushed out of a full buffer (oldest first out) or
+   *   found expired in it
+   * @param expiryMs how long a message may wait in a buffer unread
+   */
+  constructor(
+    private readonly capacityFor: (channel: string) => number,
+    private readonly onDrop: (channel: string, reason: 'overflow' | 'expired') => void,
+    private readonly expiryMs: number,
+  ) {}
+
+  receive(channel: string): Promise<M> {
+    const entry = this.channels.get(channel);
+    if (entry && entry.buffer.length > 0) {
+      const cutoff = Date.now() - this.expiryMs;
+      while (entry.buffer.length > 0 && entry.arrived[0]! < cutoff) {
+        entry.buffer.shift();
+        entry.arrived.shift();
+        this.onDrop(channel, 'expired');
+      }
+      if (entry.buffer.length > 0) {
+        const message = entry.buffer.shift()!;
+        entry.arrived.shift();
+        if (entry.buffer.length === 0 && entry.waiters.length === 0) this.channels.delete(channel);
+        return Promise.resolve(message);
+      }
+    }
+    return new Promise<M>((resolve, reject) => {
+      let e = entry;
+      if (!e) this.channels.set(channel, (e = { buffer: [], arrived: [], waiters: [] }));
+      e.waiters.push({ resolve, reject });
+      this.waiting++;
+    });
+  }
+
+  /** Hands one message to each named channel: a waiting receiver first, else the buffer. */
+  deliver(message: M, channels: readonly string[]): void {
+    for (const channel of channels) {
+      let entry = this.channels.get(channel);
+      const waiter = entry?.waiters.shift();
+      if (waiter) {
+        this.waiting--;
+        if (entry!.waiters.length === 0 && entry!.buffer.length === 0) this.channels.delete(channel);
+        waiter.resolve(message);
+        continue;
+      }
+      if (!entry) this.channels.set(channel, (entry = { buffer: [], arrived: [], waiters: [] }));
+      entry.buffer.push(message);
+      entry.arrived.push(Date.now());
+      if (entry.buffer.length > this.capacityFor(channel)) {
+        entry.buffer.shift();
+        entry.arrived.shift();
+        this.onDrop(channel, 'overflow');
+      }
+    }
+  }
+
+  has(channel: string): boolean {
+    return this.channels.has(channel);
+  }
+
+  get waiters(): number {
+    return this.waiting;
+  }
+
+  /** Forgets buffered messages; waiting receivers keep waiting. */
+  clearBuffers(): void {
+    for (const [name, entry] of this.channels) {
+      entry.buffer.length = 0;
+      entry.arrived.length = 0;
+      if (entry.waiters.length === 0) this.channels.delete(name);
+    }
+  }
+
+  rejectAll(reason: string): void {
+    for (const entry of this.channels.values()) {
+      for (const w of entry.waiters) w.reject(new LayerClosedError(reason));
+    }
+    this.channels.clear();
+    this.waiting = 0;
+  }
+}

@@ -1,0 +1,229 @@
+// RedisPubSubChannelLayer: the `redis-pubsub` backend, byte-compatible with channels_redis'
+// pub/sub layer. Nothing is stored in Redis: a send is one PUBLISH on the channel's name, a
+// group send one PUBLISH on `<prefix>__group__<group>`, and each process fans a group message
+// out to its own member channels. A process subscribes to a group when its first channel joins
+// and unsubscribes when the last one leaves.
+//
+// What it adds to channels_redis' pub/sub layer: the local queues are bounded by `capacity`
+// and `expiry` with every drop counted; after a reconnect every subscription is restored
+// (ioredis resubscribes) and a `reconnect` event says how long Redis was away, since messages
+// published meanwhile are gone. Differences from the core layer, by the nature of pub/sub: a
+// named channel read by several processes gives each of them every message (not one reader),
+// a message sent while nobody is subscribed is lost, and `send` cannot see the reader's queue,
+// so it never raises ChannelFull (overflow is counted on the receiving side).
+import { randomUUID } from 'node:crypto';
+import type { Redis as RedisClient } from 'ioredis';
+import { CanalError, InvalidOptionError } from '../../errors.js';
+import { createLogger } from '../../logging.js';
+import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.js';
+import { consistentHash } from './consistent-hash.js';
+import { packMessage, unpackMessage } from './codec.js';
+import { redisClass, Shard } from './connection.js';
+import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.js';
+import { LayerCore, type LayerCoreOptions } from './layer-core.js';
+
+const log = createLogger('layer:redis-pubsub');
+
+export interface RedisPubSubChannelLayerOptions extends LayerCoreOptions {
+  /** @default ['redis://localhost:6379'] */
+  hosts?: readonly RedisHost[];
+  /** Prefix of channel names made by newChannel() and of group channels. @default 'asgi' */
+  prefix?: string;
+  /** How long a call waits for Redis before failing with ERR_LAYER_UNAVAILABLE. @default 2000 */
+  commandTimeoutMs?: number;
+}
+
+/** groupAdd with a channel that this process does not read. */
+export class NotLocalChannelError extends CanalError {
+  constructor(message: string) {
+    super('ERR_NOT_LOCAL_CHANNEL', message);
+  }
+}
+
+interface PubSubShard {
+  commands: Shard;
+  subscriber: RedisClient;
+  subscribed: Map<string, Promise<unknown>>;
+}
+
+export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> extends LayerCore<M> implements ChannelLayer<M> {
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush'];
+  readonly prefix: string;
+  private readonly shards: PubSubShard[];
+  /** group channel name -> local member channel -> join time (ms) */
+  private readonly groups = new Map<string, Map<string, number>>();
+  /** channels of this process that are subscribed */
+  private readonly channels = new Set<string>();
+
+  constructor(options: RedisPubSubChannelLayerOptions = {}) {
+    super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
+    this.prefix = options.prefix ?? 'asgi';
+    if (typeof this.prefix !== 'string') throw new InvalidOptionError(`prefix must be a string, not ${typeof this.prefix}`);
+    const waitMs = options.commandTimeoutMs ?? 2000;
+    this.shards = parseHosts(options.hosts).map((spec) => this.makeShard(spec, waitMs));
+  }
+
+  private makeShard(spec: HostSpec, waitMs: number): PubSubShard {
+    const commands = new Shard(spec, waitMs);
+    const subscriber: RedisClient = new (redisClass())(clientOptions(spec, { autoResubscribe: true, enableAutoPipelining: false }));
+    subscriber.on('error', (err) => log.debug(`${spec.label} (subscriber): ${err.message}`));
+    let downSince = 0;
+    subscriber.on('close', () => {
+      if (!downSince && !this.closed) downSince = Date.now();
+    });
+    subscriber.on('ready', () => {
+      if (!downSince) return;
+      const downMs = Date.now() - downSince;
+      downSince = 0;
+      log.warn(`subscriptions on ${spec.label} restored after ${downMs} ms; messages published meanwhile are lost`);
+      this.emit('reconnect', { host: spec.label, downMs });
+    });
+    subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.onMessage(channel.toString('utf8'), payload));
+    return { commands, subscriber, subscribed: new Map() };
+  }
+
+  private shardFor(name: string): PubSubShard {
+    return this.shards[consistentHash(name, this.shards.length)]!;
+  }
+
+  private groupChannel(group: string): string {
+    return `${this.prefix}__group__${group}`;
+  }
+
+  private async subscribe(name: string): Promise<void> {
+    const shard = this.shardFor(name);
+    let pending = shard.subscribed.get(name);
+    if (!pending) {
+      pending = shard.commands.ready(shard.subscriber).then((c) => c.subscribe(name));
+      shard.subscribed.set(name, pending);
+      pending.catch(() => shard.subscribed.delete(name));
+    }
+    try {
+      await pending;
+    } catch (err) {
+      throw shard.commands.unavailable(err);
+    }
+  }
+
+  private async unsubscribe(name: string): Promise<void> {
+    const shard = this.shardFor(name);
+    if (!shard.subscribed.delete(name)) return;
+    if (shard.subscriber.status === 'ready') await shard.subscriber.unsubscribe(name).catch(() => undefined);
+  }
+
+  private onMessage(channel: string, payload: Buffer): void {
+    let message: M;
+    try {
+      message = unpackMessage(payload) as M;
+    } catch (err) {
+      log.warn(`dropped an unreadable message on ${channel}: ${(err as Error).message}`);
+      this.countDrop({ channel, group: null, reason: 'undecodable' });
+      return;
+    }
+    const members = this.groups.get(channel);
+    if (!members) {
+      if (this.channels.has(channel)) this.deliverShared(message, [channel]);
+      return;
+    }
+    const cutoff = Date.now() - this.groupExpiry * 1000;
+    const live: string[] = [];
+    for (const [member, joined] of members) {
+      if (joined < cutoff) members.delete(member);
+      else live.push(member);
+    }
+    this.deliverShared(message, live);
+  }
+
+  async send(channel: string, message: M): Promise<void> {
+    this.assertOpen();
+    this.checkChannel(channel);
+    this.checkMessage(message, 'send');
+    const payload = packMessage(message);
+    await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
+  }
+
+  async receive(channel: string): Promise<M> {
+    this.assertOpen();
+    this.checkChannel(channel);
+    const pending = this.localReceive(channel);
+    if (!this.channels.has(channel)) {
+      this.channels.add(channel);
+      try {
+        await this.subscribe(channel);
+      } catch (err) {
+        this.channels.delete(channel);
+        throw err;
+      }
+    }
+    return pending;
+  }
+
+  async newChannel(prefix = 'specific.'): Promise<string> {
+    this.assertOpen();
+    const name = `${this.prefix}${prefix}${randomUUID().replace(/-/g, '')}`;
+    this.checkChannel(name);
+    this.channels.add(name);
+    await this.subscribe(name);
+    return name;
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    this.assertOpen();
+    this.checkGroup(group);
+    this.checkChannel(channel);
+    if (!this.channels.has(channel)) {
+      throw new NotLocalChannelError(
+        `groupAdd(${JSON.stringify(group)}, ${JSON.stringify(channel)}): the pub/sub layer can only add channels this process reads — use a channel from newChannel() (a consumer's this.channelName)`,
+      );
+    }
+    const name = this.groupChannel(group);
+    let members = this.groups.get(name);
+    if (!members) this.groups.set(name, (members = new Map()));
+    members.set(channel, Date.now());
+    await this.subscribe(name);
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    this.assertOpen();
+    this.checkGroup(group);
+    this.checkChannel(channel);
+    const name = this.groupChannel(group);
+    const members = this.groups.get(name);
+    if (!members?.delete(channel)) return;
+    if (members.size === 0) {
+      this.groups.delete(name);
+      await this.unsubscribe(name);
+    }
+  }
+
+  async groupSend(group: string, message: M): Promise<void> {
+    this.assertOpen();
+    this.checkGroup(group);
+    this.checkMessage(message, 'groupSend');
+    const name = this.groupChannel(group);
+    const payload = packMessage(message);
+    try {
+      await this.shardFor(name).commands.run((c) => c.publish(name, payload));
+    } catch (err) {
+      this.countDrop({ channel: null, group, reason: 'unavailable' });
+      log.warn(`groupSend to ${group} dropped: ${(err as Error).message}`);
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+    this.clearLocal();
+    const names = [...this.groups.keys()];
+    this.groups.clear();
+    await Promise.all(names.map((n) => this.unsubscribe(n)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.markClosed();
+    for (const shard of this.shards) {
+      shard.subscriber.disconnect(false);
+      await shard.commands.close();
+    }
+  }
+}

@@ -1,0 +1,338 @@
+// RedisChannelLayer: the `redis` backend, byte-compatible with channels_redis 4.0's core layer,
+// so Django and Canal processes on one Redis reach each other's channels and groups.
+//
+// Keys (prefix `asgi` by default):
+//   <prefix><channel>                 sorted set of messages (member = 12 random bytes + msgpack,
+//                                     score = send time); a process-local channel `a.b!c` is
+//                                     stored under `<prefix>a.b!` with `__asgi_channel__` inside
+//   <prefix>:group:<group>            sorted set of member channel names, score = join time
+// Every process reads all of its process-local channels with ONE loop per shard (BZPOPMIN on
+// `<prefix>specific.<client id>!`, then ZPOPMIN for what else is waiting) and hands each
+// message to the local channel(s) named inside it: a group message for 1000 sockets of this
+// process is one Redis member, decoded once, shared (frozen) by all 1000 receivers.
+import { randomUUID } from 'node:crypto';
+import type { Redis as RedisClient } from 'ioredis';
+import { ChannelFull, InvalidOptionError, LayerClosedError } from '../../errors.js';
+import { createLogger } from '../../logging.js';
+import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.js';
+import { consistentHash } from './consistent-hash.js';
+import { decodeMessage, encodeMessage, type CodecOptions } from './codec.js';
+import { LayerUnavailableError, Shard } from './connection.js';
+import { MultiFernet } from './fernet.js';
+import { parseHosts, type RedisHost } from './hosts.js';
+import { FLUSH, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.js';
+import { LayerCore, type LayerCoreOptions } from './layer-core.js';
+
+const log = createLogger('layer:redis');
+
+export interface RedisChannelLayerOptions extends LayerCoreOptions {
+  /** Redis hosts; several shard channels and groups by channels_redis' consistent hash. @default ['redis://localhost:6379'] */
+  hosts?: readonly RedisHost[];
+  /** Key prefix. @default 'asgi' */
+  prefix?: string;
+  /** Fernet keys shared with channels_redis' `symmetric_encryption_keys`: encrypt with the first, decrypt with any. */
+  symmetricEncryptionKeys?: readonly (string | Buffer)[];
+  /** How long a call waits for Redis before failing with ERR_LAYER_UNAVAILABLE. @default 2000 */
+  commandTimeoutMs?: number;
+  /** BZPOPMIN timeout of the receive loops, seconds. @default 5 */
+  blockTimeout?: number;
+}
+
+const OWN_KEYS = ['hosts', 'prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout'];
+
+function nonLocal(channel: string): string {
+  const bang = channel.indexOf('!');
+  return bang < 0 ? channel : channel.slice(0, bang + 1);
+}
+
+export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends LayerCore<M> implements ChannelLayer<M> {
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush'];
+  readonly prefix: string;
+  /** This process's id inside process-local channel names (`specific.<clientPrefix>!…`). */
+  readonly clientPrefix = randomUUID().replace(/-/g, '');
+  private readonly shards: Shard[];
+  private readonly codec: CodecOptions;
+  private readonly blockTimeout: number;
+  private sendCursor = 0;
+  private receiveCursor = 0;
+  /** Groups this process's channels joined, so memberships come back after Redis loses them. */
+  private readonly memberships = new Map<string, Set<string>>();
+  private readonly loops = new Set<number>();
+
+  constructor(options: RedisChannelLayerOptions = {}) {
+    super('redis', options, OWN_KEYS);
+    this.prefix = options.prefix ?? 'asgi';
+    if (typeof this.prefix !== 'string') throw new InvalidOptionError(`prefix must be a string, not ${typeof this.prefix}`);
+    const waitMs = options.commandTimeoutMs ?? 2000;
+    if (!Number.isInteger(waitMs) || waitMs <= 0) throw new InvalidOptionError(`commandTimeoutMs must be a whole number > 0, not ${waitMs}`);
+    this.blockTimeout = options.blockTimeout ?? 5;
+    const crypter = options.symmetricEncryptionKeys ? new MultiFernet(options.symmetricEncryptionKeys) : null;
+    this.codec = { crypter, ttlSeconds: this.expiry + 10 };
+    this.shards = parseHosts(options.hosts).map((spec) => new Shard(spec, waitMs));
+    this.shards.forEach((shard, index) => {
+      shard.client.defineCommand('canalSend', { numberOfKeys: 1, lua: SEND });
+      shard.client.defineCommand('canalGroupMembers', { numberOfKeys: 1, lua: GROUP_MEMBERS });
+      shard.client.defineCommand('canalFlush', { numberOfKeys: 0, lua: FLUSH });
+      shard.client.defineCommand('canalRestoreInflight', { numberOfKeys: 2, lua: RESTORE_INFLIGHT });
+      shard.on('reconnect', (downMs: number) => {
+        this.emit('reconnect', { host: shard.label, downMs });
+        this.restoreMemberships(index).catch((err) => log.warn(`restoring group memberships on ${shard.label} failed: ${err.message}`));
+      });
+    });
+  }
+
+  private shardFor(name: string): Shard {
+    return this.shards[consistentHash(name, this.shards.length)]!;
+  }
+
+  private get now(): number {
+    return Date.now() / 1000;
+  }
+
+  async send(channel: string, message: M): Promise<void> {
+    this.assertOpen();
+    this.checkChannel(channel);
+    this.checkMessage(message, 'send');
+    const local = channel.includes('!');
+    const body = local ? { ...message, __asgi_channel__: channel } : message;
+    const key = this.prefix + nonLocal(channel);
+    const shard = local ? this.shardFor(nonLocal(channel)) : this.shards[this.sendCursor++ % this.shards.length]!;
+    const member = encodeMessage(body, this.codec);
+    const ok = await shard.run((c) =>
+      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(key, member, this.now, this.expirySeconds, this.capacityFor(channel)),
+    );
+    if (ok === 0) throw new ChannelFull(`channel ${channel} is full (capacity ${this.capacityFor(channel)}); its reader is not keeping up`);
+  }
+
+  async receive(channel: string): Promise<M> {
+    this.assertOpen();
+    this.checkChannel(channel);
+    if (!channel.includes('!')) return this.receiveNamed(channel);
+    const base = nonLocal(channel);
+    if (!base.endsWith(this.clientPrefix + '!')) {
+      throw new InvalidOptionError(`channel ${channel} was not made by this layer's newChannel(); only its maker can receive on it`);
+    }
+    const pending = this.localReceive(channel);
+    this.ensureLoop(consistentHash(base, this.shards.length), this.prefix + base);
+    return pending;
+  }
+
+  async newChannel(prefix = 'specific.'): Promise<string> {
+    this.assertOpen();
+    const name = `${prefix}${this.clientPrefix}!${randomUUID().replace(/-/g, '')}`;
+    this.checkChannel(name);
+    return name;
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    this.assertOpen();
+    this.checkGroup(group);
+    this.checkChannel(channel);
+    if (channel.includes('!') && nonLocal(channel).endsWith(this.clientPrefix + '!')) {
+      let set = this.memberships.get(group);
+      if (!set) this.memberships.set(group, (set = new Set()));
+      set.add(channel);
+    }
+    const key = this.groupKey(group);
+    await this.shardFor(group).run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    this.assertOpen();
+    this.checkGroup(group);
+    this.checkChannel(channel);
+    const set = this.memberships.get(group);
+    if (set?.delete(channel) && set.size === 0) this.memberships.delete(group);
+    await this.shardFor(group).run((c) => c.zrem(this.groupKey(group), channel));
+  }
+
+  async groupSend(group: string, message: M): Promise<void> {
+    this.assertOpen();
+    this.checkGroup(group);
+    this.checkMessage(message, 'groupSend');
+    let members: string[];
+    try {
+      members = await this.shardFor(group).run((c) =>
+        (c as RedisClient & { canalGroupMembers: (...a: unknown[]) => Promise<string[]> }).canalGroupMembers(
+          this.groupKey(group),
+          Math.floor(this.now) - this.groupExpiry,
+        ),
+      );
+    } catch (err) {
+      // groupSend never raises for delivery problems: an outage is counted as a drop.
+      if (!(err instanceof LayerUnavailableError)) throw err;
+      this.countDrop({ channel: null, group, reason: 'unavailable' });
+      log.warn(`groupSend to ${group} dropped: ${err.message}`);
+      return;
+    }
+    if (members.length === 0) return;
+    // One member per Redis key: every channel of one process shares the key and the message.
+    const byKey = new Map<string, string[]>();
+    for (const channel of members) {
+      const key = this.prefix + nonLocal(channel);
+      const list = byKey.get(key);
+      if (list) list.push(channel);
+      else byKey.set(key, [channel]);
+    }
+    const byShard = new Map<number, { keys: string[]; payloads: Buffer[]; capacities: number[]; channels: string[][] }>();
+    for (const [key, channels] of byKey) {
+      const index = consistentHash(key.slice(this.prefix.length), this.shards.length);
+      let batch = byShard.get(index);
+      if (!batch) byShard.set(index, (batch = { keys: [], payloads: [], capacities: [], channels: [] }));
+      batch.keys.push(key);
+      batch.payloads.push(encodeMessage({ ...message, __asgi_channel__: channels }, this.codec));
+      batch.capacities.push(this.capacityFor(channels[0]!));
+      batch.channels.push(channels);
+    }
+    await Promise.all(
+      [...byShard].map(async ([index, batch]) => {
+        const shard = this.shards[index]!;
+        try {
+          const full = (await shard.run((c) =>
+            c.eval(GROUP_SEND, batch.keys.length, ...batch.keys, ...batch.payloads, ...batch.capacities, this.now, this.expirySeconds),
+          )) as number[];
+          for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
+        } catch (err) {
+          if (!(err instanceof LayerUnavailableError)) throw err;
+          for (const channels of batch.channels) for (const channel of channels) this.countDrop({ channel, group, reason: 'unavailable' });
+          log.warn(`groupSend to ${group} dropped on ${shard.label}: ${err.message}`);
+        }
+      }),
+    );
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+    this.memberships.clear();
+    this.clearLocal();
+    await Promise.all(
+      this.shards.map((s) => s.run((c) => (c as RedisClient & { canalFlush: (p: string) => Promise<number> }).canalFlush(this.prefix + '*'))),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.markClosed();
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+
+  private groupKey(group: string): string {
+    return `${this.prefix}:group:${group}`;
+  }
+
+  /** Whole seconds for EXPIRE and the score cut-off (Redis TTLs are whole seconds). */
+  private get expirySeconds(): number {
+    return Math.max(1, Math.ceil(this.expiry));
+  }
+
+  /** A named (not process-local) channel: shared by every reader, each message to one of them. */
+  private async receiveNamed(channel: string): Promise<M> {
+    const key = this.prefix + channel;
+    for (;;) {
+      this.assertOpen();
+      const shard = this.shards[this.receiveCursor++ % this.shards.length]!;
+      let client: RedisClient;
+      try {
+        client = await shard.blocker();
+      } catch (err) {
+        if (this.closed) throw new LayerClosedError(`layer closed while receiving on ${channel}`);
+        throw err;
+      }
+      let result: [string, string, string] | null;
+      try {
+        await shard.run((c) => (c as RedisClient & { canalRestoreInflight: (...a: string[]) => Promise<unknown> }).canalRestoreInflight(key, key + '$inflight'));
+        result = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as [string, string, string] | null;
+      } catch (err) {
+        if (this.closed) throw new LayerClosedError(`layer closed while receiving on ${channel}`);
+        throw err instanceof LayerUnavailableError ? err : shard.unavailable(err);
+      } finally {
+        shard.release(client);
+      }
+      if (!result) continue;
+      const message = this.accept(result[1] as unknown as Buffer, Number(result[2]));
+      if (!message) continue;
+      delete (message as Record<string, unknown>).__asgi_channel__;
+      return message;
+    }
+  }
+
+  /** Decodes one member; null when it expired unread (counted) or cannot be read (logged). */
+  private accept(member: Buffer, score: number): M | null {
+    if (this.now - score > this.expiry) {
+      this.countDrop({ channel: null, group: null, reason: 'expired' });
+      return null;
+    }
+    try {
+      return decodeMessage(member, this.codec) as M;
+    } catch (err) {
+      log.warn(`dropped a message that could not be decoded: ${(err as Error).message}`);
+      this.countDrop({ channel: null, group: null, reason: 'undecodable' });
+      return null;
+    }
+  }
+
+  /** The one receive loop of a shard: runs while any local channel of this process waits. */
+  private ensureLoop(index: number, key: string): void {
+    if (this.loops.has(index)) return;
+    this.loops.add(index);
+    const shard = this.shards[index]!;
+    const run = async () => {
+      let failures = 0;
+      while (!this.closed && this.hasLocalWaiters()) {
+        let client: RedisClient | undefined;
+        try {
+          client = await shard.blocker();
+          const first = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as [Buffer, Buffer, Buffer] | null;
+          shard.release(client);
+          client = undefined;
+          failures = 0;
+          if (!first) continue;
+          this.dispatch(first[1], Number(first[2].toString()));
+          // Whatever else arrived meanwhile comes in one more round trip.
+          const rest = (await shard.run((c) => c.zpopminBuffer(key, 255))) as unknown as Buffer[];
+          for (let i = 0; i < rest.length; i += 2) this.dispatch(rest[i]!, Number(rest[i + 1]!.toString()));
+        } catch (err) {
+          if (client) shard.release(client);
+          if (this.closed) break;
+          failures++;
+          log.debug(`receive loop on ${shard.label}: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 2000)).unref());
+        }
+      }
+      this.loops.delete(index);
+    };
+    run().catch((err) => {
+      this.loops.delete(index);
+      log.error(`receive loop on ${shard.label} stopped`, err);
+    });
+  }
+
+  private dispatch(member: Buffer, score: number): void {
+    const message = this.accept(member, score);
+    if (!message) return;
+    const target = (message as Record<string, unknown>).__asgi_channel__;
+    delete (message as Record<string, unknown>).__asgi_channel__;
+    this.deliverShared(message, typeof target === 'string' ? [target] : Array.isArray(target) ? (target as string[]) : []);
+  }
+
+  /** Re-adds this process's memberships after Redis came back (a restart without persistence loses them). */
+  private async restoreMemberships(index: number): Promise<void> {
+    const shard = this.shards[index]!;
+    const now = this.now;
+    let count = 0;
+    const multi = shard.client.multi();
+    for (const [group, channels] of this.memberships) {
+      if (consistentHash(group, this.shards.length) !== index) continue;
+      const key = this.groupKey(group);
+      for (const channel of channels) {
+        multi.zadd(key, 'NX', now, channel);
+        count++;
+      }
+      multi.expire(key, this.groupExpiry);
+    }
+    if (count > 0) {
+      await shard.run(() => multi.exec());
+      log.info(`restored ${count} group memberships on ${shard.label}`);
+    }
+  }
+}

@@ -1,0 +1,109 @@
+// The process's channel layers by alias (Django's CHANNEL_LAYERS): configured once by the CLI
+// from canal.config.ts, or by configureChannelLayers() in a script or test. With nothing
+// configured, alias 'default' is an in-memory layer. Backends are made on first use; a bad
+// backend name or option is an error when the configuration is given.
+import { InvalidOptionError, UnknownBackendError } from '../errors.js';
+import { parseLayerOptions } from './base-layer.js';
+import { InMemoryChannelLayer } from './memory.js';
+import { parseHosts } from './redis/hosts.js';
+import { RedisChannelLayer } from './redis/redis-layer.js';
+import { RedisPubSubChannelLayer } from './redis/pubsub-layer.js';
+import type { ChannelLayer } from './types.js';
+
+export type LayerClass = new (options?: object) => ChannelLayer;
+
+export interface LayerConfig {
+  backend: 'memory' | 'redis' | 'redis-pubsub' | string | LayerClass;
+  options?: object;
+}
+
+export type ChannelLayersConfig = Record<string, LayerConfig>;
+
+type Factory = (options: object) => ChannelLayer;
+
+const BACKENDS: Record<string, { make: Factory; check?: (options: object) => void }> = {
+  memory: { make: (o) => new InMemoryChannelLayer(o), check: (o) => parseLayerOptions(o) },
+  // The Redis client library itself is loaded when one of these is made, not here.
+  redis: {
+    make: (o) => new RedisChannelLayer(o),
+    check: (o) => {
+      const { hosts, ...rest } = o as { hosts?: [] };
+      parseHosts(hosts);
+      parseLayerOptions(rest, ['prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout']);
+    },
+  },
+  'redis-pubsub': {
+    make: (o) => new RedisPubSubChannelLayer(o),
+    check: (o) => {
+      const { hosts, ...rest } = o as { hosts?: [] };
+      parseHosts(hosts);
+      parseLayerOptions(rest, ['prefix', 'commandTimeoutMs']);
+    },
+  },
+};
+
+/** Adds a backend name (the Redis layers register themselves this way). */
+export function registerLayerBackend(name: string, make: Factory, check?: (options: object) => void): void {
+  BACKENDS[name] = { make, check };
+}
+
+let config: ChannelLayersConfig = { default: { backend: 'memory' } };
+const layers = new Map<string, ChannelLayer>();
+
+function resolveBackend(alias: string, entry: LayerConfig): Factory {
+  if (typeof entry.backend === 'function') {
+    const Cls = entry.backend;
+    return (o) => new Cls(o);
+  }
+  const known = BACKENDS[entry.backend];
+  if (!known) {
+    throw new UnknownBackendError(`channel layer '${alias}': unknown backend ${JSON.stringify(entry.backend)}; known backends: ${Object.keys(BACKENDS).join(', ')}, or a layer class`);
+  }
+  return known.make;
+}
+
+export function configureChannelLayers(next: ChannelLayersConfig): void {
+  if (!next || typeof next !== 'object') throw new InvalidOptionError('channelLayers must be an object: { alias: { backend, options } }');
+  for (const [alias, entry] of Object.entries(next)) {
+    if (!entry || typeof entry !== 'object' || entry.backend === undefined) {
+      throw new InvalidOptionError(`channel layer '${alias}' needs a backend ('memory', 'redis', 'redis-pubsub' or a class)`);
+    }
+    resolveBackend(alias, entry);
+    if (typeof entry.backend === 'string') {
+      try {
+        BACKENDS[entry.backend]!.check?.(entry.options ?? {});
+      } catch (err) {
+        throw new InvalidOptionError(`channel layer '${alias}' (${entry.backend}): ${(err as Error).message}`);
+      }
+    }
+  }
+  for (const layer of layers.values()) void layer.close();
+  layers.clear();
+  config = { ...next };
+}
+
+/** The process's one layer for `alias`, made on first use. */
+export function getChannelLayer(alias = 'default'): ChannelLayer {
+  const existing = layers.get(alias);
+  if (existing) return existing;
+  const entry = config[alias];
+  if (!entry) {
+    throw new InvalidOptionError(`no channel layer '${alias}' is configured; configured aliases: ${Object.keys(config).join(', ') || '(none)'}`);
+  }
+  const layer = resolveBackend(alias, entry)(entry.options ?? {});
+  layers.set(alias, layer);
+  return layer;
+}
+
+/** Closes every layer made so far (the CLI does this at shutdown). */
+export async function closeChannelLayers(): Promise<void> {
+  const all = [...layers.values()];
+  layers.clear();
+  await Promise.all(all.map((l) => l.close()));
+}
+
+/** Closes the layers and goes back to the default configuration (for tests). */
+export async function resetChannelLayers(): Promise<void> {
+  await closeChannelLayers();
+  config = { default: { backend: 'memory' } };
+}

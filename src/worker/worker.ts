@@ -1,0 +1,133 @@
+// Background workers (`canal worker <channel…>`, Channels' runworker): read named channels of
+// a channel layer and run the app's `channel` branch once per message. Each message gets a
+// fresh app instance with scope `{ type: 'channel', channel }`; its first `receive()` gives the
+// message, and asking for a second one ends the instance. An error in one message is logged and the worker goes on. `concurrency` messages
+// of one channel may be in hand at once (default 1: strictly one after another, as Channels).
+// `stop()` stops reading and resolves when the messages in hand are done.
+import { ASGI_VERSION, type Application, type ChannelScope, type ReceiveEvent } from '../asgi/types.js';
+import { InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.js';
+import { createLogger } from '../logging.js';
+import type { ChannelLayer, LayerMessage } from '../layers/types.js';
+
+const log = createLogger('worker');
+
+export interface WorkerOptions {
+  app: Application;
+  layer: ChannelLayer;
+  /** Named channels to read (not process-local ones). */
+  channels: readonly string[];
+  /** Messages of one channel handled at once. @default 1 */
+  concurrency?: number;
+}
+
+export interface WorkerStats {
+  handled: number;
+  failed: number;
+  inHand: number;
+}
+
+export class Worker {
+  private readonly app: Application;
+  private readonly layer: ChannelLayer;
+  private readonly channels: readonly string[];
+  private readonly concurrency: number;
+  private running = false;
+  private readers: Promise<void>[] = [];
+  private readonly inHand = new Set<Promise<void>>();
+  private readonly counters = { handled: 0, failed: 0 };
+
+  constructor(options: WorkerOptions) {
+    if (typeof options?.app !== 'function') throw new InvalidOptionError('worker option app must be an Application function');
+    if (!options.layer) throw new InvalidOptionError('worker option layer is required');
+    if (!Array.isArray(options.channels) || options.channels.length === 0) {
+      throw new InvalidOptionError('worker needs at least one channel name to read, e.g. canal worker thumbnails');
+    }
+    for (const c of options.channels) {
+      if (typeof c !== 'string' || c.includes('!')) {
+        throw new InvalidOptionError(`worker channel ${JSON.stringify(c)} must be a named channel (no '!'): process-local channels belong to their process`);
+      }
+    }
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new InvalidOptionError(`worker option concurrency must be a whole number ≥ 1, not ${String(options.concurrency)}`);
+    }
+    this.app = options.app;
+    this.layer = options.layer;
+    this.channels = [...options.channels];
+    this.concurrency = concurrency;
+  }
+
+  stats(): WorkerStats {
+    return { ...this.counters, inHand: this.inHand.size };
+  }
+
+  /** Starts reading; resolves at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const channel of this.channels) {
+      for (let i = 0; i < this.concurrency; i++) this.readers.push(this.read(channel));
+    }
+    log.info(`reading ${this.channels.join(', ')} (concurrency ${this.concurrency})`);
+  }
+
+  private async read(channel: string): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let message: LayerMessage;
+      try {
+        message = await this.layer.receive(channel);
+        failures = 0;
+      } catch (err) {
+        if (!this.running || err instanceof LayerClosedError) return;
+        failures++;
+        log.warn(`receive on ${channel} failed (${(err as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 3000)));
+        continue;
+      }
+      if (!this.running) {
+        log.warn(`a message of ${channel} arrived while stopping and was not handled (type ${message.type})`);
+        return;
+      }
+      const job = this.handle(channel, message);
+      this.inHand.add(job);
+      await job;
+      this.inHand.delete(job);
+    }
+  }
+
+  private async handle(channel: string, message: LayerMessage): Promise<void> {
+    const scope: ChannelScope = { type: 'channel', channel, asgi: ASGI_VERSION };
+    let given = false;
+    const receive = (): Promise<ReceiveEvent> => {
+      if (!given) {
+        given = true;
+        return Promise.resolve(message as unknown as ReceiveEvent);
+      }
+      // One message per instance: asking for another ends the instance (a consumer's loop
+      // treats StopConsumer as a clean end).
+      return Promise.reject(new StopConsumer());
+    };
+    const send = async (): Promise<void> => {
+      throw new InvalidEventError(`a channel-scope app has nothing to send to; use the channel layer (channel ${channel})`);
+    };
+    try {
+      await this.app(scope, receive, send);
+      this.counters.handled++;
+    } catch (err) {
+      if (err instanceof StopConsumer) {
+        this.counters.handled++;
+        return;
+      }
+      this.counters.failed++;
+      log.error(`message ${JSON.stringify(message.type)} on channel ${channel} failed; the worker goes on`, err);
+    }
+  }
+
+  /** Stops reading new messages and waits for the ones in hand. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await Promise.allSettled([...this.inHand]);
+  }
+}
