@@ -122,3 +122,17 @@ export class AcceptConnection {
 export class RequestAborted {
   readonly name = 'RequestAborted';
 }
+
+/** A test communicator got an event other than the one the protocol allows next. */
+export class UnexpectedEventError extends CanalError {
+  constructor(message: string) {
+    super('ERR_UNEXPECTED_EVENT', message);
+  }
+}
+
+/** A router has no route for a channel name (ChannelNameRouter) or path it must answer. */
+export class NoRouteError extends CanalError {
+  constructor(message: string) {
+    super('ERR_NO_ROUTE', message);
+  }
+}

@@ -85,8 +85,21 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     return this.shards[consistentHash(name, this.shards.length)]!;
   }
 
+  private lastScore = 0;
+
   private get now(): number {
     return Date.now() / 1000;
+  }
+
+  /**
+   * Send time as the message's score, strictly increasing within this process, so messages
+   * sent in the same millisecond keep their order (equal scores sort by the random member).
+   */
+  private nextScore(): number {
+    let s = (performance.timeOrigin + performance.now()) / 1000;
+    if (s <= this.lastScore) s = this.lastScore + 0.000001;
+    this.lastScore = s;
+    return s;
   }
 
   async send(channel: string, message: M): Promise<void> {
@@ -99,7 +112,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const shard = local ? this.shardFor(nonLocal(channel)) : this.shards[this.sendCursor++ % this.shards.length]!;
     const member = encodeMessage(body, this.codec);
     const ok = await shard.run((c) =>
-      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(key, member, this.now, this.expirySeconds, this.capacityFor(channel)),
+      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(key, member, this.nextScore(), this.expirySeconds, this.capacityFor(channel)),
     );
     if (ok === 0) throw new ChannelFull(`channel ${channel} is full (capacity ${this.capacityFor(channel)}); its reader is not keeping up`);
   }
@@ -189,7 +202,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         const shard = this.shards[index]!;
         try {
           const full = (await shard.run((c) =>
-            c.eval(GROUP_SEND, batch.keys.length, ...batch.keys, ...batch.payloads, ...batch.capacities, this.now, this.expirySeconds),
+            c.eval(GROUP_SEND, batch.keys.length, ...batch.keys, ...batch.payloads, ...batch.capacities, this.nextScore(), this.expirySeconds),
           )) as number[];
           for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
         } catch (err) {

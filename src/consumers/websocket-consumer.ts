@@ -1,0 +1,71 @@
+// WebsocketConsumer: connect/receive/disconnect for WebSockets, with static `groups` joined on
+// connect and left on disconnect. Channels' AsyncWebsocketConsumer, in Node's one async kind.
+import type { HeaderInput, WebsocketDisconnectEvent, WebsocketReceiveEvent } from '../asgi/types.js';
+import { AcceptConnection, DenyConnection, StopConsumer } from '../errors.js';
+import type { LayerMessage } from '../layers/types.js';
+import { AsyncConsumer } from './async-consumer.js';
+
+export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
+
+export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends AsyncConsumer<M> {
+  /** Groups every instance joins on connect and leaves on disconnect. */
+  static groups: readonly string[] = [];
+
+  private groupsOf(): readonly string[] {
+    return (this.constructor as typeof WebsocketConsumer).groups;
+  }
+
+  async websocket_connect(): Promise<void> {
+    for (const g of this.groupsOf()) await this.channelLayer.groupAdd(g, this.channelName);
+    try {
+      await this.connect();
+    } catch (signal) {
+      if (signal instanceof AcceptConnection) await this.accept();
+      else if (signal instanceof DenyConnection) await this.close();
+      else throw signal;
+    }
+  }
+
+  /** Called on a new connection; accepts by default. Throw DenyConnection to refuse. */
+  async connect(): Promise<void> {
+    await this.accept();
+  }
+
+  async accept(subprotocol: string | null = null, headers?: HeaderInput): Promise<void> {
+    await this.baseSend({ type: 'websocket.accept', subprotocol, ...(headers ? { headers } : {}) });
+  }
+
+  async websocket_receive(event: WebsocketReceiveEvent): Promise<void> {
+    await this.receive(event.text !== undefined ? { text: event.text } : { bytes: event.bytes! });
+  }
+
+  /** Called for every frame from the client. */
+  async receive(frame: Frame): Promise<void> {
+    void frame;
+  }
+
+  /** Sends a frame: `send({ text })`, `send({ bytes })` or `send('text')`. */
+  async send(frame: Frame | string): Promise<void> {
+    if (typeof frame === 'string') await this.baseSend({ type: 'websocket.send', text: frame });
+    else if (frame.text !== undefined) await this.baseSend({ type: 'websocket.send', text: frame.text });
+    else await this.baseSend({ type: 'websocket.send', bytes: frame.bytes });
+  }
+
+  async close(code?: number, reason?: string): Promise<void> {
+    await this.baseSend({ type: 'websocket.close', ...(code !== undefined ? { code } : {}), ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  async websocket_disconnect(event: WebsocketDisconnectEvent): Promise<void> {
+    for (const g of this.groupsOf()) await this.channelLayer.groupDiscard(g, this.channelName).catch(() => undefined);
+    await this.disconnect(event.code, event.reason ?? '');
+    throw new StopConsumer();
+  }
+
+  /** Called when the socket has closed, for clean-up. */
+  async disconnect(code: number, reason: string): Promise<void> {
+    void code;
+    void reason;
+  }
+}
+
+export { WebsocketConsumer as AsyncWebsocketConsumer };

@@ -1,0 +1,25 @@
+// canal: everything an application uses.
+export * from './asgi/types.js';
+export * from './errors.js';
+export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.js';
+export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.js';
+export type { CanalServer, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.js';
+export type { ChannelLayer, LayerMessage, LayerExtension } from './layers/types.js';
+export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLayerStats } from './layers/memory.js';
+export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.js';
+export { RedisPubSubChannelLayer, type RedisPubSubChannelLayerOptions } from './layers/redis/pubsub-layer.js';
+export { LayerUnavailableError } from './layers/redis/connection.js';
+export {
+  getChannelLayer,
+  configureChannelLayers,
+  closeChannelLayers,
+  resetChannelLayers,
+  registerLayerBackend,
+  type ChannelLayersConfig,
+  type LayerConfig,
+} from './layers/registry.js';
+export { checkChannelName, checkGroupName } from './layers/names.js';
+export * from './consumers/index.js';
+export * from './routing/index.js';
+export { Worker, type WorkerOptions } from './worker/worker.js';
+export { defineConfig, type CanalConfig } from './config.js';
