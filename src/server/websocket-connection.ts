@@ -282,9 +282,12 @@ export class WebsocketConnection implements LiveConnection {
         this.pingSent = false;
       });
       ws.on('close', (code: number, reason: Buffer) => this.disconnect(code === 1005 ? 1000 : code, reason.toString('utf8')));
-      ws.on('error', (err) => {
+      ws.on('error', (err: Error & { code?: string }) => {
+        // A protocol error from the client: ws closes with the matching code; the app hears it.
         this.ctx.log.debug(`${this.scope.path}: ${err.message}`);
         this.ctx.stats.rejected++;
+        const code = err.code === 'WS_ERR_INVALID_UTF8' ? 1007 : err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : 1002;
+        this.disconnect(code, err.message.slice(0, 120));
       });
       if (this.state === State.Closed) ws.close(); // closed by the server while the upgrade finished
     });
