@@ -1,7 +1,8 @@
 // ProtocolTypeRouter: one app per scope type (http, websocket, lifespan, channel). A lifespan
-// scope with no entry is answered by returning (the server then runs without lifespan).
+// scope with no entry returns at once: the server then runs without lifespan events, as the
+// ASGI lifespan spec allows for apps that do not support it.
 import type { Application } from '../asgi/types.js';
-import { UnknownScopeTypeError } from '../errors.js';
+import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
 
 export interface ProtocolTypeRoutes {
   http?: Application;
@@ -10,20 +11,26 @@ export interface ProtocolTypeRoutes {
   channel?: Application;
 }
 
+const KNOWN = ['http', 'websocket', 'lifespan', 'channel'];
+
 function ProtocolTypeRouterImpl(routes: ProtocolTypeRoutes): Application {
-  for (const [key, app] of Object.entries(routes ?? {})) {
-    if (typeof app !== 'function') throw new UnknownScopeTypeError(`ProtocolTypeRouter: '${key}' must be an application, not ${typeof app}`);
+  if (!routes || typeof routes !== 'object') throw new InvalidOptionError('ProtocolTypeRouter takes an object: { http, websocket, lifespan, channel }');
+  for (const [key, app] of Object.entries(routes)) {
+    if (!KNOWN.includes(key)) throw new InvalidOptionError(`ProtocolTypeRouter: unknown scope type '${key}'; use ${KNOWN.join(', ')}`);
+    if (typeof app !== 'function') throw new InvalidOptionError(`ProtocolTypeRouter: '${key}' must be an application (a function), not ${app === null ? 'null' : typeof app}`);
   }
+  const table: ProtocolTypeRoutes = { ...routes };
   return async (scope, receive, send) => {
-    const app = routes[scope.type as keyof ProtocolTypeRoutes];
+    const app = table[scope.type as keyof ProtocolTypeRoutes];
     if (app) return app(scope, receive, send);
     if (scope.type === 'lifespan') return;
     throw new UnknownScopeTypeError(
-      `ProtocolTypeRouter has no application for '${scope.type}' scopes; it routes: ${Object.keys(routes).join(', ') || '(nothing)'}`,
+      `ProtocolTypeRouter has no application for '${String(scope.type)}' scopes; it routes: ${Object.keys(table).join(', ') || '(nothing)'}`,
     );
   };
 }
 
+/** `ProtocolTypeRouter({ http: httpApp, websocket: URLRouter([...]) })`, with or without `new`. */
 export const ProtocolTypeRouter = ProtocolTypeRouterImpl as unknown as {
   (routes: ProtocolTypeRoutes): Application;
   new (routes: ProtocolTypeRoutes): Application;

@@ -1,51 +1,75 @@
 // URLRouter: routes http and websocket scopes by path. Captures land in
 // scope.url_route.{args, kwargs}, merged through nested routers; the target gets a copy of the
-// scope. No route: 404 for HTTP, a refused handshake for WebSocket, and a warning in the log.
+// scope, never the caller's. No route: 404 for HTTP, a refused handshake for WebSocket, and a
+// warning in the log — never a crash.
 import type { Application, Scope, Send } from '../asgi/types.js';
-import { UnknownScopeTypeError } from '../errors.js';
+import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { NESTED, type Route } from './path-pattern.js';
 
 const log = createLogger('routing');
-/** The part of the path an outer router has not matched yet (private to routers). */
-const REMAINING = 'path_remaining';
 
-async function notFound(scope: Scope, send: Send, path: string): Promise<void> {
-  log.warn(`no route for ${scope.type} ${path}`);
+/** The part of the path an outer router has not matched yet (private to routers). */
+export const PATH_REMAINING = 'path_remaining';
+
+type RoutedScope = Scope & { path: string; root_path?: string; [PATH_REMAINING]?: string };
+
+async function notFound(scope: RoutedScope, send: Send): Promise<void> {
+  log.warn(`no route for ${scope.type} ${JSON.stringify(scope.path)}`);
   if (scope.type === 'http') {
-    const body = Buffer.from(`Not Found: ${path}\n`);
-    await send({ type: 'http.response.start', status: 404, headers: [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)]] });
+    const body = Buffer.from(`Not Found: ${scope.path}\n`);
+    await send({
+      type: 'http.response.start',
+      status: 404,
+      headers: [
+        ['content-type', 'text/plain; charset=utf-8'],
+        ['content-length', String(body.length)],
+      ],
+    });
     await send({ type: 'http.response.body', body });
-  } else if (scope.type === 'websocket') {
+  } else {
+    // A close before accept: the server answers the handshake with 403.
     await send({ type: 'websocket.close' });
   }
 }
 
+/** The path this router matches: the outer router's remainder, or the path without root_path. */
+function pathToMatch(scope: RoutedScope): string {
+  const remaining = scope[PATH_REMAINING];
+  if (remaining !== undefined) return remaining;
+  let p = scope.path;
+  const root = scope.root_path;
+  if (root && root !== '/' && (p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) p = p.slice(root.replace(/\/$/, '').length);
+  return p.replace(/^\//, '');
+}
+
 function URLRouterImpl(routes: Route[]): Application {
-  if (!Array.isArray(routes)) throw new UnknownScopeTypeError('URLRouter takes a list of path()/rePath() routes');
+  if (!Array.isArray(routes)) throw new InvalidOptionError(`URLRouter takes a list of path()/rePath() routes, not ${routes === null ? 'null' : typeof routes}`);
+  routes.forEach((route, i) => {
+    if (!route || typeof route.match !== 'function' || typeof route.app !== 'function') {
+      throw new InvalidOptionError(`URLRouter: entry ${i} is not a route; make it with path(pattern, app) or rePath(regex, app)`);
+    }
+  });
+  const list = [...routes];
   const router: Application = async (scope, receive, send) => {
     if (scope.type !== 'http' && scope.type !== 'websocket') {
-      throw new UnknownScopeTypeError(`URLRouter routes http and websocket scopes, not '${scope.type}'`);
+      throw new UnknownScopeTypeError(`URLRouter routes http and websocket scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ http, websocket })`);
     }
-    const s = scope as Scope & { [REMAINING]?: string; path: string; root_path?: string };
-    let p = s[REMAINING] ?? s.path;
-    if (s[REMAINING] === undefined) {
-      if (s.root_path && p.startsWith(s.root_path)) p = p.slice(s.root_path.length);
-      p = p.replace(/^\//, '');
-    }
-    for (const route of routes) {
+    const s = scope as RoutedScope;
+    const p = pathToMatch(s);
+    for (const route of list) {
       const m = route.match(p);
       if (!m) continue;
       const outer = s.url_route ?? { args: [], kwargs: {} };
       const next = {
         ...s,
         url_route: { args: [...outer.args, ...m.args], kwargs: { ...outer.kwargs, ...m.kwargs } },
-      } as Scope & { [REMAINING]?: string };
-      if (route.prefix) next[REMAINING] = m.rest;
-      else delete next[REMAINING];
+      } as RoutedScope;
+      if (route.prefix) next[PATH_REMAINING] = m.rest;
+      else delete next[PATH_REMAINING];
       return route.app(next, receive, send);
     }
-    return notFound(scope, send, s.path);
+    return notFound(s, send);
   };
   (router as unknown as Record<symbol, boolean>)[NESTED] = true;
   return router;
