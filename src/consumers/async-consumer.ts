@@ -1,97 +1,137 @@
 // AsyncConsumer: one instance per connection. It reads two sources — the client's events and
 // its own channel on the channel layer — and handles their events one at a time, in arrival
 // order, by calling the method named after the event's type (`chat.message` → chat_message).
+//
+// Hot path: two pump loops feed one queue; the dispatch loop takes from it, and a pump that
+// finds the loop waiting resolves it directly. No timers, races or closures per event.
 import type { Application, ReceiveEvent, Scope, Send } from '../asgi/types.js';
 import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { getChannelLayer } from '../layers/registry.js';
 import type { ChannelLayer, LayerMessage } from '../layers/types.js';
-import { handlerName } from './handlers.js';
+import { handlerName, isReservedHandlerName, reserveApiNames } from './handlers.js';
 
 const log = createLogger('dispatch');
-const STOP = Symbol('stop');
 
-type Incoming = ReceiveEvent | LayerMessage | typeof STOP | { [STOP]: unknown };
+/** Queued after the last event: ends the loop, with the reason (StopConsumer or an error). */
+class Halt {
+  constructor(readonly reason: unknown) {}
+}
+
+type Incoming = { type: string } | Halt;
+
+/** Keys of a consumer that `asApp()` may set: its data properties, not its methods. */
+export type InitOptions<T> = { [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]?: T[K] };
+
+/** Set by the consumer itself for each connection; never init options. */
+const OWN_KEYS = new Set(['scope', 'channelLayer', 'channelName', 'baseSend']);
 
 export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
-  /** Which channel layer alias the consumer uses; null for none. */
+  /** Which channel layer alias the consumer uses; null for none (no channel, no layer reads). */
   static channelLayerAlias: string | null = 'default';
 
   scope!: Scope;
+  /** The layer of `channelLayerAlias`, typed with the messages this consumer handles. */
   channelLayer!: ChannelLayer<M>;
-  /** This instance's own channel on the layer (from newChannel()). */
+  /** This instance's own channel on the layer (from newChannel()); '' without a layer. */
   channelName = '';
   /** The server's send, for events the helpers do not cover. */
   baseSend!: Send;
-  private stopping = false;
-  private queue: Incoming[] = [];
-  private waiter: ((e: Incoming) => void) | null = null;
+  #stopping = false;
+  #queue: Incoming[] = [];
+  #head = 0;
+  #waiter: ((e: Incoming) => void) | null = null;
 
-  /** An Application that makes one instance per connection, with `initOptions` set on it. */
-  static asApp<T extends AsyncConsumer<any>>(this: new () => T, initOptions: Partial<Record<keyof T, unknown>> & Record<string, unknown> = {}): Application {
+  /**
+   * An Application that makes one instance per connection, with `initOptions` set on it.
+   * Each key must be a field the class declares with a default value (`room = 'lobby'`); any
+   * other key is an InvalidOptionError here, not at the first connection.
+   */
+  static asApp<T extends AsyncConsumer<any>>(this: new () => T, initOptions: InitOptions<T> = {}): Application {
     const Cls = this;
-    const probe = new Cls();
+    if (initOptions === null || typeof initOptions !== 'object' || Array.isArray(initOptions)) {
+      throw new InvalidOptionError(`${Cls.name}.asApp(): initOptions must be an object of property values, not ${initOptions === null ? 'null' : typeof initOptions}`);
+    }
+    const probe = new Cls() as unknown as Record<string, unknown>;
     for (const key of Object.keys(initOptions)) {
-      if (!(key in probe)) {
-        throw new InvalidOptionError(`${Cls.name}.asApp(): unknown init option '${key}'; only existing properties can be set (declare '${key}' on the class)`);
+      if (OWN_KEYS.has(key)) {
+        throw new InvalidOptionError(`${Cls.name}.asApp(): '${key}' is set by the consumer for each connection and cannot be an init option`);
+      }
+      if (!Object.prototype.hasOwnProperty.call(probe, key)) {
+        const what = typeof probe[key] === 'function' ? `a method of ${Cls.name}, not an option; override it in a subclass instead` : key in probe ? `not a plain field of ${Cls.name}` : `an unknown init option`;
+        throw new InvalidOptionError(`${Cls.name}.asApp(): '${key}' is ${what}; init options set fields the class declares with a default value (${key} = ...)`);
       }
     }
+    const entries = Object.entries(initOptions);
     return (scope, receive, send) => {
       const instance = new Cls();
-      Object.assign(instance, initOptions);
+      for (const [k, v] of entries) (instance as unknown as Record<string, unknown>)[k] = v;
       return instance.run(scope, receive, send);
     };
   }
 
-  /** Ends the instance after the current handler returns. */
+  /** Ends the instance once the current handler returns (or at once when idle). */
   stop(): void {
-    this.stopping = true;
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#push(new Halt(new StopConsumer()));
   }
 
-  private push(e: Incoming): void {
-    const w = this.waiter;
-    if (w) {
-      this.waiter = null;
+  #push(e: Incoming): void {
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
       w(e);
-    } else this.queue.push(e);
+    } else this.#queue.push(e);
   }
 
-  private next(): Promise<Incoming> | Incoming {
-    if (this.queue.length) return this.queue.shift()!;
-    return new Promise((resolve) => (this.waiter = resolve));
+  #next(): Promise<Incoming> | Incoming {
+    const q = this.#queue;
+    if (this.#head < q.length) {
+      const e = q[this.#head]!;
+      q[this.#head++] = undefined as unknown as Incoming;
+      if (this.#head === q.length) {
+        q.length = 0;
+        this.#head = 0;
+      }
+      return e;
+    }
+    return new Promise((resolve) => (this.#waiter = resolve));
   }
 
-  private async pumpClient(receive: () => Promise<ReceiveEvent>): Promise<void> {
-    while (!this.stopping) {
+  async #pumpClient(receive: () => Promise<ReceiveEvent>): Promise<void> {
+    while (!this.#stopping) {
       let event: ReceiveEvent;
       try {
         event = await receive();
       } catch (err) {
-        this.push({ [STOP]: err });
+        this.#push(new Halt(err));
         return;
       }
-      this.push(event);
+      this.#push(event);
       const t = event.type;
+      // Nothing follows a disconnect; asking again would wait forever.
       if (t === 'websocket.disconnect' || t === 'http.disconnect') return;
     }
   }
 
-  private async pumpLayer(): Promise<void> {
+  async #pumpLayer(): Promise<void> {
     const layer = this.channelLayer;
     const name = this.channelName;
-    while (!this.stopping) {
+    while (!this.#stopping) {
       let message: M;
       try {
         message = await layer.receive(name);
       } catch (err) {
-        if (!this.stopping) log.warn(`${this.constructor.name}: reading ${name} failed: ${(err as Error).message}`);
+        if (!this.#stopping) log.warn(`${this.constructor.name}: reading its channel ${name} failed, so it gets no more layer messages: ${(err as Error).message}`);
         return;
       }
-      if (this.stopping) {
-        log.debug(`${this.constructor.name}: dropped ${message.type} that arrived after the consumer ended`);
+      if (this.#stopping) {
+        // The instance ended while this receive was pending (a layer without discardChannel).
+        if (log.enabled('debug')) log.debug(`${this.constructor.name}: dropped ${JSON.stringify(message.type)} on ${name}: it arrived after the consumer ended`);
         return;
       }
-      this.push(message);
+      this.#push(message);
     }
   }
 
@@ -101,43 +141,60 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     this.baseSend = send;
     const alias = (this.constructor as typeof AsyncConsumer).channelLayerAlias;
     if (alias !== null) {
-      this.channelLayer = getChannelLayer(alias) as ChannelLayer<M>;
+      this.channelLayer = getChannelLayer(alias) as unknown as ChannelLayer<M>;
       this.channelName = await this.channelLayer.newChannel();
     }
-    void this.pumpClient(receive);
-    if (alias !== null) void this.pumpLayer();
+    void this.#pumpClient(receive);
+    if (alias !== null) void this.#pumpLayer();
     try {
-      while (!this.stopping) {
-        const got = this.next();
+      for (;;) {
+        const got = this.#next();
         const event = got instanceof Promise ? await got : got;
-        if (typeof event === 'object' && STOP in event) {
-          if (event[STOP] instanceof StopConsumer) break;
-          throw event[STOP];
+        if (event instanceof Halt) {
+          if (event.reason instanceof StopConsumer) return;
+          throw event.reason;
         }
         try {
-          await this.dispatch(event as LayerMessage);
+          await this.dispatch(event);
         } catch (err) {
-          if (err instanceof StopConsumer) break;
+          if (err instanceof StopConsumer) return;
           throw err;
         }
+        if (this.#stopping) return;
       }
     } finally {
-      this.stopping = true;
+      this.#stopping = true;
+      this.#queue.length = 0;
+      try {
+        await this.cleanUp();
+      } catch (err) {
+        log.warn(`${this.constructor.name}: clean-up after the consumer ended failed: ${(err as Error).message}`);
+      }
       if (alias !== null) this.channelLayer.discardChannel?.(this.channelName);
     }
   }
 
-  /** Calls the handler for `event.type`. */
+  /**
+   * Runs once when the instance ends, however it ends (StopConsumer, disconnect, an error).
+   * WebsocketConsumer leaves its `groups` here. Errors are logged, not raised.
+   */
+  protected async cleanUp(): Promise<void> {}
+
+  /** Calls the handler for `event.type`: `chat.message` → `this.chat_message(event)`. */
   async dispatch(event: { type: string }): Promise<void> {
     const name = handlerName(event.type);
-    if (name.startsWith('_')) {
-      throw new NoHandlerError(`message type ${JSON.stringify(event.type)} maps to ${name}, and handlers starting with '_' are not dispatched (${this.constructor.name})`);
+    if (name.charCodeAt(0) === 95 /* _ */ || isReservedHandlerName(name)) {
+      throw new NoHandlerError(
+        `message type ${JSON.stringify(event.type)} maps to ${this.constructor.name}.${name}, which is not a handler: names starting with '_' and the consumer's own API methods are never dispatched; rename the message type`,
+      );
     }
     const handler = (this as unknown as Record<string, unknown>)[name];
     if (typeof handler !== 'function') {
-      throw new NoHandlerError(`no handler for message type ${JSON.stringify(event.type)}: define ${this.constructor.name}.${name}(event)`);
+      throw new NoHandlerError(`no handler for message type ${JSON.stringify(event.type)} on ${this.constructor.name}: define ${this.constructor.name}.${name}(event)`);
     }
     if (log.enabled('debug')) log.debug(`${this.constructor.name}.${name}`);
     await handler.call(this, event);
   }
 }
+
+reserveApiNames(AsyncConsumer.prototype);

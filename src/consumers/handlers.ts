@@ -1,12 +1,13 @@
-// Handler names from event types (`chat.message` → `chat_message`) and the helper type that
-// checks a consumer has a handler of the right shape for each message it declares.
+// Handler names from event types (`chat.message` → `chat_message`), the names that are never
+// handlers, and the helper type that checks a consumer has a handler for each message it declares.
 import type { LayerMessage } from '../layers/types.js';
 
 type Underscored<S extends string> = S extends `${infer A}.${infer B}` ? `${A}_${Underscored<B>}` : S;
 
 /**
  * `class Chat extends WebsocketConsumer<ChatMessage> implements Handlers<ChatMessage>` makes
- * the compiler check a `chat_message(event)` method exists for `{ type: 'chat.message' }`.
+ * the compiler check a `chat_message(event)` method exists for `{ type: 'chat.message' }`,
+ * and that it takes that message.
  */
 export type Handlers<M extends LayerMessage> = {
   [T in M['type'] as Underscored<T>]: (event: Extract<M, { type: T }>) => unknown;
@@ -18,7 +19,22 @@ export function handlerName(type: string): string {
   let name = names.get(type);
   if (name === undefined) {
     name = type.replace(/\./g, '_');
+    // Bounded: types normally come from a small fixed set; a flood of distinct ones is not cached.
     if (names.size < 10_000) names.set(type, name);
   }
   return name;
+}
+
+// The consumers' own API (send, close, accept, run, …) and Object's methods. A message whose
+// type is `close` must not call close(); protocol handlers all hold an underscore, so only
+// names without one are reserved.
+const reserved = new Set<string>(Object.getOwnPropertyNames(Object.prototype));
+
+/** Marks the camelCase methods of a built-in consumer class as not dispatchable. */
+export function reserveApiNames(proto: object): void {
+  for (const name of Object.getOwnPropertyNames(proto)) if (!name.includes('_')) reserved.add(name);
+}
+
+export function isReservedHandlerName(name: string): boolean {
+  return reserved.has(name);
 }

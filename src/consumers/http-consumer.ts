@@ -3,9 +3,10 @@
 // without answering (long-polling: join a group, answer from a layer message handler). When
 // the client goes away, disconnect() runs and the instance ends.
 import type { HeaderInput, HttpRequestEvent } from '../asgi/types.js';
-import { InvalidOptionError, StopConsumer } from '../errors.js';
+import { InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.js';
 import type { LayerMessage } from '../layers/types.js';
 import { AsyncConsumer } from './async-consumer.js';
+import { reserveApiNames } from './handlers.js';
 
 export interface ServerSentEvent {
   data: string | object;
@@ -15,24 +16,35 @@ export interface ServerSentEvent {
 }
 
 export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncConsumer<M> {
-  /** Largest request body read; a larger one is answered with 413. */
+  /**
+   * Largest request body read, in bytes; a larger one is answered with 413 and handle() is not
+   * called. An init option: `MyConsumer.asApp({ maxBodyBytes: 1024 })`. @default 10 MiB
+   */
   maxBodyBytes = 10 * 1024 * 1024;
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private responseStarted = false;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #started = false;
+  #finished = false;
+
+  /** True once sendHeaders (or startEventStream) has run. */
+  get responseStarted(): boolean {
+    return this.#started;
+  }
 
   async http_request(event: HttpRequestEvent): Promise<void> {
+    if (this.#started) return; // the body was refused (413); the rest of it is ignored
     if (event.body?.length) {
-      this.size += event.body.length;
-      if (this.size > this.maxBodyBytes) {
-        await this.sendResponse(413, `request body over ${this.maxBodyBytes} bytes`);
+      this.#size += event.body.length;
+      if (this.#size > this.maxBodyBytes) {
+        this.#chunks = [];
+        await this.sendResponse(413, `request body over ${this.maxBodyBytes} bytes (maxBodyBytes)`);
         return;
       }
-      this.chunks.push(event.body);
+      this.#chunks.push(event.body);
     }
     if (event.more_body) return;
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [];
+    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = [];
     await this.handle(body);
   }
 
@@ -50,14 +62,25 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   /** Called when the client has gone away (or the response was sent). */
   async disconnect(): Promise<void> {}
 
+  /** Starts the response. Call once, before sendBody. */
   async sendHeaders({ status = 200, headers = [] }: { status?: number; headers?: HeaderInput } = {}): Promise<void> {
-    if (this.responseStarted) throw new InvalidOptionError('sendHeaders: the response has already started');
-    this.responseStarted = true;
+    if (this.#started) throw new InvalidEventError(`${this.constructor.name}.sendHeaders(): the response has already started; headers go out once`);
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new InvalidOptionError(`${this.constructor.name}.sendHeaders(): status must be an HTTP status code (100-999), not ${String(status)}`);
+    }
+    this.#started = true;
     await this.baseSend({ type: 'http.response.start', status, headers });
   }
 
-  /** Sends a body chunk; the last one (moreBody false) ends the response and the instance. */
-  async sendBody(body: Buffer | string, { moreBody = false } = {}): Promise<void> {
+  /**
+   * Sends a body chunk. `moreBody: true` keeps the response open (streaming, long-polling);
+   * the last chunk (moreBody false, the default) ends the response, runs disconnect() and
+   * ends the instance once the current handler returns.
+   */
+  async sendBody(body: Buffer | Uint8Array | string, { moreBody = false }: { moreBody?: boolean } = {}): Promise<void> {
+    if (!this.#started) throw new InvalidEventError(`${this.constructor.name}.sendBody(): call sendHeaders() first`);
+    if (this.#finished) throw new SendAfterCloseError(`${this.constructor.name}.sendBody(): the response has already ended`);
+    if (!moreBody) this.#finished = true;
     await this.baseSend({ type: 'http.response.body', body, more_body: moreBody });
     if (!moreBody) {
       await this.disconnect();
@@ -65,12 +88,13 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     }
   }
 
-  async sendResponse(status: number, body: Buffer | string, headers: HeaderInput = [['content-type', 'text/plain; charset=utf-8']]): Promise<void> {
+  /** A whole response at once. Headers default to a UTF-8 text/plain content type. */
+  async sendResponse(status: number, body: Buffer | Uint8Array | string, headers: HeaderInput = [['content-type', 'text/plain; charset=utf-8']]): Promise<void> {
     await this.sendHeaders({ status, headers });
     await this.sendBody(body);
   }
 
-  /** Starts a Server-Sent Events stream. */
+  /** Starts a Server-Sent Events stream (200, text/event-stream, no caching or proxy buffering). */
   async startEventStream(headers: [string, string][] = []): Promise<void> {
     await this.sendHeaders({
       status: 200,
@@ -83,11 +107,21 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     let out = '';
     if (event) out += `event: ${event.replace(/[\r\n]/g, ' ')}\n`;
     if (id) out += `id: ${id.replace(/[\r\n]/g, ' ')}\n`;
-    if (retry !== undefined) out += `retry: ${Math.floor(retry)}\n`;
+    if (retry !== undefined) {
+      if (!Number.isFinite(retry) || retry < 0) throw new InvalidOptionError(`sendEvent(): retry is a delay in ms (a number >= 0), not ${String(retry)}`);
+      out += `retry: ${Math.floor(retry)}\n`;
+    }
     const text = typeof data === 'string' ? data : JSON.stringify(data);
     for (const line of text.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
     await this.sendBody(out + '\n', { moreBody: true });
   }
+
+  /** Sends an SSE comment line (`: text`); clients ignore it, so it keeps idle proxies from closing the stream. */
+  async sendComment(text = ''): Promise<void> {
+    await this.sendBody(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`, { moreBody: true });
+  }
 }
+
+reserveApiNames(HttpConsumer.prototype);
 
 export { HttpConsumer as AsyncHttpConsumer };

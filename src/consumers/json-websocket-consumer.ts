@@ -3,7 +3,22 @@
 // onInvalidJson to answer with an error frame and keep the socket open. Binary frames are
 // refused with 1003 (unsupported data).
 import type { LayerMessage } from '../layers/types.js';
+import { reserveApiNames } from './handlers.js';
 import { WebsocketConsumer, type Frame } from './websocket-consumer.js';
+
+/** A close reason fits in 123 bytes of UTF-8 (the close frame's limit); cut on a character. */
+function fitCloseReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = '';
+  let size = 0;
+  for (const ch of reason) {
+    const n = Buffer.byteLength(ch);
+    if (size + n > 120) break;
+    out += ch;
+    size += n;
+  }
+  return out + '...';
+}
 
 export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage> extends WebsocketConsumer<M> {
   override async receive(frame: Frame): Promise<void> {
@@ -21,7 +36,7 @@ export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage> extend
     await this.receiveJson(content);
   }
 
-  /** Called with each decoded message. */
+  /** Called with each decoded message (whatever decodeJson returned). */
   async receiveJson(content: any): Promise<void> {
     void content;
   }
@@ -42,7 +57,7 @@ export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage> extend
   /** Malformed JSON from the client; closes with 1007 unless overridden. */
   async onInvalidJson(error: Error, text: string): Promise<void> {
     void text;
-    await this.close(1007, `invalid JSON: ${error.message}`.slice(0, 120));
+    await this.close(1007, fitCloseReason(`invalid JSON: ${error.message}`));
   }
 
   /** A binary frame; closes with 1003 unless overridden. */
@@ -51,5 +66,7 @@ export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage> extend
     await this.close(1003, 'this endpoint takes JSON text frames');
   }
 }
+
+reserveApiNames(JsonWebsocketConsumer.prototype);
 
 export { JsonWebsocketConsumer as AsyncJsonWebsocketConsumer };

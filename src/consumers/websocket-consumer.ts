@@ -1,22 +1,37 @@
 // WebsocketConsumer: connect/receive/disconnect for WebSockets, with static `groups` joined on
 // connect and left on disconnect. Channels' AsyncWebsocketConsumer, in Node's one async kind.
 import type { HeaderInput, WebsocketDisconnectEvent, WebsocketReceiveEvent } from '../asgi/types.js';
-import { AcceptConnection, DenyConnection, StopConsumer } from '../errors.js';
+import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.js';
 import type { LayerMessage } from '../layers/types.js';
 import { AsyncConsumer } from './async-consumer.js';
+import { reserveApiNames } from './handlers.js';
 
 export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
 
 export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends AsyncConsumer<M> {
-  /** Groups every instance joins on connect and leaves on disconnect. */
+  /** Groups every instance joins on connect and leaves when it ends (however it ends). */
   static groups: readonly string[] = [];
+  #joined = false;
 
-  private groupsOf(): readonly string[] {
+  #groups(): readonly string[] {
     return (this.constructor as typeof WebsocketConsumer).groups;
   }
 
+  async #leaveGroups(): Promise<void> {
+    if (!this.#joined) return;
+    this.#joined = false;
+    for (const g of this.#groups()) await this.channelLayer.groupDiscard(g, this.channelName).catch(() => undefined);
+  }
+
   async websocket_connect(): Promise<void> {
-    for (const g of this.groupsOf()) await this.channelLayer.groupAdd(g, this.channelName);
+    const groups = this.#groups();
+    if (groups.length) {
+      if (!this.channelLayer) {
+        throw new InvalidOptionError(`${this.constructor.name}.groups needs a channel layer, but channelLayerAlias is null; set channelLayerAlias or remove the groups`);
+      }
+      this.#joined = true;
+      for (const g of groups) await this.channelLayer.groupAdd(g, this.channelName);
+    }
     try {
       await this.connect();
     } catch (signal) {
@@ -56,16 +71,22 @@ export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends As
   }
 
   async websocket_disconnect(event: WebsocketDisconnectEvent): Promise<void> {
-    for (const g of this.groupsOf()) await this.channelLayer.groupDiscard(g, this.channelName).catch(() => undefined);
+    await this.#leaveGroups();
     await this.disconnect(event.code, event.reason ?? '');
     throw new StopConsumer();
   }
 
-  /** Called when the socket has closed, for clean-up. */
+  protected override async cleanUp(): Promise<void> {
+    await this.#leaveGroups();
+  }
+
+  /** Called when the socket has closed, for clean-up (static groups are already left). */
   async disconnect(code: number, reason: string): Promise<void> {
     void code;
     void reason;
   }
 }
+
+reserveApiNames(WebsocketConsumer.prototype);
 
 export { WebsocketConsumer as AsyncWebsocketConsumer };
