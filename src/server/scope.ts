@@ -60,26 +60,6 @@ function peers(req: IncomingMessage): { client: [string, number] | null; server:
   };
 }
 
-/**
- * Defines `headers` as a lazily built own property: most handlers never read them, and turning
- * every header into two Buffers is a good part of a small request's cost. The first read (or a
- * spread copy, which reads it) builds the pairs and replaces the getter with the plain value.
- */
-function defineLazyHeaders(scope: object, raw: readonly string[]): void {
-  Object.defineProperty(scope, 'headers', {
-    configurable: true,
-    enumerable: true,
-    get() {
-      const value = headerPairs(raw);
-      Object.defineProperty(this, 'headers', { value, writable: true, enumerable: true, configurable: true });
-      return value;
-    },
-    set(value: HeaderPair[]) {
-      Object.defineProperty(this, 'headers', { value, writable: true, enumerable: true, configurable: true });
-    },
-  });
-}
-
 function rootPathOf(ctx: ServerContext): string {
   return ctx.options.rootPath;
 }
@@ -98,11 +78,11 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
     raw_path: Buffer.from(rawPath, 'latin1'),
     query_string: Buffer.from(query, 'latin1'),
     root_path: rootPath,
+    headers: headerPairs(req.rawHeaders),
     client,
     server,
     extensions: HTTP_EXTENSIONS,
   } as unknown as HttpScope;
-  defineLazyHeaders(scope, req.rawHeaders);
   if (ctx.lifespanState) scope.state = { ...ctx.lifespanState };
   return scope;
 }
