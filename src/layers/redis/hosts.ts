@@ -2,6 +2,7 @@
 // 'redis://…' / 'rediss://…' (TLS) / 'unix:///path.sock?db=N' URLs, [host, port] pairs,
 // option objects ({ host, port, password, db, tls }), and Sentinel entries
 // ({ sentinels: [[host, port], …], master_name, sentinel_kwargs? }).
+import { isIP } from 'node:net';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../../errors.js';
 
@@ -49,7 +50,8 @@ function urlSpec(address: string, index: number): HostSpec {
   }
   if (!Number.isInteger(db) || db < 0) throw new InvalidOptionError(`hosts[${index}] has a bad database number in ${address}`);
   const options: RedisOptions = { ...auth, host: url.hostname || 'localhost', port: Number(url.port || 6379), db };
-  if (url.protocol === 'rediss:') options.tls = { servername: url.hostname };
+  // SNI takes a host name, never an IP address (RFC 6066)
+  if (url.protocol === 'rediss:') options.tls = isIP(url.hostname) ? {} : { servername: url.hostname };
   return { label: `${url.protocol}//${options.host}:${options.port}/${db}`, options };
 }
 
