@@ -54,6 +54,21 @@ export class ApplicationCommunicator {
     for (const w of waiters) w();
   }
 
+  /** Resolves when the app sends, returns or raises, or after `ms`, whichever is first. */
+  private outputOrTimeout(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.outputWaiters = this.outputWaiters.filter((w) => w !== wake);
+        resolve();
+      }, ms);
+      this.outputWaiters.push(wake);
+    });
+  }
+
   private rethrow(): void {
     if (this.failed) throw this.error;
   }
@@ -79,13 +94,7 @@ export class ApplicationCommunicator {
       if (this.finished) throw new TimeoutError('the application returned without sending another event');
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(`the application sent nothing within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.outputWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.outputOrTimeout(left);
     }
   }
 
@@ -95,13 +104,7 @@ export class ApplicationCommunicator {
    */
   async receiveNothing(timeoutMs = 100): Promise<boolean> {
     if (this.output.length) return false;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.outputWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await this.outputOrTimeout(timeoutMs);
     if (this.output.length) return false;
     this.rethrow();
     return true;
