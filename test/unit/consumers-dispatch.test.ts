@@ -8,19 +8,11 @@ import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.j
 import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
 import { websocketScope } from '../../src/testing/scope-builder.js';
 import type { LayerMessage } from '../../src/layers/types.js';
+import { until } from './consumers-helpers.js';
 
 afterEach(() => resetChannelLayers());
 
 const scope = () => websocketScope('/ws/');
-
-/** Polls until `check()` is true, or fails after `timeoutMs`. */
-async function until(check: () => boolean, timeoutMs = 1000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('AsyncConsumer dispatch', () => {
   test('calls the method named after the type, dots as underscores, with the event', async () => {
