@@ -1,0 +1,20 @@
+// A Connect app under Canal, with a WebSocket echo at /ws/echo beside it.
+//   canal serve examples/http-apps/connect.ts --port 8000
+//   curl 'http://127.0.0.1:8000/hello?name=you'
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import connect from 'connect';
+import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
+import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
+import { EchoConsumer } from './echo-consumer.js';
+
+const app = connect();
+app.use('/hello', (req: IncomingMessage, res: ServerResponse) => {
+  const name = new URL(req.url ?? '/', 'http://localhost').searchParams.get('name') ?? 'world';
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ hello: name, from: 'connect' }));
+});
+
+export default ProtocolTypeRouter({
+  http: nodeHttpApp(app),
+  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+});

@@ -1,0 +1,19 @@
+// A Fastify app under Canal, with a WebSocket echo at /ws/echo beside it.
+//   canal serve examples/http-apps/fastify.ts --port 8000
+//   curl 'http://127.0.0.1:8000/hello?name=you'
+// Fastify's own request handler is `fastify.routing`, ready once `fastify.ready()` resolves;
+// Canal serves the sockets, so Fastify never calls listen().
+import Fastify from 'fastify';
+import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
+import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
+import { EchoConsumer } from './echo-consumer.js';
+
+const app = Fastify();
+app.get<{ Querystring: { name?: string } }>('/hello', async (req) => ({ hello: req.query.name ?? 'world', from: 'fastify' }));
+app.post('/echo', async (req) => req.body);
+await app.ready();
+
+export default ProtocolTypeRouter({
+  http: nodeHttpApp(app.routing),
+  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+});

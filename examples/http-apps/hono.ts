@@ -1,0 +1,18 @@
+// A Hono app under Canal through Hono's Node adapter, with a WebSocket echo at /ws/echo beside it.
+//   canal serve examples/http-apps/hono.ts --port 8000
+//   curl 'http://127.0.0.1:8000/hello?name=you'
+import { Hono } from 'hono';
+import { getRequestListener } from '@hono/node-server';
+import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
+import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
+import { EchoConsumer } from './echo-consumer.js';
+
+const app = new Hono();
+app.get('/hello', (c) => c.json({ hello: c.req.query('name') ?? 'world', from: 'hono' }));
+app.post('/echo', async (c) => c.json(await c.req.json()));
+
+export default ProtocolTypeRouter({
+  // getRequestListener turns Hono's fetch handler into a Node (req, res) handler.
+  http: nodeHttpApp(getRequestListener(app.fetch)),
+  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+});
