@@ -57,22 +57,31 @@ export class Shard extends EventEmitter {
     });
   }
 
-  /** Resolves once the command client is connected; rejects after `waitMs` with a clear error. */
-  async ready(client: RedisClient = this.client): Promise<RedisClient> {
-    if (client.status === 'ready') return client;
-    if (this.closed) throw new LayerUnavailableError(`the Redis layer for ${this.label} is closed`);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.off('ready', onReady);
-        reject(this.unavailable());
-      }, this.waitMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      client.once('ready', onReady);
-    });
-    return client;
+  private readonly readying = new WeakMap<RedisClient, Promise<RedisClient>>();
+
+  /** Resolves once the client is connected; rejects after `waitMs` with a clear error. */
+  ready(client: RedisClient = this.client): Promise<RedisClient> {
+    if (client.status === 'ready') return Promise.resolve(client);
+    if (this.closed) return Promise.reject(new LayerUnavailableError(`the Redis layer for ${this.label} is closed`));
+    // One wait per client, shared by every call made while it connects.
+    let pending = this.readying.get(client);
+    if (!pending) {
+      pending = new Promise<RedisClient>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          client.off('ready', onReady);
+          this.readying.delete(client);
+          reject(this.unavailable());
+        }, this.waitMs);
+        const onReady = () => {
+          clearTimeout(timer);
+          this.readying.delete(client);
+          resolve(client);
+        };
+        client.once('ready', onReady);
+      });
+      this.readying.set(client, pending);
+    }
+    return pending;
   }
 
   unavailable(cause?: unknown): LayerUnavailableError {
