@@ -7,6 +7,7 @@
 //   node bench/run.mjs --django                # add Django Channels on Daphne
 //   node bench/run.mjs --rounds 5 --workloads echo-w16,fanout
 //   node bench/run.mjs --servers raw-ws,canal  # a subset
+//   node bench/run.mjs --layers redis --pubsub # Redis mode, with Canal's pub/sub layer as well
 //
 // The shared folders are copied to bench/.work/ (ignored by git) and installed there with
 // `npm ci`, so ../shared is never written to. Other options go to compare.mjs unchanged.
@@ -39,6 +40,7 @@ function takeValue(name) {
   return v;
 }
 const withDjango = takeFlag('--django');
+const withPubsub = takeFlag('--pubsub');
 const only = takeValue('--servers')?.split(',');
 
 /** Copies one shared folder into bench/.work and installs it when its lock file changed. */
@@ -69,6 +71,7 @@ const servers = [
   ['canal-direct', `${canal} ${join(ROOT, 'bench', 'direct.ts')}`],
   ['socketio@socketio', `${anchors.socketio}/start.sh`],
 ];
+if (withPubsub) servers.splice(2, 0, ['canal-pubsub', `env LAYER=redis-pubsub ${canal} ${join(ROOT, 'bench', 'app.ts')}`]);
 if (withDjango) servers.push(['django', `${anchors.django}/start.sh`]);
 
 const chosen = servers.filter(([name]) => !only || only.includes(name.split('@')[0]));
