@@ -58,6 +58,8 @@ class StandInSocket extends Duplex {
     this.localPort = server?.[1] ?? undefined;
     // Express's req.protocol and similar read `socket.encrypted`.
     if (scope.scheme === 'https') this.encrypted = true;
+    // Node destroys a request's socket with its error; that error is the request's, reported there.
+    this.on('error', () => {});
   }
   override _read(): void {}
   override _write(_chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -146,6 +148,7 @@ class Exchange {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private needDrain = false;
+  private resClosed = false;
   private readonly noBody: boolean;
 
   constructor(
@@ -179,10 +182,16 @@ class Exchange {
     this.noBody = scope.method === 'HEAD';
     this.patchResponse(res);
     res.on('error', (err) => this.fail(err));
+    res.once('close', () => (this.resClosed = true));
   }
 
   /** Runs the handler; a sync throw or a rejected promise it returns is a handler error. */
   run(handler: NodeHttpHandler): Promise<void> {
+    // Read ahead up to the request's high-water mark, as Node's server reads the socket, so a
+    // handler that never reads the body (a long poll) still learns of the disconnect that
+    // follows the body. A disconnect behind an unread larger upload is seen once it is read:
+    // on the app interface, http.disconnect comes after the body events queued before it.
+    this.pull();
     try {
       const result = handler(this.req, this.res);
       if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
@@ -244,8 +253,7 @@ class Exchange {
       const err = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
       this.req.destroy(this.bodyComplete ? undefined : err);
     }
-    this.socket.destroy(); // 'close' on res
-    this.settle();
+    this.closeThenSettle();
   }
 
   // ---- response ---------------------------------------------------------------------------
@@ -364,9 +372,8 @@ class Exchange {
       res.emit('prefinish');
       res.emit('finish');
       callback?.();
-      this.settle();
       if (!this.bodyComplete && !this.req.destroyed) this.req.resume(); // drain an unread upload
-      this.socket.destroy(); // 'close' on res, as after any finished response
+      this.closeThenSettle();
     });
   }
 
@@ -415,7 +422,7 @@ class Exchange {
         ['content-length', String(body.length)],
       ];
       this.enqueue({ type: 'http.response.start', status: 500, headers }, 0);
-      this.enqueue({ type: 'http.response.body', body, more_body: false }, 0, () => this.settle());
+      this.enqueue({ type: 'http.response.body', body, more_body: false }, 0, () => this.closeThenSettle());
       return;
     }
     this.cut(err);
@@ -429,6 +436,13 @@ class Exchange {
     this.socket.destroy();
     if (!this.req.destroyed) this.req.destroy();
     this.rejectDone(err);
+  }
+
+  /** 'close' on res (as Node emits after any response, finished or not), then the app returns. */
+  private closeThenSettle(): void {
+    if (this.resClosed) return this.settle();
+    this.res.once('close', () => this.settle());
+    this.socket.destroy(); // a no-op when a destroyed request already took the socket down
   }
 
   private settle(): void {
