@@ -10,7 +10,8 @@ import { websocketScope } from '../../src/testing/scope-builder.js';
 import { createServer, type CanalServer } from '../../src/server/server.js';
 import { setLogSink, setLogLevel, getLogLevel } from '../../src/logging.js';
 import { InvalidOptionError, UnknownScopeTypeError } from '../../src/errors.js';
-import type { HttpReceiveEvent, HttpScope, SendEvent } from '../../src/asgi/types.js';
+import type { Application, HttpReceiveEvent, HttpScope, SendEvent } from '../../src/asgi/types.js';
+import { HttpCommunicator } from '../../src/testing/http-communicator.js';
 import type { TestScopeOptions } from '../../src/testing/scope-builder.js';
 
 const TIMEOUT_MS = 2000;
@@ -287,6 +288,30 @@ describe('nodeHttpApp: the response as events', () => {
     const res = await d.response();
     assert.equal(drained, true);
     assert.equal(res.body.length, 1600);
+  });
+});
+
+describe('nodeHttpApp inside middleware', () => {
+  it("shows a header a middleware adds to http.response.start in an Express route's response", async () => {
+    const { default: express } = await import('express');
+    const web = express();
+    web.get('/page', (_req, res) => {
+      res.cookie('framework', 'yes').send('page');
+    });
+    const inner = nodeHttpApp(web);
+    // The shape of a session middleware: wraps send and adds its cookie to the response start.
+    const withCookie: Application = async (scope, receive, send) =>
+      inner(scope, receive, async (event) => {
+        if (event.type === 'http.response.start') {
+          event = { ...event, headers: [...(event.headers ?? []), ['set-cookie', 'sessionid=abc; Path=/; HttpOnly']] };
+        }
+        await send(event);
+      });
+    const res = await new HttpCommunicator(withCookie, 'GET', '/page').getResponse(TIMEOUT_MS);
+    assert.equal(res.status, 200);
+    assert.equal(res.text(), 'page');
+    const cookies = res.headers.filter(([k]) => k.toString() === 'set-cookie').map(([, v]) => v.toString().split(';')[0]);
+    assert.deepEqual(cookies, ['framework=yes', 'sessionid=abc']);
   });
 });
 
