@@ -155,7 +155,8 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
           throw event.reason;
         }
         try {
-          await this.dispatch(event);
+          const pending = this.dispatch(event);
+          if (pending !== undefined) await pending;
         } catch (err) {
           if (err instanceof StopConsumer) return;
           throw err;
@@ -180,8 +181,12 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
    */
   protected async cleanUp(): Promise<void> {}
 
-  /** Calls the handler for `event.type`: `chat.message` → `this.chat_message(event)`. */
-  async dispatch(event: { type: string }): Promise<void> {
+  /**
+   * Calls the handler for `event.type`: `chat.message` → `this.chat_message(event)`, and
+   * returns what it returns (not wrapped in another promise: this is the hot path). A refused
+   * or missing handler throws NoHandlerError synchronously.
+   */
+  dispatch(event: { type: string }): Promise<void> | void {
     const name = handlerName(event.type);
     if (name.charCodeAt(0) === 95 /* _ */ || isReservedHandlerName(name)) {
       throw new NoHandlerError(
@@ -193,7 +198,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       throw new NoHandlerError(`no handler for message type ${JSON.stringify(event.type)} on ${this.constructor.name}: define ${this.constructor.name}.${name}(event)`);
     }
     if (log.enabled('debug')) log.debug(`${this.constructor.name}.${name}`);
-    await handler.call(this, event);
+    return handler.call(this, event) as Promise<void> | void;
   }
 }
 
