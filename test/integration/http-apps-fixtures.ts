@@ -41,6 +41,7 @@ async function digest(stream: AsyncIterable<Uint8Array>): Promise<{ bytes: numbe
 
 export function expressHandler(): Handler {
   const app = express();
+  app.set('env', 'test'); // the 500 page without a stack trace printed for the /boom route
   app.get('/query', (req, res) => {
     res.json({ query: req.query, path: req.path });
   });
