@@ -1,4 +1,4 @@
-export { AsyncConsumer } from './async-consumer.js';
+export { AsyncConsumer, type InitOptions } from './async-consumer.js';
 export { WebsocketConsumer, AsyncWebsocketConsumer, type Frame } from './websocket-consumer.js';
 export { JsonWebsocketConsumer, AsyncJsonWebsocketConsumer } from './json-websocket-consumer.js';
 export { HttpConsumer, AsyncHttpConsumer, type ServerSentEvent } from './http-consumer.js';
