@@ -149,6 +149,8 @@ class Exchange {
   private pending = 0;
   private needDrain = false;
   private resClosed = false;
+  private wantTrailers = false;
+  private readonly trailers: [string, string][] = [];
   private readonly noBody: boolean;
 
   constructor(
@@ -283,6 +285,10 @@ class Exchange {
       return this;
     } as ServerResponse['end'];
     res.flushHeaders = () => this.start();
+    res.addTrailers = (headers) => {
+      const list = Array.isArray(headers) ? headers : Object.entries(headers);
+      for (const [name, value] of list) this.trailers.push([String(name).toLowerCase(), String(value)]);
+    };
     res.writeContinue = (cb?: () => void) => cb && process.nextTick(cb);
     res.writeProcessing = (cb?: () => void) => cb && process.nextTick(cb);
     res.writeEarlyHints = (_hints: unknown, cb?: () => void) => cb && process.nextTick(cb);
@@ -324,7 +330,10 @@ class Exchange {
       else headers.push([name, String(value)]);
     }
     this.started = true;
-    this.enqueue({ type: 'http.response.start', status: res.statusCode, headers }, 0);
+    // Trailers go out when the handler announced them (a Trailer header, as Node requires)
+    // and the server offers the trailers extension.
+    this.wantTrailers = res.hasHeader('trailer') && this.scope.extensions?.['http.response.trailers'] !== undefined;
+    this.enqueue({ type: 'http.response.start', status: res.statusCode, headers, ...(this.wantTrailers ? { trailers: true } : {}) }, 0);
   }
 
   private write(chunk: unknown, encoding: unknown, cb: unknown): boolean {
@@ -367,14 +376,20 @@ class Exchange {
     this.start();
     this.ended = true;
     res.finished = true; // writableEnded reads it
-    this.enqueue({ type: 'http.response.body', body, more_body: false }, body.length, (err) => {
+    const finished = (err?: Error | null) => {
       if (err) return;
       res.emit('prefinish');
       res.emit('finish');
       callback?.();
       if (!this.bodyComplete && !this.req.destroyed) this.req.resume(); // drain an unread upload
       this.closeThenSettle();
-    });
+    };
+    if (!this.wantTrailers) {
+      this.enqueue({ type: 'http.response.body', body, more_body: false }, body.length, finished);
+      return;
+    }
+    this.enqueue({ type: 'http.response.body', body, more_body: false }, body.length);
+    this.enqueue({ type: 'http.response.trailers', headers: this.trailers, more_trailers: false }, 0, finished);
   }
 
   private toBuffer(chunk: unknown, encoding: unknown): Buffer {

@@ -261,6 +261,25 @@ describe('nodeHttpApp: the response as events', () => {
     assert.equal(head.body, '');
   });
 
+  it('sends trailers announced with a Trailer header when the server offers them', async () => {
+    const handler: NodeHttpHandler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+      res.write('body');
+      res.addTrailers({ 'X-Checksum': 'abc123' });
+      res.end();
+    };
+    const res = await new HttpCommunicator(nodeHttpApp(handler), 'GET', '/t').getResponse(TIMEOUT_MS);
+    assert.equal(res.text(), 'body');
+    assert.deepEqual(res.trailers.map(([k, v]) => [k.toString(), v.toString()]), [['x-checksum', 'abc123']]);
+
+    // Without the extension in the scope the body simply ends.
+    const d = drive(handler, scope('GET', '/t', { scope: { extensions: {} } }));
+    d.body('');
+    const plain = await d.response();
+    assert.equal(plain.body, 'body');
+    assert.equal(d.outputs.some((e) => e.type === 'http.response.trailers'), false);
+  });
+
   it('applies backpressure: write() returns false past highWaterMark and drain follows', async () => {
     const results: boolean[] = [];
     let drained = false;
