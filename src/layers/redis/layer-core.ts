@@ -79,6 +79,11 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     this.local.rejectAll('the channel layer was closed while receiving');
   }
 
+  /** A consumer has ended: forget its process-local channel's waiting receives and buffer. */
+  discardChannel(channel: string): void {
+    this.local.forget(channel);
+  }
+
   protected localReceive(channel: string): Promise<M> {
     return this.local.receive(channel);
   }

@@ -78,6 +78,14 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
     }
   }
 
+  /** The channel's reader has gone: its waiting receives never settle, its buffer is dropped. */
+  forget(channel: string): void {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    this.waiting -= entry.waiters.length;
+    this.channels.delete(channel);
+  }
+
   has(channel: string): boolean {
     return this.channels.has(channel);
   }

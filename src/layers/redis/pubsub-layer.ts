@@ -210,6 +210,11 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     }
   }
 
+  override discardChannel(channel: string): void {
+    super.discardChannel(channel);
+    if (this.channels.delete(channel)) this.unsubscribe(channel).catch(() => undefined);
+  }
+
   async flush(): Promise<void> {
     this.assertOpen();
     this.clearLocal();
