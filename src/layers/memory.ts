@@ -30,6 +30,8 @@ export interface MemoryLayerStats {
   dropped: number;
   droppedFull: number;
   expired: number;
+  /** Messages waiting in queues now. */
+  queued: number;
   channels: number;
   groups: number;
 }
@@ -44,14 +46,6 @@ interface Channel<M> {
   deadlines: number[];
   head: number;
   waiters: Waiter<M>[];
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    Object.freeze(value);
-    for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
 }
 
 export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends EventEmitter implements ChannelLayer<M> {
@@ -83,7 +77,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
   }
 
   stats(): MemoryLayerStats {
-    return { ...this.counters, channels: this.channels.size, groups: this.groups.size };
+    return { ...this.counters, queued: this.queued, channels: this.channels.size, groups: this.groups.size };
   }
 
   private assertOpen(): void {
@@ -232,10 +226,10 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     this.assertOpen();
     checkGroupName(group);
     const members = this.groups.get(group);
-    const { copy } = inspectMessage(message, this.settings.maxMessageBytes, 'groupSend', true);
+    // One frozen copy, made in the validating walk, is shared by every member.
+    const { copy: shared } = inspectMessage(message, this.settings.maxMessageBytes, 'groupSend', 'frozen');
     this.counters.groupSends++;
     if (!members) return;
-    const shared = deepFreeze(copy);
     const now = Date.now();
     const cutoff = now - this.settings.groupExpiry * 1000;
     for (const [channel, joined] of members) {

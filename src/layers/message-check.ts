@@ -1,32 +1,56 @@
 // One walk over a layer message that checks it can cross any backend (JSON/msgpack-safe) and
-// measures its msgpack size, optionally making the copy a receiver will get. The error names
-// the path of the bad value, e.g. `message.items[3] is undefined`.
+// measures its msgpack size (the smallest encoding, as Python's msgpack writes it), optionally
+// making the copy a receiver will get (frozen, for a copy shared by several receivers). The
+// error names the path of the bad value, e.g. `message.items[3] is undefined`.
 import { InvalidMessageError, MessageTooLargeError } from '../errors.js';
 
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
-function strSize(s: string): number {
-  const n = s.length < 64 ? byteLengthSmall(s) : Buffer.byteLength(s, 'utf8');
-  return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
-}
+/** How much of a copy the walk makes: none, a fresh deep copy, or a deep-frozen one. */
+export type CopyMode = false | true | 'frozen';
 
-function byteLengthSmall(s: string): number {
+function utf8Length(s: string): number {
+  if (s.length >= 64) return Buffer.byteLength(s, 'utf8');
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4; // a surrogate pair; a lone surrogate is written as U+FFFD (3 bytes)
+      i++;
+    } else n += 3;
   }
   return n;
+}
+
+function strSize(s: string): number {
+  const n = utf8Length(s);
+  return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
+}
+
+function intSize(v: number | bigint): number {
+  if (v >= 0) return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffff ? 5 : 9;
+  return v >= -32 ? 1 : v >= -128 ? 2 : v >= -32768 ? 3 : v >= -0x80000000 ? 5 : 9;
+}
+
+function containerHeader(n: number, fix: number): number {
+  return n < fix ? 1 : n < 65536 ? 3 : 5;
 }
 
 class Walker {
   size = 0;
   private readonly seen: object[] = [];
+  private readonly copy: boolean;
+  private readonly freeze: boolean;
   constructor(
-    private readonly copy: boolean,
+    mode: CopyMode,
     private readonly op: string,
-  ) {}
+  ) {
+    this.copy = mode !== false;
+    this.freeze = mode === 'frozen';
+  }
 
   fail(path: string, what: string): never {
     throw new InvalidMessageError(`${this.op}: ${path} ${what}; layer messages hold only null, booleans, finite numbers, strings, bytes, arrays and plain objects`);
@@ -39,24 +63,21 @@ class Walker {
         return value;
       case 'number':
         if (!Number.isFinite(value)) this.fail(path, `is ${value}`);
-        this.size += 9;
+        this.size += Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 64 ? intSize(value) : 9;
         return value;
       case 'boolean':
         this.size += 1;
         return value;
       case 'bigint':
-        if (value < INT64_MIN || value > UINT64_MAX) this.fail(path, `is ${value}n, beyond 64 bits`);
-        this.size += 9;
+        if (value < INT64_MIN || value > UINT64_MAX) this.fail(path, `is ${value}n, beyond 64 bits (int64/uint64)`);
+        this.size += intSize(value);
         return value;
       case 'undefined':
-        this.fail(path, 'is undefined');
-      // falls through (fail never returns)
+        return this.fail(path, 'is undefined');
       case 'function':
-        this.fail(path, 'is a function');
-      // falls through
+        return this.fail(path, 'is a function');
       case 'symbol':
-        this.fail(path, 'is a symbol');
-      // falls through
+        return this.fail(path, 'is a symbol');
       default:
         break;
     }
@@ -65,15 +86,18 @@ class Walker {
       return null;
     }
     if (value instanceof Uint8Array) {
-      this.size += value.length + 5;
+      const n = value.length;
+      this.size += n + (n < 256 ? 2 : n < 65536 ? 3 : 5);
+      // Bytes cannot be frozen; a shared group copy still gets its own buffer, apart from the sender's.
       return this.copy ? Buffer.from(value) : value;
     }
     const obj = value as object;
+    // `seen` holds only the current path, so a value shared by two branches is fine; a cycle is not.
     if (this.seen.includes(obj)) this.fail(path, 'refers back to itself (a cycle)');
     this.seen.push(obj);
     let out: unknown;
     if (Array.isArray(obj)) {
-      this.size += 5;
+      this.size += containerHeader(obj.length, 16);
       const arr = this.copy ? new Array(obj.length) : null;
       for (let i = 0; i < obj.length; i++) {
         const v = this.walk(obj[i], `${path}[${i}]`);
@@ -83,27 +107,33 @@ class Walker {
     } else {
       const proto = Object.getPrototypeOf(obj);
       if (proto !== Object.prototype && proto !== null) this.fail(path, `is a ${proto?.constructor?.name ?? 'non-plain object'}`);
-      this.size += 5;
       const o: Record<string, unknown> | null = this.copy ? {} : null;
+      let keys = 0;
       for (const key in obj) {
         const v = (obj as Record<string, unknown>)[key];
         if (v === undefined) continue; // as JSON: an absent value
+        keys++;
         this.size += strSize(key);
         const w = this.walk(v, `${path}.${key}`);
-        if (o) o[key] = w;
+        if (!o) continue;
+        // An own '__proto__' key (from JSON.parse) must stay a key, not become the copy's prototype.
+        if (key === '__proto__') Object.defineProperty(o, key, { value: w, enumerable: true, writable: true, configurable: true });
+        else o[key] = w;
       }
+      this.size += containerHeader(keys, 16);
       out = o ?? obj;
     }
     this.seen.pop();
-    return out;
+    return this.freeze ? Object.freeze(out) : out;
   }
 }
 
 /**
- * Checks `message` and returns its approximate msgpack size (and a deep copy when asked).
- * Throws InvalidMessageError or MessageTooLargeError; nothing is sent when it throws.
+ * Checks `message` and returns its msgpack size (and a deep copy when asked; `'frozen'` freezes
+ * every object and array of the copy). Throws InvalidMessageError or MessageTooLargeError;
+ * nothing is sent when it throws. `op` names the call in the error ('send', 'groupSend').
  */
-export function inspectMessage<T>(message: T, maxBytes: number, op: string, copy: boolean): { size: number; copy: T } {
+export function inspectMessage<T>(message: T, maxBytes: number, op: string, copy: CopyMode): { size: number; copy: T } {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
     throw new InvalidMessageError(`${op}: a layer message must be a plain object with a string 'type', not ${Array.isArray(message) ? 'an array' : String(message)}`);
   }
@@ -114,11 +144,12 @@ export function inspectMessage<T>(message: T, maxBytes: number, op: string, copy
   const w = new Walker(copy, op);
   const out = w.walk(message, 'message') as T;
   if (maxBytes > 0 && w.size > maxBytes) {
-    throw new MessageTooLargeError(`${op}: message of type '${type}' is about ${w.size} bytes encoded, over the layer's maxMessageBytes (${maxBytes}); send a reference (an id, a URL) instead, or raise maxMessageBytes`);
+    throw new MessageTooLargeError(`${op}: message of type '${type}' is ${w.size} bytes encoded, over the layer's maxMessageBytes (${maxBytes}); send a reference (an id, a URL) instead, or raise maxMessageBytes`);
   }
   return { size: w.size, copy: out };
 }
 
+/** Checks `message` without copying it; returns its msgpack size. */
 export function checkMessage(message: unknown, maxBytes: number, op: string): number {
   return inspectMessage(message, maxBytes, op, false).size;
 }

@@ -29,3 +29,9 @@ export function checkGroupName(name: unknown): asserts name is string {
 export function isProcessLocal(channel: string): boolean {
   return channel.includes('!');
 }
+
+/** The part of a process-local name up to and including '!' (the whole name otherwise). */
+export function nonLocalPart(channel: string): string {
+  const bang = channel.indexOf('!');
+  return bang === -1 ? channel : channel.slice(0, bang + 1);
+}

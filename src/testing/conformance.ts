@@ -29,6 +29,7 @@ export interface LayerCapabilities {
 export interface SuiteRunner {
   describe: (name: string, fn: () => void) => unknown;
   it: (name: string, fn: () => Promise<void>) => unknown;
+  before?: (fn: () => Promise<void>) => unknown;
   after?: (fn: () => Promise<void>) => unknown;
 }
 
@@ -141,6 +142,16 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
         await assert.rejects(layer.groupSend(bad, { type: 't' }), { code: 'ERR_INVALID_CHANNEL_NAME' });
       }
       await assert.rejects(layer.groupAdd('g!local', good), { code: 'ERR_INVALID_CHANNEL_NAME' }, 'group names have no !');
+      await assert.rejects(Promise.resolve().then(() => layer.send(42 as unknown as string, { type: 't' })), { code: 'ERR_INVALID_CHANNEL_NAME' });
+      // The edges of the rules are accepted: 99 characters, every allowed character, an empty local part.
+      for (const ok of ['a'.repeat(99), 'Az09-_.', `${good.slice(0, good.indexOf('!') + 1) || 'plain.'}x`]) {
+        const next = layer.receive(ok);
+        await sleep(caps.processLocalNames ? 0 : 300); // pub/sub: subscribed before the send
+        await layer.send(ok, { type: 'test.name' });
+        assert.equal((await within(next, T, `receive on ${ok}`)).type, 'test.name');
+      }
+      await layer.groupAdd('G.roup_name-9', good);
+      await layer.groupDiscard('G.roup_name-9', good);
     });
 
     it('refuses messages that cannot cross a process, naming the path, and sends nothing', async () => {
@@ -156,6 +167,10 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
         [{ type: 't', s: Symbol('x') }, /message\.s is a symbol/],
         [cycle, /message\.self refers back/],
         [{ type: 't', n: Number.NaN }, /message\.n is NaN/],
+        [{ type: 't', n: [Infinity] }, /message\.n\[0\] is Infinity/],
+        [{ type: 't', small: -(2n ** 63n) - 1n }, /message\.small .*64 bits/],
+        [{ type: 't', m: new Map() }, /message\.m is a Map/],
+        [null, /plain object/],
         [{ type: 't', deep: { list: [1, undefined] } }, /message\.deep\.list\[1\] is undefined/],
         [{ type: 't', big: 2n ** 70n }, /message\.big .*64 bits/],
         [{ type: 't', when: new Date() }, /message\.when is a Date/],
@@ -172,7 +187,9 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
       const layer = await make({ maxMessageBytes: 1000 });
       const channel = await layer.newChannel();
       await assert.rejects(layer.send(channel, { type: 't', blob: 'x'.repeat(2000) }), (e: Error & { code?: string }) => e.code === 'ERR_MESSAGE_TOO_LARGE' && /maxMessageBytes/.test(e.message));
+      await assert.rejects(layer.groupSend('conformance-large', { type: 't', blob: 'x'.repeat(2000) }), { code: 'ERR_MESSAGE_TOO_LARGE' });
       await layer.send(channel, { type: 't', blob: 'x'.repeat(500) });
+      assert.equal((await within(layer.receive(channel), T, 'receive')).blob, 'x'.repeat(500));
     });
 
     if (caps.capacityOnSend) {
@@ -185,6 +202,22 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
         for (let i = 0; i < 5; i++) await layer.send(roomy, { type: 't', i });
         await assert.rejects(layer.send(roomy, { type: 't' }), { code: 'ERR_CHANNEL_FULL' });
         assert.equal((await within(layer.receive(channel), T, 'receive')).i, 0, 'the first three are kept');
+        await layer.send(channel, { type: 't', i: 3 }); // reading one made room for one
+      });
+
+      it('takes per-channel capacities as [RegExp, n] pairs, first match wins', async () => {
+        const layer = await make({ capacity: 5, channelCapacity: [[/^tight\./, 1], [/^tight\.|^loose\./, 3]] });
+        const id = Math.random().toString(36).slice(2, 8);
+        await layer.send(`tight.${id}`, { type: 't' });
+        await assert.rejects(layer.send(`tight.${id}`, { type: 't' }), (e: Error & { code?: string }) => e.code === 'ERR_CHANNEL_FULL' && e.message.includes(`tight.${id}`));
+        for (let i = 0; i < 3; i++) await layer.send(`loose.${id}`, { type: 't' });
+        await assert.rejects(layer.send(`loose.${id}`, { type: 't' }), { code: 'ERR_CHANNEL_FULL' });
+      });
+    } else {
+      it('send never raises ChannelFull (capacity bounds the receiving side only)', async () => {
+        const layer = await make({ capacity: 2 });
+        const channel = await layer.newChannel();
+        for (let i = 0; i < 5; i++) await layer.send(channel, { type: 't', i });
       });
     }
 
@@ -231,6 +264,24 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
       await layer.groupSend('conformance-copy', shared);
       shared.list.push(2);
       assert.deepEqual((await within(layer.receive(b), T, 'b')).list, [1]);
+    });
+
+    it('a receiver changing its message does not change what another member got', async () => {
+      const layer = await make();
+      const [a, b] = [await layer.newChannel(), await layer.newChannel()];
+      await layer.groupAdd('conformance-iso', a);
+      await layer.groupAdd('conformance-iso', b);
+      await layer.groupSend('conformance-iso', { type: 't', list: [1], inner: { n: 1 } });
+      const got = await within(layer.receive(a), T, 'a');
+      try {
+        (got.list as number[]).push(2);
+        (got.inner as { n: number }).n = 2;
+      } catch {
+        // a backend may hand out frozen messages; refusing the change is as good
+      }
+      const other = await within(layer.receive(b), T, 'b');
+      assert.deepEqual(other.list, [1]);
+      assert.deepEqual(other.inner, { n: 1 });
     });
 
     it('expires unread messages after expiry', async () => {
