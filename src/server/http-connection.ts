@@ -27,6 +27,8 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
   res.end(body);
 }
 
+const destroyResponse = (res: ServerResponse): void => void res.destroy();
+
 const enum State {
   Init,
   Started,
@@ -132,6 +134,23 @@ class HttpConnection implements LiveConnection {
     if (this.state !== State.Done) this.markGone();
     else this.wake();
     if (this.appDone) this.finish();
+    else this.abandonAfter(this.ctx.options.applicationCloseTimeoutMs);
+  };
+
+  /** The connection is over; an app that still has not returned after `ms` is given up on. */
+  private abandonAfter(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(this.onAbandon, ms);
+    this.timer.unref();
+  }
+
+  private onAbandon = (): void => {
+    this.timer = null;
+    if (this.appDone) return;
+    this.ctx.log.warn(
+      `${this.scope.method} ${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms (applicationCloseTimeoutMs) after the connection ended; abandoning it`,
+    );
+    this.finish();
   };
 
   private markGone(): void {
@@ -245,7 +264,9 @@ class HttpConnection implements LiveConnection {
     this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application raised`, err);
     if (!this.clientGone && this.state !== State.Done) {
       if (this.state === State.Init) plainResponse(this.res, 500, 'Internal Server Error');
-      else this.res.destroy();
+      // Cut after what was written is flushed (node uncorks on the next tick), so the client
+      // sees the partial response end abruptly rather than nothing at all.
+      else setImmediate(destroyResponse, this.res);
     }
     this.state = State.Done;
     this.finish();
