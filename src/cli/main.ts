@@ -1,5 +1,6 @@
-// `canal <command>`: serve | worker | send | group-send. Each command lives in its own file and
-// returns an exit code.
+// `canal <command>`: serve | worker | send | group-send. Each command lives in its own file,
+// is loaded only when asked for (start-up stays fast), and returns an exit code:
+// 0 done, 1 failed (app, config, layer, listen), 2 bad usage (flag, value, command).
 import { CanalError } from '../errors.js';
 
 const USAGE = `usage: canal <command> [options]
@@ -10,7 +11,7 @@ commands:
   send <channel> '<json>'        send one message to a channel
   group-send <group> '<json>'    send one message to a group
 
-canal <command> --help shows a command's options.`;
+canal <command> --help shows a command's options; canal --version prints the version.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -27,7 +28,13 @@ export async function runCli(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
+  if (name === '--version' || name === '-v') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(pkg.version);
+    return 0;
+  }
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) {
     console.error(`canal: unknown command '${name}'\n\n${USAGE}`);
     return 2;

@@ -1,14 +1,17 @@
 // Shared command-line pieces: numbers from flags, the app and the layer from config and env.
-import { InvalidOptionError } from '../errors.js';
+import { CanalError, InvalidOptionError } from '../errors.js';
 import { loadConfig, type CanalConfig } from '../config.js';
 import { configureChannelLayers, type ChannelLayersConfig } from '../layers/registry.js';
 import { setLogLevel, type LogLevel } from '../logging.js';
 
-export function numberFlag(name: string, value: string | undefined, { min = 0, integer = false } = {}): number | undefined {
+/** A numeric flag's value; `name` is the flag without dashes, or an environment variable in capitals. */
+export function numberFlag(name: string, value: string | undefined, { min = 0, max = Infinity, integer = false } = {}): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new InvalidOptionError(`--${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min}, not ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const label = /^[A-Z_]+$/.test(name) ? name : `--${name}`;
+    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new InvalidOptionError(`${label} must be ${integer ? 'a whole number' : 'a number'} ${range}, not ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -25,7 +28,7 @@ const LAYERS = ['memory', 'redis', 'redis-pubsub'];
 
 /** Reads canal.config.*, then applies LAYER / REDIS_URL, and configures the channel layers. */
 export async function setupFromConfig(): Promise<CanalConfig> {
-  const { config } = await loadConfig();
+  const { config, path } = await loadConfig();
   let layers: ChannelLayersConfig = { ...(config.channelLayers ?? {}) };
   const env = process.env.LAYER;
   if (env !== undefined && env !== '') {
@@ -37,6 +40,13 @@ export async function setupFromConfig(): Promise<CanalConfig> {
   } else if (process.env.REDIS_URL && layers.default && layers.default.backend !== 'memory') {
     layers = { ...layers, default: { ...layers.default, options: { ...(layers.default.options ?? {}), hosts: [process.env.REDIS_URL] } } };
   }
-  if (Object.keys(layers).length > 0) configureChannelLayers(layers);
+  if (Object.keys(layers).length > 0) {
+    try {
+      configureChannelLayers(layers);
+    } catch (err) {
+      if (err instanceof CanalError && path && config.channelLayers) err.message = `${path} (channelLayers${env ? `, LAYER=${env}` : ''}): ${err.message}`;
+      throw err;
+    }
+  }
   return config;
 }

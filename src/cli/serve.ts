@@ -1,6 +1,7 @@
 // canal serve [app] — the interface server (Daphne's role). Flags in seconds, as Daphne's.
+import { closeSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { InvalidOptionError } from '../errors.js';
+import { CanalError, InvalidOptionError, ListenError } from '../errors.js';
 import { createServer } from '../server/server.js';
 import type { ServerOptions } from '../server/options.js';
 import { closeChannelLayers } from '../layers/registry.js';
@@ -67,9 +68,13 @@ export function serverOptionsFromFlags(values: ReturnType<typeof parse>['values'
   const int = (name: keyof typeof FLAGS) => numberFlag(name, values[name] as string | undefined, { integer: true });
   const host = values.host ?? process.env.HOST;
   if (host) o.host = host;
-  const port = numberFlag('port', values.port ?? process.env.PORT, { integer: true });
+  const port = numberFlag(values.port !== undefined ? 'port' : 'PORT', values.port ?? process.env.PORT, { integer: true, max: 65535 });
   if (port !== undefined) o.port = port;
-  if (values['root-path'] !== undefined) o.rootPath = values['root-path'];
+  const rootPath = values['root-path'];
+  if (rootPath !== undefined) {
+    if (rootPath !== '' && !rootPath.startsWith('/')) throw new InvalidOptionError(`--root-path must start with '/', not ${JSON.stringify(rootPath)}`);
+    o.rootPath = rootPath.replace(/\/+$/, '');
+  }
   const set = <K extends keyof ServerOptions>(key: K, value: ServerOptions[K] | undefined) => {
     if (value !== undefined) o[key] = value;
   };
@@ -85,8 +90,19 @@ export function serverOptionsFromFlags(values: ReturnType<typeof parse>['values'
   set('maxHeaderBytes', int('max-header-size'));
   set('maxBufferedBytes', int('max-buffered-bytes'));
   set('drainTimeoutMs', ms('drain-timeout'));
-  if (values['access-log'] !== undefined) o.accessLog = values['access-log'] === '-' ? 'stdout' : values['access-log'];
+  const accessLog = values['access-log'];
+  if (accessLog !== undefined) o.accessLog = accessLog === '-' ? 'stdout' : checkWritable(accessLog);
   return o;
+}
+
+/** Opens the access log once here, so a bad path is a clear error now rather than a crash later. */
+function checkWritable(file: string): string {
+  try {
+    closeSync(openSync(file, 'a'));
+  } catch (err) {
+    throw new InvalidOptionError(`--access-log cannot write to ${JSON.stringify(file)}: ${(err as Error).message}`);
+  }
+  return file;
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -95,6 +111,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (positionals.length > 1) {
+    throw new InvalidOptionError(`canal serve takes one application, not ${positionals.length}: ${positionals.join(' ')}`);
+  }
   applyLogLevel(values['log-level']);
   const config = await setupFromConfig();
   const spec = positionals[0] ?? config.application;
@@ -102,30 +121,60 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const options = serverOptionsFromFlags(values, config.server);
   const app = await loadApp(spec);
   const server = createServer(app, options);
-  const { host, port } = await server.listen();
-  console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
+  // Signal handlers go in before the listening line is printed: whoever reads that line may
+  // signal at once.
+  let stopping = false;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.error(`canal: ${signal} again; exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`canal: ${signal}, shutting down`);
+    server
+      .close()
+      .then(() => closeChannelLayers())
+      .then(
+        () => 0,
+        (err) => {
+          console.error('canal: error during shutdown:', err);
+          return 1;
+        },
+      )
+      .then((code) => {
+        // Timers or sockets the app left open must not keep a stopped server alive; the
+        // grace lets buffered output (an access log file) flush first.
+        setTimeout(() => process.exit(code), 2000).unref();
+        resolveDone(code);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        console.error(`canal: ${signal} again; exiting now`);
-        process.exit(1);
-      }
-      stopping = true;
-      console.log(`canal: ${signal}, shutting down`);
-      server
-        .close()
-        .then(() => closeChannelLayers())
-        .then(
-          () => resolve(0),
-          (err) => {
-            console.error('canal: error during shutdown:', err);
-            resolve(1);
-          },
-        );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+  let host: string, port: number;
+  try {
+    ({ host, port } = await server.listen());
+  } catch (err) {
+    // A failed lifespan startup has had its say; anything later (the port) gets the full shutdown.
+    if (!(err instanceof CanalError && err.code === 'ERR_LIFESPAN_STARTUP')) await server.close().catch(() => {});
+    await closeChannelLayers().catch(() => {});
+    throw listenError(err, options);
+  }
+  if (!stopping) console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
+  return done;
+}
+
+/** A port in use or a host that cannot be bound: one line naming it and the flag to change. */
+function listenError(err: unknown, options: ServerOptions): unknown {
+  if (err instanceof CanalError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 8000}`;
+  if (e.code === 'EADDRINUSE') return new ListenError(`cannot listen on ${where}: the address is in use; choose another --port (or PORT)`, { cause: err });
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
+    return new ListenError(`cannot listen on ${where}: no such local address (${e.code}); check --host (or HOST)`, { cause: err });
+  }
+  if (e.code === 'EACCES') return new ListenError(`cannot listen on ${where}: permission denied; use a port above 1023`, { cause: err });
+  return err;
 }
