@@ -136,3 +136,10 @@ export class NoRouteError extends CanalError {
     super('ERR_NO_ROUTE', message);
   }
 }
+
+/** The server cannot listen where it was told to (address in use, no such address, no permission). */
+export class ListenError extends CanalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_LISTEN', message, options);
+  }
+}
