@@ -68,6 +68,9 @@ export function configureChannelLayers(next: ChannelLayersConfig): void {
     if (!entry || typeof entry !== 'object' || entry.backend === undefined) {
       throw new InvalidOptionError(`channel layer '${alias}' needs a backend ('memory', 'redis', 'redis-pubsub' or a class)`);
     }
+    // A misspelt key (e.g. 'option') would otherwise leave the layer silently on its defaults.
+    const stray = Object.keys(entry).find((k) => k !== 'backend' && k !== 'options');
+    if (stray !== undefined) throw new InvalidOptionError(`channel layer '${alias}': unknown key '${stray}'; an entry is { backend, options }`);
     resolveBackend(alias, entry);
     if (typeof entry.backend === 'string') {
       try {
