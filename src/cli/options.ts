@@ -26,24 +26,36 @@ export function applyLogLevel(value: string | undefined): void {
 
 const LAYERS = ['memory', 'redis', 'redis-pubsub'];
 
+/**
+ * The config's channel layers with LAYER and REDIS_URL applied to the `default` alias:
+ * LAYER picks its backend (keeping the config's options when the backend is the same one);
+ * REDIS_URL becomes the `hosts` of a Redis default layer.
+ */
+export function layersFromEnv(configured: ChannelLayersConfig | undefined, env: Record<string, string | undefined> = process.env): ChannelLayersConfig {
+  let layers: ChannelLayersConfig = { ...(configured ?? {}) };
+  const backend = env.LAYER;
+  const redisUrl = env.REDIS_URL || undefined;
+  if (backend !== undefined && backend !== '') {
+    if (!LAYERS.includes(backend)) throw new InvalidOptionError(`LAYER must be one of ${LAYERS.join(', ')}, not ${JSON.stringify(backend)}`);
+    const current = layers.default;
+    const options: Record<string, unknown> = current && current.backend === backend ? { ...(current.options ?? {}) } : {};
+    if (backend !== 'memory' && redisUrl) options.hosts = [redisUrl];
+    layers = { ...layers, default: { backend, options } };
+  } else if (redisUrl && layers.default && (layers.default.backend === 'redis' || layers.default.backend === 'redis-pubsub')) {
+    layers = { ...layers, default: { ...layers.default, options: { ...(layers.default.options ?? {}), hosts: [redisUrl] } } };
+  }
+  return layers;
+}
+
 /** Reads canal.config.*, then applies LAYER / REDIS_URL, and configures the channel layers. */
 export async function setupFromConfig(): Promise<CanalConfig> {
   const { config, path } = await loadConfig();
-  let layers: ChannelLayersConfig = { ...(config.channelLayers ?? {}) };
-  const env = process.env.LAYER;
-  if (env !== undefined && env !== '') {
-    if (!LAYERS.includes(env)) throw new InvalidOptionError(`LAYER must be one of ${LAYERS.join(', ')}, not ${JSON.stringify(env)}`);
-    const current = layers.default;
-    const options = current && current.backend === env ? { ...(current.options ?? {}) } : {};
-    if (env !== 'memory' && process.env.REDIS_URL) (options as { hosts?: string[] }).hosts = [process.env.REDIS_URL];
-    layers = { ...layers, default: { backend: env, options } };
-  } else if (process.env.REDIS_URL && layers.default && layers.default.backend !== 'memory') {
-    layers = { ...layers, default: { ...layers.default, options: { ...(layers.default.options ?? {}), hosts: [process.env.REDIS_URL] } } };
-  }
+  const layers = layersFromEnv(config.channelLayers);
   if (Object.keys(layers).length > 0) {
     try {
       configureChannelLayers(layers);
     } catch (err) {
+      const env = process.env.LAYER;
       if (err instanceof CanalError && path && config.channelLayers) err.message = `${path} (channelLayers${env ? `, LAYER=${env}` : ''}): ${err.message}`;
       throw err;
     }
