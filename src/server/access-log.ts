@@ -1,10 +1,15 @@
-// The access log, in the format web servers (and Daphne) use: one line per HTTP response and
-// per WebSocket connect, reject and disconnect.
-//   127.0.0.1:54321 - - [22/Nov/2026:12:00:00 +0000] "GET /path HTTP/1.1" 200 11 0.003
-//   127.0.0.1:54321 - - [22/Nov/2026:12:00:00 +0000] "WSCONNECT /ws/chat/" - -
-import { createWriteStream } from 'node:fs';
+// The access log: one line per HTTP response, in the common log format web servers use (the
+// last field is the time taken, in seconds), and one per WebSocket connect, reject and
+// disconnect, as Daphne writes them:
+//   127.0.0.1:54321 - - [22/Nov/2026:12:00:00 +0000] "GET /path?q=1 HTTP/1.1" 200 11 0.003
+//   WSCONNECT /ws/chat/ 127.0.0.1:54321
+//   WSREJECT /ws/chat/ 127.0.0.1:54321 403
+//   WSDISCONNECT /ws/chat/ 127.0.0.1:54321 1000
+// Paths are written as received (raw_path), so a decoded CR/LF can never split a line.
+import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { HttpScope, WebsocketScope } from '../asgi/types.js';
+import { InvalidOptionError } from '../errors.js';
 import type { AccessLog } from './context.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -22,20 +27,40 @@ function target(scope: HttpScope | WebsocketScope): string {
   return scope.query_string.length ? `${scope.raw_path.toString('latin1')}?${scope.query_string.toString('latin1')}` : scope.raw_path.toString('latin1');
 }
 
-export function createAccessLog(destination: false | 'stdout' | string | Writable): AccessLog | null {
+export interface OwnedAccessLog extends AccessLog {
+  /** Flushes, and closes the file when the log opened one (a given stream is left open). */
+  close(): Promise<void>;
+}
+
+/** Opens a file destination at once, so a bad path fails when the server is made. */
+function openFile(path: string): Writable {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a');
+  } catch (err) {
+    throw new InvalidOptionError(`server option 'accessLog': cannot open ${JSON.stringify(path)} for appending (${(err as Error).message})`);
+  }
+  return createWriteStream('', { fd });
+}
+
+export function createAccessLog(destination: false | 'stdout' | string | Writable): OwnedAccessLog | null {
   if (destination === false) return null;
-  const out: Writable =
-    destination === 'stdout' || destination === '-' ? process.stdout : typeof destination === 'string' ? createWriteStream(destination, { flags: 'a' }) : destination;
+  if (typeof destination !== 'string' && typeof (destination as Writable | null)?.write !== 'function') {
+    throw new InvalidOptionError(`server option 'accessLog' must be false, 'stdout', a file path or a writable stream, not ${String(destination)}`);
+  }
+  const owned = typeof destination === 'string' && destination !== 'stdout' && destination !== '-';
+  const out: Writable = owned ? openFile(destination) : typeof destination === 'string' ? process.stdout : destination;
   const line = (s: string) => out.write(s + '\n');
   return {
+    close: () => (owned ? new Promise<void>((resolve) => out.end(resolve)) : Promise.resolve()),
     http(scope, status, bytes, durationMs) {
       line(`${peer(scope)} - - [${timestamp()}] "${scope.method} ${target(scope)} HTTP/${scope.http_version}" ${status} ${bytes} ${(durationMs / 1000).toFixed(3)}`);
     },
     websocket(event, scope, detail = {}) {
-      const what = event === 'connect' ? 'WSCONNECT' : event === 'reject' ? 'WSREJECT' : 'WSDISCONNECT';
-      const code = event === 'reject' ? (detail.status ?? 403) : event === 'disconnect' ? (detail.code ?? '-') : '-';
-      const took = detail.durationMs !== undefined ? (detail.durationMs / 1000).toFixed(3) : '-';
-      line(`${peer(scope)} - - [${timestamp()}] "${what} ${target(scope)}" ${code} ${took}`);
+      const where = `${scope.raw_path.toString('latin1')} ${peer(scope)}`;
+      if (event === 'connect') line(`WSCONNECT ${where}`);
+      else if (event === 'reject') line(`WSREJECT ${where} ${detail.status ?? 403}`);
+      else line(`WSDISCONNECT ${where} ${detail.code ?? 1005}`);
     },
   };
 }

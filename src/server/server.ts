@@ -31,11 +31,12 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     throw new InvalidOptionError(`createServer() needs an application function (scope, receive, send) => Promise<void>, not ${typeof app}`);
   }
   const resolved = resolveServerOptions(options);
+  const accessLog = createAccessLog(resolved.accessLog);
   const ctx: ServerContext = {
     app,
     options: resolved,
     log: createLogger('server'),
-    accessLog: createAccessLog(resolved.accessLog),
+    accessLog,
     lifespanState: null,
     websockets: new Set(),
     httpInFlight: new Set(),
@@ -133,6 +134,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
       new Promise((r) => setTimeout(r, resolved.applicationCloseTimeoutMs).unref()),
     ]);
     await lifespan.shutdown(resolved.applicationCloseTimeoutMs);
+    await accessLog?.close();
   }
 
   return {

@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import WebSocket from 'ws';
 import { createServer, type CanalServer } from '../../src/server/server.js';
 import { getLogLevel, setLogLevel, setLogSink } from '../../src/logging.js';
-import type { Application, HttpScope, ReceiveEvent, ServerOptions } from '../../src/index.js';
+import type { Application, HttpScope, ReceiveEvent, ServerOptions, WebsocketScope } from '../../src/index.js';
 
 const servers: CanalServer[] = [];
 after(async () => {
@@ -334,7 +336,6 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
       await (await fetch(url + '/missing')).text();
       await (await fetch(url + '/again', { method: 'POST', body: 'x' })).text();
       await server.close();
-      await sleep(50);
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
       assert.equal(lines.length, 2);
       assert.match(lines[0]!, /^127\.0\.0\.1:\d+ - - \[[^\]]+\] "GET \/missing HTTP\/1\.1" 404 4 \d+\.\d{3}$/);
@@ -342,5 +343,59 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('writes WebSocket connect, reject and disconnect lines', async () => {
+    const out = new PassThrough();
+    let log = '';
+    out.on('data', (d) => (log += d));
+    const { port } = await serve(httpOnly(async (scope, receive, send) => {
+      if (scope.type !== 'websocket') return;
+      await receive(); // websocket.connect
+      if ((scope as WebsocketScope).path === '/ws/deny') {
+        await send({ type: 'websocket.close' });
+        return;
+      }
+      await send({ type: 'websocket.accept' });
+      while ((await receive()).type !== 'websocket.disconnect');
+    }), { accessLog: out });
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat?room=1`);
+    await within(new Promise((r, j) => { ws.once('open', r); ws.once('error', j); }), 2000, 'open');
+    const local = `127.0.0.1:${(ws as unknown as { _socket: Socket })._socket.localPort}`;
+    const closed = new Promise((r) => ws.once('close', r));
+    ws.close(1000);
+    await within(closed, 2000, 'close');
+    const denied = new WebSocket(`ws://127.0.0.1:${port}/ws/deny`);
+    const status = await within(new Promise<number>((r) => denied.once('unexpected-response', (_q, res) => r(res.statusCode!))), 2000, 'the rejection');
+    assert.equal(status, 403);
+    denied.on('error', () => {});
+    await within((async () => { while (!log.includes('WSREJECT')) await sleep(10); })(), 2000, 'the reject line');
+    const lines = log.trimEnd().split('\n');
+    assert.equal(lines[0], `WSCONNECT /ws/chat ${local}`);
+    assert.equal(lines[1], `WSDISCONNECT /ws/chat ${local} 1000`);
+    assert.match(lines[2]!, /^WSREJECT \/ws\/deny 127\.0\.0\.1:\d+ 403$/);
+  });
+
+  it('an access log file that cannot be opened is an option error when the server is made', () => {
+    assert.throws(
+      () => createServer(async () => {}, { port: 0, accessLog: join(tmpdir(), 'no-such-dir-canal', 'x', 'access.log') }),
+      (err: Error & { code?: string }) => err.code === 'ERR_INVALID_OPTION' && /accessLog/.test(err.message),
+    );
+    assert.throws(() => createServer(async () => {}, { accessLog: 42 as never }), /accessLog/);
+  });
+
+  it('close() closes open WebSockets with 1012 while HTTP is served to the end', async () => {
+    const { port, server } = await serve(httpOnly(async (scope, receive, send) => {
+      if (scope.type !== 'websocket') return;
+      await receive();
+      await send({ type: 'websocket.accept' });
+      while ((await receive()).type !== 'websocket.disconnect');
+    }));
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    await within(new Promise((r, j) => { ws.once('open', r); ws.once('error', j); }), 2000, 'open');
+    const code = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    await within(server.close(), 3000, 'close');
+    assert.equal(await within(code, 2000, 'the close code'), 1012);
   });
 });
