@@ -56,6 +56,8 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
   private readonly channels = new Map<string, Channel<M>>();
   /** group -> channel -> join time (ms) */
   private readonly groups = new Map<string, Map<string, number>>();
+  /** channel -> its groups, so an expiry leaves its groups without scanning them all */
+  private readonly memberOf = new Map<string, Set<string>>();
   private queued = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
@@ -135,10 +137,23 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     if (expired === 0) return;
     this.queued -= expired;
     this.compact(c);
-    for (const [group, members] of this.groups) {
-      if (members.delete(name) && members.size === 0) this.groups.delete(group);
+    const groups = this.memberOf.get(name);
+    if (groups) {
+      this.memberOf.delete(name);
+      for (const group of groups) this.leave(group, name);
     }
     if (c.messages.length === 0 && c.waiters.length === 0) this.channels.delete(name);
+  }
+
+  /** Removes one membership from the group side (the caller updates memberOf). */
+  private leave(group: string, channel: string): void {
+    const members = this.groups.get(group);
+    if (members?.delete(channel) && members.size === 0) this.groups.delete(group);
+  }
+
+  private forgetMembership(group: string, channel: string): void {
+    const groups = this.memberOf.get(channel);
+    if (groups?.delete(group) && groups.size === 0) this.memberOf.delete(channel);
   }
 
   private compact(c: Channel<M>): void {
@@ -212,14 +227,17 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     if (!members) this.groups.set(group, (members = new Map()));
     members.delete(channel); // re-adding refreshes the join time and moves it last
     members.set(channel, Date.now());
+    let groups = this.memberOf.get(channel);
+    if (!groups) this.memberOf.set(channel, (groups = new Set()));
+    groups.add(group);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen();
     checkGroupName(group);
     checkChannelName(channel);
-    const members = this.groups.get(group);
-    if (members?.delete(channel) && members.size === 0) this.groups.delete(group);
+    this.leave(group, channel);
+    this.forgetMembership(group, channel);
   }
 
   async groupSend(group: string, message: M): Promise<void> {
@@ -235,6 +253,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     for (const [channel, joined] of members) {
       if (joined <= cutoff) {
         members.delete(channel);
+        this.forgetMembership(group, channel);
         continue;
       }
       if (!this.deliver(channel, shared, now)) this.drop(channel, group, 'full');
@@ -258,6 +277,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     }
     for (const [name, c] of this.channels) if (c.waiters.length === 0) this.channels.delete(name);
     this.groups.clear();
+    this.memberOf.clear();
     this.queued = 0;
   }
 
@@ -271,5 +291,6 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     }
     this.channels.clear();
     this.groups.clear();
+    this.memberOf.clear();
   }
 }

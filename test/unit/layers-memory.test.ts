@@ -127,6 +127,26 @@ describe('InMemoryChannelLayer', () => {
     assert.equal(layer.stats().queued, 0, 'the stale channel got nothing: it left the group');
   });
 
+  it('an expiry takes the channel out of every one of its groups, and only it', async () => {
+    const layer = make({ expiry: 0.05 });
+    const [stale, other] = [await layer.newChannel(), await layer.newChannel()];
+    for (const g of ['solo-1', 'solo-2', 'shared']) await layer.groupAdd(g, stale);
+    await layer.groupAdd('shared', other);
+    await layer.groupAdd('left', stale);
+    await layer.groupDiscard('left', stale);
+    assert.equal(layer.stats().groups, 3);
+    await layer.send(stale, { type: 't' });
+    await sleep(80);
+    const waiting = layer.receive(stale); // the lazy purge runs here; nothing is left to return
+    assert.equal(await settledNow(waiting), false);
+    assert.equal(layer.stats().groups, 1, 'the groups it was alone in are gone');
+    await layer.groupSend('shared', { type: 't', n: 1 });
+    assert.equal((await within(layer.receive(other))).n, 1);
+    await layer.groupAdd('solo-1', stale); // it may join again
+    await layer.groupSend('solo-1', { type: 't', n: 2 });
+    assert.equal((await within(waiting)).n, 2);
+  });
+
   it('purges an expired head lazily on receive, and before refusing a send as full', async () => {
     const layer = make({ expiry: 0.05, capacity: 1 });
     const ch = await layer.newChannel();
