@@ -1,20 +1,29 @@
-// The WebSocket write path, with its two fast paths (general features of the server):
+// The WebSocket write path, with its two fast paths (general features of the server, on for
+// every app):
 //
 // 1. Write coalescing. The first frame written to a socket in one turn of the event loop corks
 //    the socket; every corked socket is uncorked once, after the turn's callbacks and promise
 //    continuations have run (a process.nextTick queued from inside them runs after the
-//    microtask queue drains). All frames a socket gets while one read — or one layer
-//    delivery — is handled leave in one writev. A socket sent one frame per turn pays one
-//    cork/uncork pair.
+//    microtask queue drains, before the next I/O callback). So all frames a socket gets while
+//    one read — or one channel-layer delivery — is handled leave in one writev, and the peer
+//    reads them in one segment. A socket sent one frame per turn pays one cork/uncork pair and
+//    adds no latency: the frame leaves before the event loop goes back to I/O.
 // 2. Shared frames. The last payload framed in this turn is remembered with its frame bytes;
-//    sending the same payload (the same string or Buffer, as happens when a group message is
-//    delivered to every member as one shared object) reuses those bytes instead of framing
-//    again. The cache is dropped at the end of the turn.
+//    sending the same payload again (the same string, or the same Buffer with the same bytes,
+//    as happens when a group message is delivered to every member as one shared object) reuses
+//    those bytes instead of framing again: a broadcast to N sockets frames once and writes the
+//    same Buffer N times. The cache is dropped at the end of the turn.
 //
 // Frames are built with ws's public `Sender.frame` and written straight to the socket that
-// `handleUpgrade` was given. That bypasses ws's own send queue, which only matters with
-// permessage-deflate (off here): ws writes its control frames (pong, close) to the same socket
-// in call order, so ordering is kept.
+// `handleUpgrade` was given (ws's own `send` would frame once per socket and write without
+// corking). Bypassing ws's send queue is safe because that queue is only used while
+// permessage-deflate compresses (it is off on this server) or a Blob is read (never sent
+// here); ws writes its own control frames (pong, close) to the same socket synchronously, so
+// everything leaves in call order.
+//
+// Payloads up to COPY_LIMIT bytes are copied into one Buffer with their header (one chunk per
+// frame in the writev). Larger ones are written as header + payload without a copy, as ws.send
+// does: a Buffer sent that way must not be changed before the end of the turn.
 import type { Duplex } from 'node:stream';
 import * as ws from 'ws';
 
@@ -26,15 +35,24 @@ interface FrameOptions {
   mask: boolean;
   readOnly: boolean;
 }
-const Sender = (ws as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }).Sender;
+const Sender = (ws as unknown as { Sender?: { frame?(data: Buffer, options: FrameOptions): Buffer[] } }).Sender;
+if (typeof Sender?.frame !== 'function') {
+  throw new Error("the installed 'ws' does not export Sender.frame; Canal needs ws 8.x");
+}
+const frame = Sender.frame.bind(Sender);
 
 const OPCODE_TEXT = 1;
 const OPCODE_BINARY = 2;
+const TEXT_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: OPCODE_TEXT, mask: false, readOnly: false };
+const BINARY_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: OPCODE_BINARY, mask: false, readOnly: false };
+const COPY_LIMIT = 64 * 1024;
 
 const corked: Duplex[] = [];
 let flushQueued = false;
+// The one-entry shared-frame cache: payload → [header+payload] or [header, payload].
 let lastPayload: string | Uint8Array | null = null;
-let lastFrame: Buffer | null = null;
+let lastBinary = false;
+let lastFrame: Buffer | Buffer[] | null = null;
 
 function flush(): void {
   flushQueued = false;
@@ -44,30 +62,49 @@ function flush(): void {
   corked.length = 0;
 }
 
-function frameOf(payload: string | Uint8Array, opcode: number): Buffer {
-  if (payload === lastPayload && lastFrame !== null && lastFrame[0] === (0x80 | opcode)) return lastFrame;
-  const parts = Sender.frame(typeof payload === 'string' ? Buffer.from(payload, 'utf8') : (payload as Buffer), {
-    fin: true,
-    rsv1: false,
-    opcode,
-    mask: false,
-    readOnly: false,
-  });
-  const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Whether the cached frame still holds `payload`'s current bytes (a Buffer may have been changed since). */
+function sameBytes(cached: Buffer | Buffer[], payload: Uint8Array): boolean {
+  if (Array.isArray(cached)) return true; // not copied: the frame is the payload itself
+  const header = cached.length - payload.byteLength;
+  return header >= 2 && asBuffer(payload).equals(cached.subarray(header));
+}
+
+function frameOf(payload: string | Uint8Array, binary: boolean): Buffer | Buffer[] {
+  if (payload === lastPayload && binary === lastBinary && lastFrame !== null) {
+    if (typeof payload === 'string' || sameBytes(lastFrame, payload)) return lastFrame;
+  }
+  const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : asBuffer(payload);
+  const parts = frame(data, binary ? BINARY_OPTIONS : TEXT_OPTIONS);
+  const out = parts.length === 1 ? parts[0]! : data.length <= COPY_LIMIT ? Buffer.concat(parts, parts[0]!.length + data.length) : parts;
   lastPayload = payload;
-  lastFrame = frame;
-  return frame;
+  lastBinary = binary;
+  lastFrame = out;
+  return out;
+}
+
+/** Corks `socket` until the end of this turn, unless it already is. */
+export function holdUntilEndOfTurn(socket: Duplex): void {
+  if (socket.writableCorked) return;
+  socket.cork();
+  corked.push(socket);
+  if (!flushQueued) {
+    flushQueued = true;
+    process.nextTick(flush);
+  }
 }
 
 /** Writes one unfragmented data frame, coalesced with the turn's other writes to this socket. */
 export function writeDataFrame(socket: Duplex, payload: string | Uint8Array, binary: boolean): void {
-  if (!socket.writableCorked) {
-    socket.cork();
-    corked.push(socket);
-    if (!flushQueued) {
-      flushQueued = true;
-      process.nextTick(flush);
-    }
+  holdUntilEndOfTurn(socket);
+  const f = frameOf(payload, binary);
+  if (Array.isArray(f)) {
+    socket.write(f[0]!);
+    socket.write(f[1]!);
+  } else {
+    socket.write(f);
   }
-  socket.write(frameOf(payload, binary ? OPCODE_BINARY : OPCODE_TEXT));
 }

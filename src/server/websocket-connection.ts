@@ -3,7 +3,8 @@
 // (403), `websocket.http.response.*` answers with any HTTP response (the denial-response
 // extension). Frames go both ways as `websocket.receive`/`websocket.send`; the peer's close
 // becomes `websocket.disconnect` with its code and reason. `ws` speaks the protocol (framing,
-// UTF-8 checks → 1007, maxPayload → 1009); frames out go through frame-writer.ts.
+// UTF-8 checks → 1007, maxPayload → 1009); frames out go through frame-writer.ts (coalesced
+// writes, shared broadcast frames); keepalive and lifetime are websocket-keepalive.ts.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
@@ -14,19 +15,24 @@ import type { LiveConnection, ServerContext } from './context.js';
 import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.js';
 import { writeDataFrame } from './frame-writer.js';
 import { BadRequestTarget, buildWebsocketScope } from './scope.js';
-import { keepalive } from './websocket-keepalive.js';
+import { keepalive, type KeptAlive } from './websocket-keepalive.js';
 
 const CONNECT: WebsocketReceiveEventAny = Object.freeze({ type: 'websocket.connect' });
+/** Events queued for an app that is not reading; past this the socket is paused (memory stays bounded). */
 const INBOX_HIGH = 64;
+const RESOLVED: Promise<void> = Promise.resolve();
+const WS_OPEN = 1;
 const kAccept = Symbol('canal.accept');
 
 interface AcceptInfo {
   subprotocol: string | null;
   headers: string[];
 }
+type AcceptingRequest = IncomingMessage & { [kAccept]?: AcceptInfo };
 
 const servers = new WeakMap<ServerContext, WebSocketServer>();
 
+/** One `ws` server per Canal server, used only to complete handshakes the app accepted. */
 function wssFor(ctx: ServerContext): WebSocketServer {
   let wss = servers.get(ctx);
   if (!wss) {
@@ -35,10 +41,11 @@ function wssFor(ctx: ServerContext): WebSocketServer {
       perMessageDeflate: false,
       clientTracking: false,
       maxPayload: ctx.options.websocketMaxMessageBytes,
-      handleProtocols: (_offered, req) => (req as IncomingMessage & { [kAccept]?: AcceptInfo })[kAccept]?.subprotocol ?? false,
+      // The app chose already (checked against the offer in send()); false = no header.
+      handleProtocols: (_offered, req) => (req as AcceptingRequest)[kAccept]?.subprotocol ?? false,
     });
     wss.on('headers', (headers, req) => {
-      const extra = (req as IncomingMessage & { [kAccept]?: AcceptInfo })[kAccept]?.headers;
+      const extra = (req as AcceptingRequest)[kAccept]?.headers;
       if (extra) for (let i = 0; i < extra.length; i += 2) headers.push(`${extra[i]}: ${extra[i + 1]}`);
     });
     servers.set(ctx, wss);
@@ -53,41 +60,68 @@ const enum State {
   Closed,
 }
 
-/** What a close code from an app may be (RFC 6455 §7.4). */
+/** What a close code from an app may be (RFC 6455 §7.4): 1000, the codes a server sends, or 3000–4999. */
 function checkCloseCode(code: unknown): number {
-  if (code === undefined) return 1000;
-  if (typeof code !== 'number' || !Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006))) {
+  if (code === undefined || code === null) return 1000;
+  if (
+    typeof code !== 'number' ||
+    !Number.isInteger(code) ||
+    !(code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006))
+  ) {
     throw invalid('websocket.close', 'code', code, '1000, 1001–1014 (not 1004–1006) or 3000–4999');
   }
   return code;
 }
 
-export class WebsocketConnection implements LiveConnection {
+/** The close code the app hears for a protocol error ws reports (ws closes the socket with it). */
+function codeOfError(err: Error & { code?: string }): number {
+  switch (err.code) {
+    case 'WS_ERR_INVALID_UTF8':
+      return 1007;
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+      return 1009;
+    default:
+      return 1002;
+  }
+}
+
+export class WebsocketConnection implements LiveConnection, KeptAlive {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
-  state = State.Connecting;
-  ws: WebSocket | null = null;
-  lastSeen = Date.now();
+  private state = State.Connecting;
+  private ws: WebSocket | null = null;
+  private req: AcceptingRequest | null;
+  private head: Buffer | null;
+  // keepalive bookkeeping (websocket-keepalive.ts)
   openedAt = 0;
-  pingSent = false;
-  private inbox: WebsocketReceiveEventAny[] = [CONNECT];
+  heard = false;
+  lastSeen = 0;
+  pingSentAt = 0;
+  private readonly inbox: WebsocketReceiveEventAny[] = [CONNECT];
   private waiter: ((e: ReceiveEvent) => void) | null = null;
+  private moreWaiters: ((e: ReceiveEvent) => void)[] | undefined;
   private paused = false;
-  private handshakeTimer: NodeJS.Timeout | null;
+  private timer: NodeJS.Timeout | null; // handshake timeout, then the application close timeout
   private disconnected = false;
   private appDone = false;
-  private closeTimer: NodeJS.Timeout | null = null;
+  private finished = false;
 
   constructor(
     private readonly ctx: ServerContext,
-    private readonly req: IncomingMessage,
+    req: IncomingMessage,
     private readonly socket: Duplex,
-    private readonly head: Buffer,
+    head: Buffer,
     readonly scope: WebsocketScope,
   ) {
+    this.req = req;
+    this.head = head;
     this.done = new Promise((r) => (this.resolveDone = r));
-    this.handshakeTimer = setTimeout(this.onHandshakeTimeout, ctx.options.websocketHandshakeTimeoutMs);
+    this.timer = setTimeout(this.onHandshakeTimeout, ctx.options.websocketHandshakeTimeoutMs);
     socket.on('close', this.onSocketClose);
+  }
+
+  get path(): string {
+    return this.scope.path;
   }
 
   run(): void {
@@ -98,25 +132,27 @@ export class WebsocketConnection implements LiveConnection {
     } catch (err) {
       result = Promise.reject(err);
     }
-    result.then(this.onAppReturn, this.onAppError);
+    Promise.resolve(result).then(this.onAppReturn, this.onAppError);
   }
 
   receive = (): Promise<ReceiveEvent> => {
     const next = this.inbox.shift();
-    if (next) {
-      if (this.paused && this.inbox.length < INBOX_HIGH / 2) {
+    if (next !== undefined) {
+      if (this.paused && this.inbox.length <= INBOX_HIGH / 2) {
         this.paused = false;
         this.ws?.resume();
       }
       return Promise.resolve(next);
     }
-    return new Promise((resolve) => (this.waiter = resolve));
+    if (this.waiter === null) return new Promise((resolve) => (this.waiter = resolve));
+    // receive() called again before the previous one resolved: served in call order.
+    return new Promise((resolve) => (this.moreWaiters ??= []).push(resolve));
   };
 
   private push(event: WebsocketReceiveEventAny): void {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = this.moreWaiters?.shift() ?? null;
       w(event);
       return;
     }
@@ -127,123 +163,99 @@ export class WebsocketConnection implements LiveConnection {
     }
   }
 
-  /** The app's view of the end: one websocket.disconnect, whatever ended the connection. */
-  private disconnect(code: number, reason = ''): void {
-    if (this.disconnected) return;
-    this.disconnected = true;
-    this.state = State.Closed;
-    if (this.handshakeTimer) {
-      clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = null;
-    }
-    keepalive.remove(this.ctx, this);
-    if (this.openedAt) {
-      this.ctx.stats.websocketsOpen--;
-      this.ctx.accessLog?.websocket('disconnect', this.scope, { code, durationMs: Date.now() - this.openedAt });
-    }
-    this.push({ type: 'websocket.disconnect', code, reason });
-    if (!this.appDone && this.ctx.options.applicationCloseTimeoutMs > 0) {
-      this.closeTimer = setTimeout(() => {
-        this.ctx.log.warn(`${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`);
-        this.finish();
-      }, this.ctx.options.applicationCloseTimeoutMs);
-      this.closeTimer.unref();
-    }
-    if (this.appDone) this.finish();
-  }
+  // ---- app → server ------------------------------------------------------------------------
 
-  private onSocketClose = (): void => {
-    if (!this.disconnected && !this.ws) this.disconnect(1006);
+  /** Never async: the common case returns one shared resolved promise (no allocation per frame). */
+  send = (event: SendEvent): Promise<void> => {
+    try {
+      if (event !== null && typeof event === 'object' && event.type === 'websocket.send' && this.state === State.Open) {
+        this.sendFrame(event.text, event.bytes);
+      } else {
+        this.sendOther(event);
+      }
+      return RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 
-  private onHandshakeTimeout = (): void => {
-    this.handshakeTimer = null;
-    if (this.state !== State.Connecting) return;
-    this.ctx.log.debug(`${this.scope.path}: no accept or close within ${this.ctx.options.websocketHandshakeTimeoutMs} ms; dropping the handshake`);
-    this.ctx.accessLog?.websocket('reject', this.scope, { status: 503 });
-    this.rawResponse(503, [], Buffer.from('handshake timed out\n'));
-    this.disconnect(1006);
-  };
-
-  send = async (event: SendEvent): Promise<void> => {
-    if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
-    const type = event.type;
-    if (type === 'websocket.send') {
-      if (this.state !== State.Open) {
-        if (this.state === State.Connecting) throw new InvalidEventError(`websocket.send before websocket.accept (${this.scope.path})`);
-        throw new SendAfterCloseError(`websocket.send after the connection closed (${this.scope.path})`);
-      }
-      const { text, bytes } = event;
-      const hasText = text !== undefined && text !== null;
-      const hasBytes = bytes !== undefined && bytes !== null;
-      if (hasText === hasBytes) throw new InvalidEventError(`websocket.send needs exactly one of 'text' and 'bytes' (${this.scope.path})`);
-      if (hasText && typeof text !== 'string') throw invalid(type, 'text', text, 'a string');
-      if (hasBytes && !(bytes instanceof Uint8Array)) throw invalid(type, 'bytes', bytes, 'a Buffer or Uint8Array');
-      if (this.socket.writableLength > this.ctx.options.maxBufferedBytes) {
-        this.dropSlowClient();
-        return;
-      }
-      writeDataFrame(this.socket, hasText ? text! : bytes!, !hasText);
+  private sendFrame(text: unknown, bytes: unknown): void {
+    const hasText = text !== undefined && text !== null;
+    if (hasText === (bytes !== undefined && bytes !== null)) {
+      throw new InvalidEventError(`websocket.send needs exactly one of 'text' and 'bytes' (${this.scope.path})`);
+    }
+    if (hasText ? typeof text !== 'string' : !(bytes instanceof Uint8Array)) {
+      throw hasText ? invalid('websocket.send', 'text', text, 'a string') : invalid('websocket.send', 'bytes', bytes, 'a Buffer or Uint8Array');
+    }
+    if (this.ws!.readyState !== WS_OPEN) {
+      // The peer's close frame arrived (or the socket died); the app's disconnect is on its way.
+      throw new SendAfterCloseError(`websocket.send after the client closed the connection (${this.scope.path})`);
+    }
+    if (this.socket.writableLength > this.ctx.options.maxBufferedBytes) {
+      this.dropSlowClient();
       return;
     }
+    writeDataFrame(this.socket, hasText ? (text as string) : (bytes as Uint8Array), !hasText);
+  }
+
+  private sendOther(event: SendEvent): void {
+    if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
+    const type = event.type;
     switch (type) {
+      case 'websocket.send':
+        if (this.state === State.Connecting) throw new InvalidEventError(`websocket.send before websocket.accept (${this.scope.path})`);
+        if (this.state === State.Responding) throw new InvalidEventError(`websocket.send during a denial response (${this.scope.path})`);
+        throw new SendAfterCloseError(`websocket.send after the connection closed (${this.scope.path})`);
       case 'websocket.accept': {
-        if (this.state !== State.Connecting) {
-          if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.accept after the connection closed (${this.scope.path})`);
-          throw new InvalidEventError(`websocket.accept sent twice or after a response (${this.scope.path})`);
-        }
+        if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.accept after the connection closed (${this.scope.path})`);
+        if (this.state !== State.Connecting) throw new InvalidEventError(`websocket.accept sent twice or after a response (${this.scope.path})`);
         const sub = event.subprotocol ?? null;
         if (sub !== null && (typeof sub !== 'string' || !this.scope.subprotocols.includes(sub))) {
           throw invalid(type, 'subprotocol', sub, `one the client offered (${JSON.stringify(this.scope.subprotocols)})`);
         }
-        const headers = flatHeaders(type, event.headers);
-        this.accept({ subprotocol: sub, headers });
+        this.accept({ subprotocol: sub, headers: flatHeaders(type, event.headers) });
         return;
       }
       case 'websocket.close': {
         const code = checkCloseCode(event.code);
         const reason = event.reason ?? '';
-        if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) throw invalid(type, 'reason', reason, 'a string of at most 123 bytes');
+        if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) throw invalid(type, 'reason', reason, 'a string of at most 123 bytes (UTF-8)');
         if (this.state === State.Connecting) {
-          this.ctx.accessLog?.websocket('reject', this.scope, { status: 403 });
-          this.rawResponse(403, [], Buffer.alloc(0));
-          this.disconnect(1006);
+          this.refuse(403, 'the application closed before accepting');
           return;
         }
         if (this.state !== State.Open) throw new SendAfterCloseError(`websocket.close after the connection closed (${this.scope.path})`);
+        if (this.ws!.readyState !== WS_OPEN) throw new SendAfterCloseError(`websocket.close after the client closed the connection (${this.scope.path})`);
         this.state = State.Closed;
         this.ws!.close(code, reason);
         return;
       }
       case 'websocket.http.response.start': {
-        if (this.state !== State.Connecting) {
-          throw new InvalidEventError(`websocket.http.response.start is only allowed before accept (${this.scope.path})`);
-        }
+        if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.http.response.start after the connection closed (${this.scope.path})`);
+        if (this.state !== State.Connecting) throw new InvalidEventError(`websocket.http.response.start is only allowed once, before accept (${this.scope.path})`);
         const status = checkStatus(type, event.status);
         const headers = flatHeaders(type, event.headers);
         this.state = State.Responding;
-        this.clearHandshakeTimer();
+        this.clearTimer();
+        this.ctx.stats.rejected++;
         this.ctx.accessLog?.websocket('reject', this.scope, { status });
         let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-        let hasLength = false;
-        for (let i = 0; i < headers.length; i += 2) {
-          if (headers[i]!.toLowerCase() === 'content-length') hasLength = true;
-          head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-        }
-        // Without a content-length the body is delimited by closing the connection.
-        head += hasLength ? 'connection: close\r\n\r\n' : 'connection: close\r\n\r\n';
+        for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        // The body ends where the connection does (or at the app's content-length): no reuse.
+        head += 'connection: close\r\n\r\n';
         this.socket.write(head, 'latin1');
         return;
       }
       case 'websocket.http.response.body': {
-        if (this.state !== State.Responding) {
-          throw new InvalidEventError(`websocket.http.response.body needs websocket.http.response.start first (${this.scope.path})`);
-        }
+        if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.http.response.body after the response ended (${this.scope.path})`);
+        if (this.state !== State.Responding) throw new InvalidEventError(`websocket.http.response.body needs websocket.http.response.start first (${this.scope.path})`);
         const body = checkBody(type, event.body);
         const more = checkBool(type, 'more_body', event.more_body);
         if (body !== undefined && body.length > 0) this.socket.write(body);
         if (!more) {
+          this.state = State.Closed;
           this.socket.end();
+          this.releaseHandshake();
           this.disconnect(1006);
         }
         return;
@@ -253,94 +265,176 @@ export class WebsocketConnection implements LiveConnection {
           `${String(type)} is not a WebSocket event; a websocket app sends websocket.accept, websocket.send, websocket.close or websocket.http.response.*`,
         );
     }
+  }
+
+  // ---- handshake ---------------------------------------------------------------------------
+
+  private accept(info: AcceptInfo): void {
+    this.clearTimer();
+    const req = this.req!;
+    req[kAccept] = info;
+    this.state = State.Open;
+    wssFor(this.ctx).handleUpgrade(req, this.socket, this.head!, this.onOpen);
+    this.releaseHandshake();
+  }
+
+  private onOpen = (ws: WebSocket): void => {
+    this.ws = ws;
+    this.openedAt = this.lastSeen = Date.now();
+    this.ctx.stats.websocketsOpen++;
+    this.ctx.stats.websocketsTotal++;
+    this.ctx.accessLog?.websocket('connect', this.scope);
+    keepalive.add(this.ctx, this);
+    ws.on('message', this.onMessage);
+    ws.on('pong', this.onPong);
+    // 1005: the client's close frame had no code (ASGI passes it on as is).
+    ws.on('close', (code: number, reason: Buffer) => this.disconnect(code, reason.toString('utf8')));
+    ws.on('error', (err: Error & { code?: string }) => {
+      // A protocol error from the client: ws closes with the matching code; the app hears it.
+      this.ctx.log.debug(`${this.scope.path}: ${err.message}`);
+      this.ctx.stats.rejected++;
+      this.disconnect(codeOfError(err), err.message.slice(0, 120));
+    });
+    if (this.state === State.Closed) ws.close(); // closed by the server while the upgrade finished
   };
 
-  private clearHandshakeTimer(): void {
-    if (this.handshakeTimer) {
-      clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = null;
+  private onMessage = (data: Buffer, isBinary: boolean): void => {
+    this.heard = true;
+    this.push(isBinary ? { type: 'websocket.receive', bytes: data } : { type: 'websocket.receive', text: data.toString('utf8') });
+  };
+
+  private onPong = (): void => {
+    this.heard = true;
+  };
+
+  /** The request and the bytes read past its head are only needed until the handshake is answered. */
+  private releaseHandshake(): void {
+    if (this.req) delete this.req[kAccept];
+    this.req = null;
+    this.head = null;
+  }
+
+  /** Refuses the handshake with an HTTP status (no 101) and tells the app. */
+  private refuse(status: number, why: string): void {
+    this.ctx.log.debug(`${this.scope.path}: ${why}; answering ${status}`);
+    this.ctx.stats.rejected++;
+    this.ctx.accessLog?.websocket('reject', this.scope, { status });
+    this.state = State.Closed;
+    this.releaseHandshake();
+    if (!this.socket.destroyed) {
+      const body = status === 403 ? '' : `${why}\n`;
+      this.socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    }
+    this.disconnect(1006);
+  }
+
+  private onHandshakeTimeout = (): void => {
+    this.timer = null;
+    if (this.state === State.Connecting) this.refuse(503, `no accept or close within ${this.ctx.options.websocketHandshakeTimeoutMs} ms`);
+  };
+
+  private onSocketClose = (): void => {
+    // After the upgrade, ws reports the end ('close' with the peer's code); before it, this does.
+    if (!this.ws) {
+      if (this.state === State.Connecting) this.ctx.log.debug(`${this.scope.path}: the client left during the handshake`);
+      this.state = State.Closed;
+      this.releaseHandshake();
+      this.disconnect(1006);
+    }
+  };
+
+  private clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
     }
   }
 
-  private accept(info: AcceptInfo): void {
-    this.clearHandshakeTimer();
-    (this.req as IncomingMessage & { [kAccept]?: AcceptInfo })[kAccept] = info;
-    this.state = State.Open;
-    wssFor(this.ctx).handleUpgrade(this.req, this.socket, this.head, (ws) => {
-      this.ws = ws;
-      this.openedAt = this.lastSeen = Date.now();
-      this.ctx.stats.websocketsOpen++;
-      this.ctx.stats.websocketsTotal++;
-      this.ctx.accessLog?.websocket('connect', this.scope);
-      keepalive.add(this.ctx, this);
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        this.lastSeen = Date.now();
-        this.push(isBinary ? { type: 'websocket.receive', bytes: data } : { type: 'websocket.receive', text: data.toString('utf8') });
-      });
-      ws.on('pong', () => {
-        this.lastSeen = Date.now();
-        this.pingSent = false;
-      });
-      ws.on('close', (code: number, reason: Buffer) => this.disconnect(code === 1005 ? 1000 : code, reason.toString('utf8')));
-      ws.on('error', (err: Error & { code?: string }) => {
-        // A protocol error from the client: ws closes with the matching code; the app hears it.
-        this.ctx.log.debug(`${this.scope.path}: ${err.message}`);
-        this.ctx.stats.rejected++;
-        const code = err.code === 'WS_ERR_INVALID_UTF8' ? 1007 : err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : 1002;
-        this.disconnect(code, err.message.slice(0, 120));
-      });
-      if (this.state === State.Closed) ws.close(); // closed by the server while the upgrade finished
-    });
-  }
-
-  /** Writes an HTTP response on the raw socket (refused handshakes) and ends it. */
-  private rawResponse(status: number, headers: string[], body: Buffer): void {
-    this.state = State.Closed;
-    if (this.socket.destroyed) return;
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
-    this.socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-  }
+  // ---- server-side ends --------------------------------------------------------------------
 
   private dropSlowClient(): void {
     this.ctx.stats.slowClientsClosed++;
     this.ctx.log.warn(`${this.scope.path}: closing a client that is not reading (over ${this.ctx.options.maxBufferedBytes} bytes unsent)`);
     this.closeWith(1008, 'client not reading');
+    // Its buffer is full, so the close frame would wait behind megabytes: drop it now.
     this.socket.destroy();
   }
 
-  /** Server-side close with a code; the app hears the same code. */
+  /** Server-side close with a code; the app hears the same code. Before accept: 503. */
   closeWith(code: number, reason: string): void {
     if (this.state === State.Connecting) {
-      this.rawResponse(503, [], Buffer.from(reason + '\n'));
-      this.disconnect(1006);
+      this.refuse(503, reason);
       return;
     }
     if (this.state !== State.Open) return;
     this.state = State.Closed;
-    this.ws?.close(code, reason);
+    if (this.ws && this.ws.readyState === WS_OPEN) this.ws.close(code, reason);
     this.disconnect(code, reason);
   }
 
+  ping(): void {
+    if (this.ws && this.ws.readyState === WS_OPEN) this.ws.ping();
+  }
+
   terminate(): void {
+    this.state = State.Closed;
     this.ws?.terminate();
     this.disconnect(1006);
   }
 
+  /** Server shutdown: close with 1012 (service restart) so clients reconnect elsewhere. */
   shutdown(): void {
     this.closeWith(1012, 'server restarting');
+    // A peer that does not answer the close frame is cut when the drain time is up.
+    if (this.ws) {
+      const ws = this.ws;
+      setTimeout(() => ws.terminate(), this.ctx.options.drainTimeoutMs).unref();
+    }
   }
+
+  // ---- the end -----------------------------------------------------------------------------
+
+  /** The app's view of the end: one websocket.disconnect, whatever ended the connection. */
+  private disconnect(code: number, reason = ''): void {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.state = State.Closed;
+    this.clearTimer();
+    if (this.openedAt) {
+      keepalive.remove(this.ctx, this);
+      this.ctx.stats.websocketsOpen--;
+      this.ctx.accessLog?.websocket('disconnect', this.scope, { code, durationMs: Date.now() - this.openedAt });
+    }
+    if (this.paused) {
+      this.paused = false; // nothing more will be read; the app drains what is queued
+    }
+    this.push({ type: 'websocket.disconnect', code, reason });
+    if (this.appDone) {
+      this.finish();
+    } else if (this.ctx.options.applicationCloseTimeoutMs > 0) {
+      this.timer = setTimeout(this.onCloseTimeout, this.ctx.options.applicationCloseTimeoutMs);
+      this.timer.unref();
+    }
+  }
+
+  private onCloseTimeout = (): void => {
+    this.timer = null;
+    this.ctx.log.warn(`${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`);
+    this.finish();
+  };
 
   private onAppReturn = (): void => {
     this.appDone = true;
     if (this.state === State.Connecting) {
-      this.ctx.log.debug(`${this.scope.path}: the application returned without accepting; refusing the handshake`);
-      this.ctx.accessLog?.websocket('reject', this.scope, { status: 403 });
-      this.rawResponse(403, [], Buffer.alloc(0));
-      this.disconnect(1006);
+      this.refuse(403, 'the application returned without accepting');
     } else if (this.state === State.Open) {
       this.closeWith(1000, '');
+    } else if (this.state === State.Responding) {
+      this.ctx.log.debug(`${this.scope.path}: the application returned in the middle of a denial response; cutting it`);
+      this.socket.destroy();
+      this.disconnect(1006);
     }
     if (this.disconnected) this.finish();
   };
@@ -350,10 +444,9 @@ export class WebsocketConnection implements LiveConnection {
     this.ctx.stats.appErrors++;
     this.ctx.log.error(`WebSocket ${this.scope.path}: the application raised`, err);
     if (this.state === State.Connecting) {
-      // As a failed connect() in Channels: the handshake is refused.
-      this.ctx.accessLog?.websocket('reject', this.scope, { status: 403 });
-      this.rawResponse(403, [], Buffer.alloc(0));
-      this.disconnect(1006);
+      // 403 rather than 500, as a failed connect() in Channels/Daphne: to the client, a
+      // handshake the app could not complete is a refused one.
+      this.refuse(403, 'the application raised before accepting');
     } else if (this.state === State.Open) {
       this.closeWith(1011, 'internal error');
     } else if (this.state === State.Responding) {
@@ -363,28 +456,28 @@ export class WebsocketConnection implements LiveConnection {
     this.finish();
   };
 
-  private finished = false;
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.clearTimer();
     this.ctx.websockets.delete(this);
     this.resolveDone();
   }
 }
 
+/** The server's `upgrade` listener: checks the handshake, builds the scope and starts the app. */
 export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  socket.on('error', (err) => ctx.log.debug(`socket error during a WebSocket: ${err.message}`));
-  const reject = (status: number, text: string) => {
+  socket.on('error', (err) => ctx.log.debug(`socket error on a WebSocket (${req.url}): ${err.message}`));
+  const reject = (status: number, text: string): void => {
     ctx.stats.rejected++;
-    const body = Buffer.from(text + '\n');
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${text}\n`);
+    ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
+    const body = `${text}\n`;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   };
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return reject(400, 'only WebSocket upgrades are served');
   const key = req.headers['sec-websocket-key'];
   const version = req.headers['sec-websocket-version'];
   if (req.method !== 'GET' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
-    ctx.log.debug(`malformed WebSocket handshake for ${req.url}`);
     return reject(400, 'malformed WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)');
   }
   if (ctx.shuttingDown) return reject(503, 'server shutting down');
@@ -393,7 +486,6 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
     scope = buildWebsocketScope(req, ctx);
   } catch (err) {
     if (!(err instanceof BadRequestTarget)) throw err;
-    ctx.log.debug(err.message);
     return reject(400, err.message);
   }
   new WebsocketConnection(ctx, req, socket, head, scope).run();
