@@ -5,7 +5,7 @@ export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.js';
 export type { CanalServer, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.js';
 export type { ChannelLayer, LayerMessage, LayerExtension } from './layers/types.js';
-export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLayerStats } from './layers/memory.js';
+export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLayerStats, type DropEvent } from './layers/memory.js';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.js';
 export { RedisPubSubChannelLayer, type RedisPubSubChannelLayerOptions } from './layers/redis/pubsub-layer.js';
 export { LayerUnavailableError } from './layers/redis/connection.js';
@@ -18,7 +18,9 @@ export {
   type ChannelLayersConfig,
   type LayerConfig,
 } from './layers/registry.js';
-export { checkChannelName, checkGroupName } from './layers/names.js';
+export { checkChannelName, checkGroupName, isProcessLocal, nonLocalPart } from './layers/names.js';
+export { inspectMessage, checkMessage } from './layers/message-check.js';
+export { parseLayerOptions, type BaseLayerOptions } from './layers/base-layer.js';
 export * from './consumers/index.js';
 export * from './routing/index.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
