@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { WebSocket } from 'ws';
 import { FIXTURES, ROOT, get, runCli, serve, startCli, stop, tempDir } from './cli-helpers.js';
 
 const APP = join(FIXTURES, 'cli-app.ts');
@@ -190,6 +191,38 @@ describe('canal serve', { concurrency: 3 }, () => {
     await assert.rejects(res.text());
     assert.equal(await cli.exited(), 0);
     assert.ok(Date.now() - started < 3000, 'shutdown did not wait for the 4 s response');
+  });
+
+  it('an app error gives 500, is logged once with the path, and the server keeps serving', async () => {
+    const cli = await serve([APP, '--port', '0']);
+    try {
+      assert.equal((await get(`${cli.url}/raise`)).status, 500);
+      assert.equal((await get(`${cli.url}/after`)).text, 'default GET /after root= state=default');
+    } finally {
+      assert.equal(await stop(cli), 0);
+    }
+    const lines = cli.stderr().split('\n').filter((l) => l.includes('the application raised'));
+    assert.equal(lines.length, 1, cli.stderr());
+    assert.match(lines[0]!, /ERROR \[server\] GET \/raise: the application raised Error: fixture failure on purpose/);
+  });
+
+  it('on SIGTERM closes open WebSockets with 1012 and exits 0', async () => {
+    const cli = await serve([APP, '--port', '0']);
+    const ws = new WebSocket(cli.url.replace('http', 'ws') + '/ws');
+    const closed = new Promise<number>((resolve, reject) => {
+      ws.once('close', (code) => resolve(code));
+      ws.once('error', reject);
+      setTimeout(() => reject(new Error('no close within 5 s')), 5000).unref();
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => ws.send('ping'));
+      ws.once('message', (data) => (String(data) === 'ping' ? resolve() : reject(new Error(`echo was ${String(data)}`))));
+      ws.once('error', reject);
+    });
+    cli.child.kill('SIGTERM');
+    assert.equal(await closed, 1012);
+    assert.equal(await cli.exited(), 0);
+    assert.match(cli.stdout(), /fixture: websocket disconnect 1012/);
   });
 
   it('a second signal forces exit 1', async () => {
