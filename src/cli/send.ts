@@ -8,11 +8,17 @@ import type { LayerMessage } from '../layers/types.js';
 import { applyLogLevel, setupFromConfig } from './options.js';
 
 async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { layer: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { layer: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new InvalidOptionError(`${(err as Error).message} (canal ${kind} --help lists the options)`);
+  }
+  const { values, positionals } = parsed;
   const what = kind === 'send' ? 'channel' : 'group';
   if (values.help || positionals.length !== 2) {
     console.log(`usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS]`);

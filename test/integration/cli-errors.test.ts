@@ -134,6 +134,15 @@ describe('canal errors', { concurrency: 4 }, () => {
     }
   });
 
+  it('an unknown flag of worker, send or group-send: exit 2 naming it', async () => {
+    for (const command of ['worker', 'send', 'group-send']) {
+      const r = await runCli([command, '--bogus', 'a', 'b']);
+      assert.equal(r.code, 2, `${command}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`Unknown option '--bogus'.*canal ${command} --help`));
+      assert.doesNotMatch(r.stderr, NO_STACK);
+    }
+  });
+
   it('an unknown command: exit 2 with the usage', async () => {
     const r = await runCli(['srve']);
     assert.equal(r.code, 2);
