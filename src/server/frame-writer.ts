@@ -24,7 +24,7 @@
 // Payloads up to COPY_LIMIT bytes are copied into one Buffer with their header (one chunk per
 // frame in the writev). Larger ones are written as header + payload without a copy, as ws.send
 // does: a Buffer sent that way must not be changed before the end of the turn.
-import type { Duplex } from 'node:stream';
+import type { Writable } from 'node:stream';
 import * as ws from 'ws';
 
 // `Sender.frame` is exported by ws but not declared by @types/ws.
@@ -47,7 +47,7 @@ const TEXT_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: OPCODE_TEXT
 const BINARY_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: OPCODE_BINARY, mask: false, readOnly: false };
 const COPY_LIMIT = 64 * 1024;
 
-const corked: Duplex[] = [];
+const corked: Writable[] = [];
 let flushQueued = false;
 // The one-entry shared-frame cache: payload → [header+payload] or [header, payload].
 let lastPayload: string | Uint8Array | null = null;
@@ -87,7 +87,7 @@ function frameOf(payload: string | Uint8Array, binary: boolean): Buffer | Buffer
 }
 
 /** Corks `socket` until the end of this turn, unless it already is. */
-export function holdUntilEndOfTurn(socket: Duplex): void {
+export function holdUntilEndOfTurn(socket: Writable): void {
   if (socket.writableCorked) return;
   socket.cork();
   corked.push(socket);
@@ -98,7 +98,7 @@ export function holdUntilEndOfTurn(socket: Duplex): void {
 }
 
 /** Writes one unfragmented data frame, coalesced with the turn's other writes to this socket. */
-export function writeDataFrame(socket: Duplex, payload: string | Uint8Array, binary: boolean): void {
+export function writeDataFrame(socket: Writable, payload: string | Uint8Array, binary: boolean): void {
   holdUntilEndOfTurn(socket);
   const f = frameOf(payload, binary);
   if (Array.isArray(f)) {

@@ -22,6 +22,8 @@ const CONNECT: WebsocketReceiveEventAny = Object.freeze({ type: 'websocket.conne
 const INBOX_HIGH = 64;
 const RESOLVED: Promise<void> = Promise.resolve();
 const WS_OPEN = 1;
+/** Bytes a client may send before the handshake is answered before it is no longer read. */
+const EARLY_DATA_LIMIT = 64 * 1024;
 const kAccept = Symbol('canal.accept');
 
 interface AcceptInfo {
@@ -118,7 +120,23 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.timer = setTimeout(this.onHandshakeTimeout, ctx.options.websocketHandshakeTimeoutMs);
     socket.on('close', this.onSocketClose);
+    // Read while the app decides, or a client that gives up during the handshake goes unseen
+    // (node:http leaves an upgraded socket unread). Bytes that arrive early are kept for ws.
+    socket.on('data', this.onEarlyData);
+    socket.on('end', this.onEarlyEnd);
+    socket.resume();
   }
+
+  /** The client half-closed before the handshake was answered: it has left (node:http sockets allow half-open). */
+  private onEarlyEnd = (): void => {
+    if (this.state === State.Connecting) this.socket.destroy();
+  };
+
+  private onEarlyData = (chunk: Buffer): void => {
+    if (this.state !== State.Connecting) return; // a denial response is under way: ignore input
+    this.head = this.head!.length ? Buffer.concat([this.head!, chunk]) : chunk;
+    if (this.head.length > EARLY_DATA_LIMIT) this.socket.pause(); // no more until the app answers
+  };
 
   get path(): string {
     return this.scope.path;
@@ -274,8 +292,13 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     const req = this.req!;
     req[kAccept] = info;
     this.state = State.Open;
-    wssFor(this.ctx).handleUpgrade(req, this.socket, this.head!, this.onOpen);
+    const socket = this.socket;
+    socket.off('data', this.onEarlyData);
+    socket.off('end', this.onEarlyEnd);
+    socket.pause(); // ws's own 'data' listener takes over from here
+    wssFor(this.ctx).handleUpgrade(req, socket, this.head!, this.onOpen);
     this.releaseHandshake();
+    if (!socket.destroyed) socket.resume();
   }
 
   private onOpen = (ws: WebSocket): void => {
@@ -309,6 +332,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   /** The request and the bytes read past its head are only needed until the handshake is answered. */
   private releaseHandshake(): void {
+    this.socket.off('data', this.onEarlyData);
+    this.socket.off('end', this.onEarlyEnd);
     if (this.req) delete this.req[kAccept];
     this.req = null;
     this.head = null;

@@ -1,0 +1,137 @@
+// The WebSocket write path's fast paths, observed on in-memory sockets: frames sent to one
+// socket in one turn leave in one writev; a payload sent to many sockets in one turn is framed
+// once; nothing stays corked past the turn.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import * as ws from 'ws';
+
+// ws's frame parser, exported by ws but not declared by @types/ws.
+interface ParserLike {
+  on(event: 'message', fn: (data: Buffer, binary: boolean) => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+  end(chunk: Buffer, cb: () => void): void;
+}
+const Receiver = (ws as unknown as { Receiver: new (options: { isServer: boolean }) => ParserLike }).Receiver;
+import { writeDataFrame } from '../../src/server/frame-writer.js';
+
+/** A socket stand-in that records every write call the stream machinery makes. */
+class RecordingSocket extends Writable {
+  calls: Buffer[][] = [];
+  constructor() {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.calls.push([chunk]);
+    cb();
+  }
+  override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
+    this.calls.push(chunks.map((c) => c.chunk));
+    cb();
+  }
+  /** Everything written, decoded by ws's own parser as a client would. */
+  messages(): Promise<{ data: string; binary: boolean }[]> {
+    const out: { data: string; binary: boolean }[] = [];
+    const receiver = new Receiver({ isServer: false });
+    receiver.on('message', (data: Buffer, binary: boolean) => out.push({ data: binary ? data.toString('hex') : data.toString(), binary }));
+    return new Promise((resolve, reject) => {
+      receiver.on('error', reject);
+      receiver.end(Buffer.concat(this.calls.flat()), () => resolve(out));
+    });
+  }
+}
+
+const endOfTurn = () => new Promise((r) => setImmediate(r));
+
+describe('frame writer', () => {
+  it('sends the frames one socket gets in one turn with one writev, in order', async () => {
+    const s = new RecordingSocket();
+    for (let i = 0; i < 50; i++) writeDataFrame(s, `frame ${i}`, false);
+    assert.equal(s.calls.length, 0, 'held until the end of the turn');
+    await endOfTurn();
+    assert.equal(s.calls.length, 1, 'one write for the turn');
+    assert.equal(s.calls[0]!.length, 50);
+    assert.equal(s.writableCorked, 0, 'uncorked after the turn');
+    assert.deepEqual((await s.messages()).map((m) => m.data), Array.from({ length: 50 }, (_, i) => `frame ${i}`));
+  });
+
+  it('a frame sent from a promise continuation leaves before the next I/O turn', async () => {
+    const s = new RecordingSocket();
+    await Promise.resolve();
+    writeDataFrame(s, 'alone', false);
+    await endOfTurn();
+    assert.equal(s.calls.length, 1);
+    assert.deepEqual(await s.messages(), [{ data: 'alone', binary: false }]);
+    // the next turn starts a new batch
+    writeDataFrame(s, 'next', false);
+    await endOfTurn();
+    assert.equal(s.calls.length, 2);
+  });
+
+  it('frames a payload sent to many sockets in one turn once: every socket gets the same bytes', async () => {
+    const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
+    const text = 'broadcast ✓ '.repeat(20);
+    for (const s of sockets) writeDataFrame(s, text, false);
+    await endOfTurn();
+    const first = sockets[0]!.calls[0]![0]!;
+    for (const s of sockets) {
+      assert.equal(s.calls.length, 1);
+      assert.equal(s.calls[0]![0], first, 'the very same Buffer');
+      assert.deepEqual(await s.messages(), [{ data: text, binary: false }]);
+    }
+  });
+
+  it('keeps text and binary of equal content apart, and per-socket frames in order between shared ones', async () => {
+    const a = new RecordingSocket();
+    const b = new RecordingSocket();
+    const shared = Buffer.from('cafe', 'hex');
+    for (const s of [a, b]) {
+      writeDataFrame(s, shared, true);
+      writeDataFrame(s, s === a ? 'only a' : 'only b', false);
+      writeDataFrame(s, shared, true);
+      writeDataFrame(s, '\u00ca\u00fe', false);
+      writeDataFrame(s, 'end', false);
+    }
+    await endOfTurn();
+    assert.deepEqual(await a.messages(), [
+      { data: 'cafe', binary: true },
+      { data: 'only a', binary: false },
+      { data: 'cafe', binary: true },
+      { data: '\u00ca\u00fe', binary: false },
+      { data: 'end', binary: false },
+    ]);
+    assert.deepEqual((await b.messages()).map((m) => m.data), ['cafe', 'only b', 'cafe', '\u00ca\u00fe', 'end']);
+  });
+
+  it('a Buffer changed between two sends of the same turn is framed with its bytes at each send', async () => {
+    const a = new RecordingSocket();
+    const b = new RecordingSocket();
+    const buf = Buffer.from('0001', 'hex');
+    writeDataFrame(a, buf, true);
+    buf[1] = 2;
+    writeDataFrame(b, buf, true);
+    await endOfTurn();
+    assert.deepEqual(await a.messages(), [{ data: '0001', binary: true }]);
+    assert.deepEqual(await b.messages(), [{ data: '0002', binary: true }]);
+  });
+
+  it('frames large payloads (16- and 64-bit lengths) and Uint8Arrays correctly', async () => {
+    const s = new RecordingSocket();
+    const mid = 'm'.repeat(300);
+    const big = Buffer.alloc(70_000, 7);
+    const u8 = new Uint8Array([1, 2, 3]);
+    writeDataFrame(s, mid, false);
+    writeDataFrame(s, big, true);
+    writeDataFrame(s, big, true);
+    writeDataFrame(s, u8, true);
+    writeDataFrame(s, '', false);
+    await endOfTurn();
+    const got = await s.messages();
+    assert.equal(got.length, 5);
+    assert.equal(got[0]!.data, mid);
+    assert.equal(got[1]!.data, big.toString('hex'));
+    assert.equal(got[2]!.data, big.toString('hex'));
+    assert.deepEqual(got[3], { data: '010203', binary: true });
+    assert.deepEqual(got[4], { data: '', binary: false });
+  });
+});
