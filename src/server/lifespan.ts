@@ -18,6 +18,8 @@ export class Lifespan {
   private answer: ((e: SendEvent | null, err?: unknown) => void) | null = null;
   private supported = true;
   private appEnded: Promise<void> = Promise.resolve();
+  /** The lifespan app has returned: nobody is left to answer lifespan.shutdown. */
+  private ended = false;
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -58,15 +60,19 @@ export class Lifespan {
       this.answer?.(event);
     };
     let ended = false;
+    const markEnded = () => {
+      ended = true;
+      this.ended = true;
+    };
     this.appEnded = Promise.resolve()
       .then(() => this.ctx.app(scope, receive, send))
       .then(
         () => {
-          ended = true;
+          markEnded();
           this.answer?.(null);
         },
         (err) => {
-          ended = true;
+          markEnded();
           this.ctx.log.debug('the application does not support lifespan (it raised on the lifespan scope)', err);
           this.answer?.(null);
         },
@@ -86,6 +92,7 @@ export class Lifespan {
   async shutdown(timeoutMs: number): Promise<void> {
     if (!this.supported) return;
     this.supported = false;
+    if (this.ended) return;
     const reply = await this.ask({ type: 'lifespan.shutdown' }, timeoutMs);
     if (reply === null) this.ctx.log.warn(`the application did not finish lifespan.shutdown within ${timeoutMs} ms`);
     else if (reply.type === 'lifespan.shutdown.failed') {
