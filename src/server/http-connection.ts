@@ -27,7 +27,21 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
   res.end(body);
 }
 
-const destroyResponse = (res: ServerResponse): void => void res.destroy();
+// Listeners and timer callbacks are module functions, not per-request closures: a request
+// should cost as few allocations as the app interface allows.
+function destroyResponse(res: ServerResponse): void {
+  res.destroy();
+}
+const kConnection = Symbol('canal.httpConnection');
+function onResponseClose(this: ServerResponse & { [kConnection]?: HttpConnection }): void {
+  this[kConnection]!.onClose();
+}
+function onResponseTimeout(conn: HttpConnection): void {
+  conn.onTimeout();
+}
+function onAbandonTimeout(conn: HttpConnection): void {
+  conn.onAbandon();
+}
 
 const enum State {
   Init,
@@ -37,8 +51,9 @@ const enum State {
 }
 
 class HttpConnection implements LiveConnection {
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
+  // `done` is only asked for on shutdown; made on demand so a request costs one promise less.
+  private donePromise: Promise<void> | null = null;
+  private resolveDone: (() => void) | null = null;
   private state = State.Init;
   private status = 0;
   private headers: string[] | null = null;
@@ -59,13 +74,13 @@ class HttpConnection implements LiveConnection {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly scope: HttpScope,
+    bodyLess: boolean,
   ) {
-    this.done = new Promise((r) => (this.resolveDone = r));
-    const h = req.headers;
-    this.bodyDone = h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
-    res.on('close', this.onClose);
+    this.bodyDone = bodyLess;
+    (res as ServerResponse & { [kConnection]?: HttpConnection })[kConnection] = this;
+    res.on('close', onResponseClose);
     if (ctx.options.httpResponseTimeoutMs > 0) {
-      this.timer = setTimeout(this.onTimeout, ctx.options.httpResponseTimeoutMs);
+      this.timer = setTimeout(onResponseTimeout, ctx.options.httpResponseTimeoutMs, this);
     }
   }
 
@@ -73,14 +88,17 @@ class HttpConnection implements LiveConnection {
     this.ctx.httpInFlight.add(this);
     let result: Promise<void>;
     try {
-      result = this.ctx.app(this.scope, this.receive, this.send);
+      result = this.ctx.app(this.scope, this.receive.bind(this), this.send.bind(this));
     } catch (err) {
       result = Promise.reject(err);
     }
-    result.then(this.onAppReturn, this.onAppError);
+    result.then(
+      () => this.onAppReturn(),
+      (err: unknown) => this.onAppError(err),
+    );
   }
 
-  receive = (): Promise<ReceiveEvent> => {
+  receive(): Promise<ReceiveEvent> {
     if (this.chunks.length > 0) {
       const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
       this.chunks = [];
@@ -94,7 +112,7 @@ class HttpConnection implements LiveConnection {
     if (this.clientGone || (this.bodyDone && this.state === State.Done)) return Promise.resolve(DISCONNECT);
     if (!this.reading) this.startReading();
     return new Promise((resolve) => (this.waiter = resolve));
-  };
+  }
 
   private startReading(): void {
     this.reading = true;
@@ -129,29 +147,29 @@ class HttpConnection implements LiveConnection {
     this.req.on('error', () => this.markGone());
   }
 
-  private onClose = (): void => {
+  onClose(): void {
     // 'close' on the response: finished normally, or the client went away first.
     if (this.state !== State.Done) this.markGone();
     else this.wake();
     if (this.appDone) this.finish();
     else this.abandonAfter(this.ctx.options.applicationCloseTimeoutMs);
-  };
+  }
 
   /** The connection is over; an app that still has not returned after `ms` is given up on. */
   private abandonAfter(ms: number): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(this.onAbandon, ms);
+    this.timer = setTimeout(onAbandonTimeout, ms, this);
     this.timer.unref();
   }
 
-  private onAbandon = (): void => {
+  onAbandon(): void {
     this.timer = null;
     if (this.appDone) return;
     this.ctx.log.warn(
       `${this.scope.method} ${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms (applicationCloseTimeoutMs) after the connection ended; abandoning it`,
     );
     this.finish();
-  };
+  }
 
   private markGone(): void {
     this.clientGone = true;
@@ -166,7 +184,7 @@ class HttpConnection implements LiveConnection {
     }
   }
 
-  send = async (event: SendEvent): Promise<void> => {
+  async send(event: SendEvent): Promise<void> {
     if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
     const type = event.type;
     if (this.clientGone || this.state === State.Done) {
@@ -222,7 +240,7 @@ class HttpConnection implements LiveConnection {
       default:
         throw new InvalidEventError(`${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body or http.response.trailers`);
     }
-  };
+  }
 
   private drained(): Promise<void> {
     return new Promise((resolve) => {
@@ -236,7 +254,7 @@ class HttpConnection implements LiveConnection {
     });
   }
 
-  private onTimeout = (): void => {
+  onTimeout(): void {
     this.timer = null;
     if (this.state === State.Done) return;
     this.ctx.log.warn(`${this.scope.method} ${this.scope.path}: no complete response within ${this.ctx.options.httpResponseTimeoutMs} ms`);
@@ -244,9 +262,9 @@ class HttpConnection implements LiveConnection {
     else this.res.destroy();
     this.state = State.Done;
     this.markGone();
-  };
+  }
 
-  private onAppReturn = (): void => {
+  private onAppReturn(): void {
     this.appDone = true;
     if (this.state !== State.Done && !this.clientGone) {
       this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application returned without completing the response`);
@@ -256,9 +274,9 @@ class HttpConnection implements LiveConnection {
       this.state = State.Done;
     }
     if (this.res.writableFinished || this.res.destroyed || this.clientGone) this.finish();
-  };
+  }
 
-  private onAppError = (err: unknown): void => {
+  private onAppError(err: unknown): void {
     this.appDone = true;
     this.ctx.stats.appErrors++;
     this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application raised`, err);
@@ -270,7 +288,7 @@ class HttpConnection implements LiveConnection {
     }
     this.state = State.Done;
     this.finish();
-  };
+  }
 
   private finished = false;
   private finish(): void {
@@ -279,7 +297,12 @@ class HttpConnection implements LiveConnection {
     if (this.timer) clearTimeout(this.timer);
     this.ctx.httpInFlight.delete(this);
     this.ctx.accessLog?.http(this.scope, this.res.headersSent ? this.res.statusCode : 499, this.bytes, Date.now() - this.started);
-    this.resolveDone();
+    this.resolveDone?.();
+  }
+
+  get done(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return (this.donePromise ??= new Promise((r) => (this.resolveDone = r)));
   }
 
   shutdown(): void {
@@ -306,8 +329,16 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     plainResponse(res, 400, 'Bad Request: ' + err.message, true);
     return;
   }
+  // Read from rawHeaders: touching req.headers makes node build a header object per request.
+  let length: string | undefined;
+  let chunked = false;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') length = raw[i + 1];
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
+  }
   const limit = ctx.options.maxRequestBodyBytes;
-  const length = req.headers['content-length'];
   if (limit > 0 && length !== undefined && Number(length) > limit) {
     ctx.stats.rejected++;
     ctx.log.debug(`${req.method} ${scope.path}: content-length ${length} is over ${limit}`);
@@ -315,7 +346,7 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     return;
   }
   if (ctx.shuttingDown) res.shouldKeepAlive = false;
-  new HttpConnection(ctx, req, res, scope).run();
+  new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0)).run();
 }
 
 export type { HttpConnection };
