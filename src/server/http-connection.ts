@@ -12,6 +12,7 @@ import { BadRequestTarget, buildHttpScope } from './scope.js';
 
 const EMPTY = Buffer.alloc(0);
 const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
+const RESOLVED: Promise<void> = Promise.resolve();
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' });
 
 /** Writes a small complete response outside of any app (errors, limits). */
@@ -184,7 +185,17 @@ class HttpConnection implements LiveConnection {
     }
   }
 
-  async send(event: SendEvent): Promise<void> {
+  send(event: SendEvent): Promise<void> {
+    // Not async: most sends finish at once and share one resolved promise.
+    try {
+      return this.deliver(event) ?? RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Acts on one event; returns a promise only when the app must wait (backpressure). */
+  private deliver(event: SendEvent): Promise<void> | undefined {
     if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
     const type = event.type;
     if (this.clientGone || this.state === State.Done) {
@@ -210,12 +221,12 @@ class HttpConnection implements LiveConnection {
         if (!res.headersSent) res.writeHead(this.status, this.headers!);
         if (body !== undefined) this.bytes += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
         if (more) {
-          if (body !== undefined && body.length > 0 && !res.write(body)) await this.drained();
+          if (body !== undefined && body.length > 0 && !res.write(body)) return this.drained();
           return;
         }
         if (this.wantTrailers) {
-          if (body !== undefined && body.length > 0 && !res.write(body)) await this.drained();
           this.state = State.Trailers;
+          if (body !== undefined && body.length > 0 && !res.write(body)) return this.drained();
           return;
         }
         this.state = State.Done;
