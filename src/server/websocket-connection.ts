@@ -25,6 +25,43 @@ const WS_OPEN = 1;
 /** Bytes a client may send before the handshake is answered before it is no longer read. */
 const EARLY_DATA_LIMIT = 64 * 1024;
 const kAccept = Symbol('canal.accept');
+const kConn = Symbol('canal.connection');
+
+// Listeners and timer callbacks are shared by every connection and find theirs through
+// `this` (the emitter) or an argument: an idle socket holds no closures of its own beyond the
+// app's receive/send (memory per idle socket is a benchmark goal).
+type Tagged<T> = T & { [kConn]?: WebsocketConnection };
+function onSocketClose(this: Tagged<Duplex>): void {
+  this[kConn]?.socketClosed();
+}
+function onEarlyData(this: Tagged<Duplex>, chunk: Buffer): void {
+  this[kConn]?.earlyData(chunk);
+}
+function onEarlyEnd(this: Tagged<Duplex>): void {
+  this[kConn]?.earlyEnd();
+}
+function onWsMessage(this: Tagged<WebSocket>, data: Buffer, isBinary: boolean): void {
+  this[kConn]!.message(data, isBinary);
+}
+function onWsPong(this: Tagged<WebSocket>): void {
+  this[kConn]!.heard = true;
+}
+function onWsClose(this: Tagged<WebSocket>, code: number, reason: Buffer): void {
+  // 1005: the client's close frame had no code (ASGI passes it on as is).
+  this[kConn]!.disconnect(code, reason.toString('utf8'));
+}
+function onWsError(this: Tagged<WebSocket>, err: Error & { code?: string }): void {
+  this[kConn]!.protocolError(err);
+}
+function onHandshakeTimeout(conn: WebsocketConnection): void {
+  conn.handshakeTimedOut();
+}
+function onCloseTimeout(conn: WebsocketConnection): void {
+  conn.closeTimedOut();
+}
+function terminateLater(ws: WebSocket): void {
+  ws.terminate();
+}
 
 interface AcceptInfo {
   subprotocol: string | null;
@@ -88,8 +125,8 @@ function codeOfError(err: Error & { code?: string }): number {
 }
 
 export class WebsocketConnection implements LiveConnection, KeptAlive {
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
+  private donePromise: Promise<void> | null = null;
+  private resolveDone: (() => void) | null = null;
   private state = State.Connecting;
   private ws: WebSocket | null = null;
   private req: AcceptingRequest | null;
@@ -117,26 +154,36 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   ) {
     this.req = req;
     this.head = head;
-    this.done = new Promise((r) => (this.resolveDone = r));
-    this.timer = setTimeout(this.onHandshakeTimeout, ctx.options.websocketHandshakeTimeoutMs);
-    socket.on('close', this.onSocketClose);
+    this.receive = () => this.nextEvent();
+    this.send = (event) => this.sendEvent(event);
+    this.timer = setTimeout(onHandshakeTimeout, ctx.options.websocketHandshakeTimeoutMs, this);
+    (socket as Tagged<Duplex>)[kConn] = this;
+    socket.on('close', onSocketClose);
     // Read while the app decides, or a client that gives up during the handshake goes unseen
     // (node:http leaves an upgraded socket unread). Bytes that arrive early are kept for ws.
-    socket.on('data', this.onEarlyData);
-    socket.on('end', this.onEarlyEnd);
+    socket.on('data', onEarlyData);
+    socket.on('end', onEarlyEnd);
     socket.resume();
   }
 
-  /** The client half-closed before the handshake was answered: it has left (node:http sockets allow half-open). */
-  private onEarlyEnd = (): void => {
-    if (this.state === State.Connecting) this.socket.destroy();
-  };
+  /** Resolves when the connection and its app instance are done (made only when asked for). */
+  get done(): Promise<void> {
+    if (this.donePromise === null) {
+      this.donePromise = this.finished ? RESOLVED : new Promise((r) => (this.resolveDone = r));
+    }
+    return this.donePromise;
+  }
 
-  private onEarlyData = (chunk: Buffer): void => {
+  /** The client half-closed before the handshake was answered: it has left (node:http sockets allow half-open). */
+  earlyEnd(): void {
+    if (this.state === State.Connecting) this.socket.destroy();
+  }
+
+  earlyData(chunk: Buffer): void {
     if (this.state !== State.Connecting) return; // a denial response is under way: ignore input
     this.head = this.head!.length ? Buffer.concat([this.head!, chunk]) : chunk;
     if (this.head.length > EARLY_DATA_LIMIT) this.socket.pause(); // no more until the app answers
-  };
+  }
 
   get path(): string {
     return this.scope.path;
@@ -150,10 +197,17 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     } catch (err) {
       result = Promise.reject(err);
     }
-    Promise.resolve(result).then(this.onAppReturn, this.onAppError);
+    Promise.resolve(result).then(
+      () => this.appReturned(),
+      (err: unknown) => this.appRaised(err),
+    );
   }
 
-  receive = (): Promise<ReceiveEvent> => {
+  /** The app's receive() and send(), bound to this connection. */
+  readonly receive: () => Promise<ReceiveEvent>;
+  readonly send: (event: SendEvent) => Promise<void>;
+
+  private nextEvent(): Promise<ReceiveEvent> {
     const next = this.inbox.shift();
     if (next !== undefined) {
       if (this.paused && this.inbox.length <= INBOX_HIGH / 2) {
@@ -165,7 +219,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     if (this.waiter === null) return new Promise((resolve) => (this.waiter = resolve));
     // receive() called again before the previous one resolved: served in call order.
     return new Promise((resolve) => (this.moreWaiters ??= []).push(resolve));
-  };
+  }
 
   private push(event: WebsocketReceiveEventAny): void {
     const w = this.waiter;
@@ -184,7 +238,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   // ---- app → server ------------------------------------------------------------------------
 
   /** Never async: the common case returns one shared resolved promise (no allocation per frame). */
-  send = (event: SendEvent): Promise<void> => {
+  private sendEvent(event: SendEvent): Promise<void> {
     try {
       if (event !== null && typeof event === 'object' && event.type === 'websocket.send' && this.state === State.Open) {
         this.sendFrame(event.text, event.bytes);
@@ -195,7 +249,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     } catch (err) {
       return Promise.reject(err);
     }
-  };
+  }
 
   private sendFrame(text: unknown, bytes: unknown): void {
     const hasText = text !== undefined && text !== null;
@@ -293,47 +347,45 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     req[kAccept] = info;
     this.state = State.Open;
     const socket = this.socket;
-    socket.off('data', this.onEarlyData);
-    socket.off('end', this.onEarlyEnd);
+    socket.off('data', onEarlyData);
+    socket.off('end', onEarlyEnd);
     socket.pause(); // ws's own 'data' listener takes over from here
-    wssFor(this.ctx).handleUpgrade(req, socket, this.head!, this.onOpen);
+    wssFor(this.ctx).handleUpgrade(req, socket, this.head!, (ws) => this.opened(ws));
     this.releaseHandshake();
     if (!socket.destroyed) socket.resume();
   }
 
-  private onOpen = (ws: WebSocket): void => {
+  private opened(ws: WebSocket): void {
     this.ws = ws;
+    (ws as Tagged<WebSocket>)[kConn] = this;
     this.openedAt = this.lastSeen = Date.now();
     this.ctx.stats.websocketsOpen++;
     this.ctx.stats.websocketsTotal++;
     this.ctx.accessLog?.websocket('connect', this.scope);
     keepalive.add(this.ctx, this);
-    ws.on('message', this.onMessage);
-    ws.on('pong', this.onPong);
-    // 1005: the client's close frame had no code (ASGI passes it on as is).
-    ws.on('close', (code: number, reason: Buffer) => this.disconnect(code, reason.toString('utf8')));
-    ws.on('error', (err: Error & { code?: string }) => {
-      // A protocol error from the client: ws closes with the matching code; the app hears it.
-      this.ctx.log.debug(`${this.scope.path}: ${err.message}`);
-      this.ctx.stats.rejected++;
-      this.disconnect(codeOfError(err), err.message.slice(0, 120));
-    });
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('close', onWsClose);
+    ws.on('error', onWsError);
     if (this.state === State.Closed) ws.close(); // closed by the server while the upgrade finished
-  };
+  }
 
-  private onMessage = (data: Buffer, isBinary: boolean): void => {
+  message(data: Buffer, isBinary: boolean): void {
     this.heard = true;
     this.push(isBinary ? { type: 'websocket.receive', bytes: data } : { type: 'websocket.receive', text: data.toString('utf8') });
-  };
+  }
 
-  private onPong = (): void => {
-    this.heard = true;
-  };
+  /** A protocol error from the client: ws closes with the matching code; the app hears it. */
+  protocolError(err: Error & { code?: string }): void {
+    this.ctx.log.debug(`${this.scope.path}: ${err.message}`);
+    this.ctx.stats.rejected++;
+    this.disconnect(codeOfError(err), err.message.slice(0, 120));
+  }
 
   /** The request and the bytes read past its head are only needed until the handshake is answered. */
   private releaseHandshake(): void {
-    this.socket.off('data', this.onEarlyData);
-    this.socket.off('end', this.onEarlyEnd);
+    this.socket.off('data', onEarlyData);
+    this.socket.off('end', onEarlyEnd);
     if (this.req) delete this.req[kAccept];
     this.req = null;
     this.head = null;
@@ -355,12 +407,12 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.disconnect(1006);
   }
 
-  private onHandshakeTimeout = (): void => {
+  handshakeTimedOut(): void {
     this.timer = null;
     if (this.state === State.Connecting) this.refuse(503, `no accept or close within ${this.ctx.options.websocketHandshakeTimeoutMs} ms`);
-  };
+  }
 
-  private onSocketClose = (): void => {
+  socketClosed(): void {
     // After the upgrade, ws reports the end ('close' with the peer's code); before it, this does.
     if (!this.ws) {
       if (this.state === State.Connecting) this.ctx.log.debug(`${this.scope.path}: the client left during the handshake`);
@@ -368,7 +420,11 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       this.releaseHandshake();
       this.disconnect(1006);
     }
-  };
+  }
+
+  socketError(err: Error): void {
+    this.ctx.log.debug(`${this.scope.path}: socket error: ${err.message}`);
+  }
 
   private clearTimer(): void {
     if (this.timer) {
@@ -413,16 +469,13 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   shutdown(): void {
     this.closeWith(1012, 'server restarting');
     // A peer that does not answer the close frame is cut when the drain time is up.
-    if (this.ws) {
-      const ws = this.ws;
-      setTimeout(() => ws.terminate(), this.ctx.options.drainTimeoutMs).unref();
-    }
+    if (this.ws) setTimeout(terminateLater, this.ctx.options.drainTimeoutMs, this.ws).unref();
   }
 
   // ---- the end -----------------------------------------------------------------------------
 
   /** The app's view of the end: one websocket.disconnect, whatever ended the connection. */
-  private disconnect(code: number, reason = ''): void {
+  disconnect(code: number, reason = ''): void {
     if (this.disconnected) return;
     this.disconnected = true;
     this.state = State.Closed;
@@ -439,18 +492,18 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     if (this.appDone) {
       this.finish();
     } else if (this.ctx.options.applicationCloseTimeoutMs > 0) {
-      this.timer = setTimeout(this.onCloseTimeout, this.ctx.options.applicationCloseTimeoutMs);
+      this.timer = setTimeout(onCloseTimeout, this.ctx.options.applicationCloseTimeoutMs, this);
       this.timer.unref();
     }
   }
 
-  private onCloseTimeout = (): void => {
+  closeTimedOut(): void {
     this.timer = null;
     this.ctx.log.warn(`${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`);
     this.finish();
-  };
+  }
 
-  private onAppReturn = (): void => {
+  private appReturned(): void {
     this.appDone = true;
     if (this.state === State.Connecting) {
       this.refuse(403, 'the application returned without accepting');
@@ -462,9 +515,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       this.disconnect(1006);
     }
     if (this.disconnected) this.finish();
-  };
+  }
 
-  private onAppError = (err: unknown): void => {
+  private appRaised(err: unknown): void {
     this.appDone = true;
     this.ctx.stats.appErrors++;
     this.ctx.log.error(`WebSocket ${this.scope.path}: the application raised`, err);
@@ -479,20 +532,26 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       this.disconnect(1006);
     }
     this.finish();
-  };
+  }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
     this.clearTimer();
     this.ctx.websockets.delete(this);
-    this.resolveDone();
+    this.resolveDone?.();
   }
+}
+
+function onSocketError(this: Tagged<Duplex>, err: Error): void {
+  // Resets and the like: the 'close' that follows tells the app; the connection logs why.
+  const conn = this[kConn];
+  if (conn) conn.socketError(err);
 }
 
 /** The server's `upgrade` listener: checks the handshake, builds the scope and starts the app. */
 export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  socket.on('error', (err) => ctx.log.debug(`socket error on a WebSocket (${req.url}): ${err.message}`));
+  socket.on('error', onSocketError);
   const reject = (status: number, text: string): void => {
     ctx.stats.rejected++;
     ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
