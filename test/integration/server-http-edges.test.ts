@@ -230,6 +230,33 @@ describe('HTTP edges: bad input and app failures', () => {
     });
   });
 
+  it('a started response that does not finish within httpResponseTimeoutMs is cut', async () => {
+    await capturingLogs(async () => {
+      const { url } = await serve(httpOnly(async (_s, receive, send) => {
+        await send({ type: 'http.response.start', status: 200 });
+        await send({ type: 'http.response.body', body: 'partial', more_body: true });
+        await receive();
+        await receive(); // held until the server cuts the response
+      }), { httpResponseTimeoutMs: 150 });
+      const res = await fetch(url + '/');
+      assert.equal(res.status, 200);
+      await within(assert.rejects(res.text()), 2000, 'the cut');
+    });
+  });
+
+  it('receive() after the response is done gives http.disconnect at once', async () => {
+    let after!: (e: ReceiveEvent) => void;
+    const event = new Promise<ReceiveEvent>((r) => (after = r));
+    const { url } = await serve(httpOnly(async (_s, receive, send) => {
+      await receive();
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: 'done' });
+      after(await receive());
+    }));
+    assert.equal(await (await fetch(url + '/')).text(), 'done');
+    assert.deepEqual(await within(event, 1000, 'the event after the response'), { type: 'http.disconnect' });
+  });
+
   it('an app that returns without a response gives 500', async () => {
     await capturingLogs(async () => {
       const { url } = await serve(httpOnly(async () => {}));
