@@ -309,7 +309,6 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
         const headers = flatHeaders(type, event.headers);
         this.state = State.Responding;
         this.clearTimer();
-        this.ctx.stats.rejected++;
         this.ctx.accessLog?.websocket('reject', this.scope, { status });
         let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
         for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -391,10 +390,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.head = null;
   }
 
-  /** Refuses the handshake with an HTTP status (no 101) and tells the app. */
+  /** Refuses the handshake with an HTTP status (no 101) and tells the app. 503s (timeout, shutdown) count as rejected; the app's own refusals do not. */
   private refuse(status: number, why: string): void {
     this.ctx.log.debug(`${this.scope.path}: ${why}; answering ${status}`);
-    this.ctx.stats.rejected++;
+    if (status === 503) this.ctx.stats.rejected++;
     this.ctx.accessLog?.websocket('reject', this.scope, { status });
     this.state = State.Closed;
     this.releaseHandshake();
