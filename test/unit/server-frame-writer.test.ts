@@ -1,6 +1,6 @@
 // The WebSocket write path's fast paths, observed on in-memory sockets: frames sent to one
-// socket in one turn leave in one writev; a payload sent to many sockets in one turn is framed
-// once; nothing stays corked past the turn.
+// socket before a flush leave in one writev; a payload sent to many sockets is framed once;
+// nothing stays corked past the loop pass, and a broadcast is flushed at the end of its turn.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -42,6 +42,7 @@ class RecordingSocket extends Writable {
 }
 
 const endOfTurn = () => new Promise((r) => setImmediate(r));
+const afterTicks = () => new Promise((r) => process.nextTick(r));
 
 describe('frame writer', () => {
   it('sends the frames one socket gets in one turn with one writev, in order', async () => {
@@ -55,7 +56,14 @@ describe('frame writer', () => {
     assert.deepEqual((await s.messages()).map((m) => m.data), Array.from({ length: 50 }, (_, i) => `frame ${i}`));
   });
 
-  it('a frame sent from a promise continuation leaves before the next I/O turn', async () => {
+  it('a lone frame is held only until the end of the loop pass; so is a frame sent from a promise continuation', async () => {
+    const lone = new RecordingSocket();
+    writeDataFrame(lone, 'x', false);
+    await afterTicks();
+    assert.equal(lone.calls.length, 0, 'still held after the turn: frames from other reads of this pass may join it');
+    await endOfTurn();
+    assert.equal(lone.calls.length, 1);
+
     const s = new RecordingSocket();
     await Promise.resolve();
     writeDataFrame(s, 'alone', false);
@@ -68,11 +76,12 @@ describe('frame writer', () => {
     assert.equal(s.calls.length, 2);
   });
 
-  it('frames a payload sent to many sockets in one turn once: every socket gets the same bytes', async () => {
+  it('frames a payload sent to many sockets once, every socket gets the same bytes, flushed at the end of the turn', async () => {
     const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
     const text = 'broadcast ✓ '.repeat(20);
     for (const s of sockets) writeDataFrame(s, text, false);
-    await endOfTurn();
+    await afterTicks();
+    assert.ok(sockets.every((s) => s.calls.length === 1), 'a broadcast does not wait for the end of the loop pass');
     const first = sockets[0]!.calls[0]![0]!;
     for (const s of sockets) {
       assert.equal(s.calls.length, 1);
