@@ -12,7 +12,7 @@ export interface ServerOptions {
   rootPath?: string;
   /** Largest WebSocket message accepted; a larger one closes the socket with 1009. @default 1 MiB */
   websocketMaxMessageBytes?: number;
-  /** Time the app has to answer `websocket.connect` (accept/close/deny); then 403... then dropped. @default 5000 */
+  /** Time the app has to answer `websocket.connect` (accept, close or a denial response); then 503 and the app hears a disconnect. @default 5000 */
   websocketHandshakeTimeoutMs?: number;
   /** Ping every this often on an idle WebSocket; 0 turns keepalive off. @default 20000 */
   pingIntervalMs?: number;
