@@ -25,4 +25,4 @@ export * from './consumers/index.js';
 export * from './routing/index.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { defineConfig, type CanalConfig } from './config.js';
-export { nodeHttpApp, type NodeHttpHandler, type NodeHttpAppOptions } from './middleware/node-http-app.js';
+export * from './middleware/index.js';

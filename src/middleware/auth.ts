@@ -1,0 +1,71 @@
+// Users on both HTTP and WebSocket: `scope.user` from the session (AuthMiddleware, with the
+// app's own `getUser`), `login` (cycles the session key: no fixation) and `logout`.
+// AuthMiddlewareStack = CookieMiddleware + SessionMiddleware + AuthMiddleware, as in Channels.
+import type { Application, Scope } from '../asgi/types.js';
+import { InvalidOptionError } from '../errors.js';
+import { CookieMiddleware } from './cookies.js';
+import { SessionMiddleware, type SessionMiddlewareOptions } from './session.js';
+
+export interface User {
+  id: string | number;
+  isAuthenticated: boolean;
+  [key: string]: unknown;
+}
+
+export const AnonymousUser: User = Object.freeze({ id: '', isAuthenticated: false });
+
+declare module '../asgi/types.js' {
+  interface ScopeExtras {
+    /** The logged-in user, or AnonymousUser (AuthMiddleware). */
+    user?: User;
+  }
+}
+
+const USER_KEY = '_auth_user_id';
+
+export type GetUser = (id: string, scope: Scope) => Promise<User | null> | User | null;
+
+function needSession(scope: Scope, what: string) {
+  if (!scope.session) throw new InvalidOptionError(`${what} needs scope.session: wrap the app in SessionMiddleware (or AuthMiddlewareStack)`);
+  return scope.session;
+}
+
+function AuthMiddlewareImpl(app: Application, options: { getUser: GetUser }): Application {
+  if (typeof options?.getUser !== 'function') throw new InvalidOptionError('AuthMiddleware(app, { getUser }) needs getUser(id, scope) that loads your user');
+  return async (scope, receive, send) => {
+    if (scope.type !== 'http' && scope.type !== 'websocket') return app(scope, receive, send);
+    const session = needSession(scope, 'AuthMiddleware');
+    const id = session.get<string>(USER_KEY);
+    let user: User = AnonymousUser;
+    if (id !== undefined) {
+      const found = await options.getUser(id, scope);
+      if (found) user = { ...found, isAuthenticated: true };
+    }
+    return app({ ...scope, user }, receive, send);
+  };
+}
+
+export const AuthMiddleware = AuthMiddlewareImpl as unknown as {
+  (app: Application, options: { getUser: GetUser }): Application;
+  new (app: Application, options: { getUser: GetUser }): Application;
+};
+
+/** Logs `user` in for this session: a new session key (no fixation), saved at once. */
+export async function login(scope: Scope, user: { id: string | number }): Promise<void> {
+  const session = needSession(scope, 'login()');
+  await session.cycleKey();
+  session.set(USER_KEY, String(user.id));
+  await session.save();
+  scope.user = { ...(user as User), isAuthenticated: true };
+}
+
+/** Logs out: the session is deleted and a fresh one starts. */
+export async function logout(scope: Scope): Promise<void> {
+  await needSession(scope, 'logout()').flush();
+  scope.user = AnonymousUser;
+}
+
+export function AuthMiddlewareStack(app: Application, options: SessionMiddlewareOptions & { getUser: GetUser }): Application {
+  const { getUser, ...session } = options;
+  return CookieMiddleware(SessionMiddleware(AuthMiddleware(app, { getUser }), session));
+}
