@@ -5,3 +5,5 @@ export { RedisSessionStore, type RedisSessionStoreOptions } from './session-stor
 export { AuthMiddleware, AuthMiddlewareStack, AnonymousUser, login, logout, type User, type GetUser } from './auth.js';
 export { OriginValidator, AllowedHostsOriginValidator, originMatches } from './origin-validator.js';
 export { nodeHttpApp, type NodeHttpHandler, type NodeHttpAppOptions } from './node-http-app.js';
+export { TokenAuthMiddleware, findToken, type TokenAuthOptions } from './token-auth.js';
+export { AllowedHostsMiddleware, hostAllowed } from './allowed-hosts.js';

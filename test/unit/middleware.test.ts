@@ -262,3 +262,58 @@ describe('AuthMiddlewareStack', () => {
   });
 });
 
+
+describe('TokenAuthMiddleware and AllowedHostsMiddleware', async () => {
+  const { TokenAuthMiddleware, AllowedHostsMiddleware } = await import('../../src/middleware/index.js');
+  const { SignJWT } = await import('jose');
+  const secret = 'a-shared-jwt-signing-secret';
+  const token = await new SignJWT({ name: 'Grace' }).setProtectedHeader({ alg: 'HS256' }).setSubject('12').setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+  let who: unknown = null;
+  const inner: Application = async (scope, receive, send) => {
+    who = scope.user;
+    await receive();
+    if (scope.type === 'websocket') {
+      await send({ type: 'websocket.accept', subprotocol: scope.subprotocols.includes('bearer') ? 'bearer' : null });
+      await receive();
+    } else {
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: 'ok' });
+    }
+  };
+  const app = TokenAuthMiddleware(inner, { jwtKey: secret });
+
+  it('accepts a valid JWT from the subprotocol header or the query; scope.user from its claims', async () => {
+    const viaProtocol = await new WebsocketCommunicator(app, '/ws/', { subprotocols: ['bearer', token] }).connect();
+    assert.equal(viaProtocol.connected, true);
+    assert.equal(viaProtocol.subprotocol, 'bearer');
+    assert.deepEqual({ id: (who as { id: string }).id, name: (who as { name: string }).name }, { id: '12', name: 'Grace' });
+    const viaQuery = await new WebsocketCommunicator(app, `/ws/?token=${token}`).connect();
+    assert.equal(viaQuery.connected, true);
+  });
+
+  it('denies a missing, forged or expired token with 401', async () => {
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('12').sign(new TextEncoder().encode('another-secret-entirely'));
+    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('12').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(secret));
+    for (const path of ['/ws/', `/ws/?token=${forged}`, `/ws/?token=${expired}`, '/ws/?token=garbage']) {
+      const r = await new WebsocketCommunicator(app, path).connect();
+      assert.equal(r.connected, false, path);
+      assert.equal(r.response?.status, 401, path);
+    }
+    assert.equal((await new HttpCommunicator(app, 'GET', '/api').getResponse()).status, 401);
+    assert.equal((await new HttpCommunicator(app, 'GET', '/api', { headers: [['authorization', `Bearer ${token}`]] }).getResponse()).status, 200);
+  });
+
+  it('a verify callback can stand in for JWT', async () => {
+    const cb = TokenAuthMiddleware(inner, { verify: (t) => (t === 'letmein' ? { id: 1, isAuthenticated: true } : null) });
+    assert.equal((await new WebsocketCommunicator(cb, '/ws/?token=letmein').connect()).connected, true);
+    assert.equal((await new WebsocketCommunicator(cb, '/ws/?token=nope').connect()).response?.status, 401);
+  });
+
+  it('AllowedHostsMiddleware answers 400 for an unknown Host', async () => {
+    const hosts = AllowedHostsMiddleware(inner, ['example.com', '.example.org']);
+    assert.equal((await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'example.com:8000']] }).getResponse()).status, 200);
+    assert.equal((await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'api.example.org']] }).getResponse()).status, 200);
+    assert.equal((await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'evil.test']] }).getResponse()).status, 400);
+    assert.equal((await new HttpCommunicator(hosts, 'GET', '/').getResponse()).status, 400, 'no Host at all');
+  });
+});

@@ -1,0 +1,31 @@
+// Django's ALLOWED_HOSTS for HTTP: a request whose Host header is not allowed gets 400 before
+// the app runs (Host-header attacks: poisoned password-reset links, cache poisoning).
+// Entries as for AllowedHostsOriginValidator: 'example.com', '.example.com', '*'.
+import type { Application, HeaderPair } from '../asgi/types.js';
+import { InvalidOptionError } from '../errors.js';
+import { createLogger } from '../logging.js';
+
+const log = createLogger('middleware:hosts');
+
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  return allowed.some((a) => a === '*' || (a.startsWith('.') ? name === a.slice(1) || name.endsWith(a) : name === a.toLowerCase()));
+}
+
+function AllowedHostsMiddlewareImpl(app: Application, allowedHosts: readonly string[]): Application {
+  if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) throw new InvalidOptionError('AllowedHostsMiddleware needs a list of allowed hosts, e.g. ["example.com", ".example.com"]');
+  return async (scope, receive, send) => {
+    if (scope.type !== 'http') return app(scope, receive, send);
+    let host: string | null = null;
+    for (const [k, v] of scope.headers as HeaderPair[]) if (k.toString('latin1') === 'host') host = v.toString('latin1');
+    if (host !== null && hostAllowed(host, allowedHosts)) return app(scope, receive, send);
+    log.warn(`refused ${scope.method} ${scope.path}: Host ${JSON.stringify(host)} is not allowed`);
+    await send({ type: 'http.response.start', status: 400, headers: [['content-type', 'text/plain; charset=utf-8']] });
+    await send({ type: 'http.response.body', body: 'Bad Request: this host is not served here\n' });
+  };
+}
+
+export const AllowedHostsMiddleware = AllowedHostsMiddlewareImpl as unknown as {
+  (app: Application, allowedHosts: readonly string[]): Application;
+  new (app: Application, allowedHosts: readonly string[]): Application;
+};
