@@ -7,3 +7,4 @@ export { OriginValidator, AllowedHostsOriginValidator, originMatches } from './o
 export { nodeHttpApp, type NodeHttpHandler, type NodeHttpAppOptions } from './node-http-app.js';
 export { TokenAuthMiddleware, findToken, type TokenAuthOptions } from './token-auth.js';
 export { AllowedHostsMiddleware, hostAllowed } from './allowed-hosts.js';
+export { CsrfMiddleware, type CsrfOptions } from './csrf.js';

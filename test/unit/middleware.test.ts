@@ -317,3 +317,31 @@ describe('TokenAuthMiddleware and AllowedHostsMiddleware', async () => {
     assert.equal((await new HttpCommunicator(hosts, 'GET', '/').getResponse()).status, 400, 'no Host at all');
   });
 });
+
+describe('CsrfMiddleware', async () => {
+  const { CsrfMiddleware } = await import('../../src/middleware/index.js');
+  const app = CsrfMiddleware(async (_scope, receive, send) => {
+    await receive();
+    await send({ type: 'http.response.start', status: 200 });
+    await send({ type: 'http.response.body', body: 'done' });
+  }, { trustedOrigins: ['https://admin.example.com'] });
+  const post = (headers: [string, string][]) => new HttpCommunicator(app, 'POST', '/transfer', { headers }).getResponse();
+
+  it('gives safe requests a csrftoken cookie', async () => {
+    const res = await new HttpCommunicator(app, 'GET', '/form').getResponse();
+    assert.match(res.header('set-cookie')!, /^csrftoken=[\w-]+; Max-Age=31449600; Path=\/; SameSite=Lax$/);
+  });
+
+  it('refuses a cookie-carrying POST without the token or a same-site Origin', async () => {
+    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n']])).status, 403);
+    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n'], ['origin', 'https://evil.test']])).status, 403);
+    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n'], ['x-csrftoken', 'wrong']])).status, 403);
+  });
+
+  it('accepts the double-submitted token, a same-site or trusted Origin, and cookie-less requests', async () => {
+    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n'], ['x-csrftoken', 't0k3n']])).status, 200);
+    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc'], ['origin', 'https://bank.test']])).status, 200);
+    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc'], ['origin', 'https://admin.example.com']])).status, 200);
+    assert.equal((await post([['host', 'bank.test']])).status, 200, 'no cookies: nothing to forge');
+  });
+});
