@@ -64,50 +64,50 @@ function rootPathOf(ctx: ServerContext): string {
   return ctx.options.rootPath;
 }
 
-export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
+/** The keys http and websocket scopes share. */
+function connectionFields(req: IncomingMessage, ctx: ServerContext) {
   const { rawPath, query } = splitTarget(req.url ?? '/');
   const { client, server } = peers(req);
-  const rootPath = rootPathOf(ctx);
-  const scope = {
-    type: 'http',
+  return {
     asgi: ASGI_VERSION,
-    http_version: req.httpVersion === '1.0' ? '1.0' : req.httpVersion === '2.0' ? '2' : '1.1',
-    method: req.method ?? 'GET',
-    scheme: (req.socket as TLSSocket).encrypted ? 'https' : 'http',
     path: decodePath(rawPath),
     raw_path: Buffer.from(rawPath, 'latin1'),
     query_string: Buffer.from(query, 'latin1'),
-    root_path: rootPath,
+    root_path: rootPathOf(ctx),
     headers: headerPairs(req.rawHeaders),
     client,
     server,
-    extensions: HTTP_EXTENSIONS,
-  } as unknown as HttpScope;
+  };
+}
+
+function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx: ServerContext): S {
   if (ctx.lifespanState) scope.state = { ...ctx.lifespanState };
   return scope;
 }
 
+export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
+  const encrypted = (req.socket as TLSSocket).encrypted === true;
+  const scope: HttpScope = {
+    type: 'http',
+    http_version: req.httpVersion === '1.0' ? '1.0' : req.httpVersion === '2.0' ? '2' : '1.1',
+    method: req.method ?? 'GET',
+    scheme: encrypted ? 'https' : 'http',
+    ...connectionFields(req, ctx),
+    extensions: HTTP_EXTENSIONS as HttpScope['extensions'],
+  };
+  return withState(scope, ctx);
+}
+
 export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): WebsocketScope {
-  const { rawPath, query } = splitTarget(req.url ?? '/');
-  const { client, server } = peers(req);
-  const rootPath = rootPathOf(ctx);
   const offered = req.headers['sec-websocket-protocol'];
-  const subprotocols = offered ? offered.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  const encrypted = (req.socket as TLSSocket).encrypted === true;
   const scope: WebsocketScope = {
     type: 'websocket',
-    asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : '1.1',
-    scheme: (req.socket as TLSSocket).encrypted ? 'wss' : 'ws',
-    path: decodePath(rawPath),
-    raw_path: Buffer.from(rawPath, 'latin1'),
-    query_string: Buffer.from(query, 'latin1'),
-    root_path: rootPath,
-    headers: headerPairs(req.rawHeaders),
-    client,
-    server,
-    subprotocols,
+    scheme: encrypted ? 'wss' : 'ws',
+    ...connectionFields(req, ctx),
+    subprotocols: offered ? offered.split(',').map((p) => p.trim()).filter(Boolean) : [],
     extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
   };
-  if (ctx.lifespanState) scope.state = { ...ctx.lifespanState };
-  return scope;
+  return withState(scope, ctx);
 }

@@ -1,75 +1,15 @@
 // The WebSocket side of the interface server, with the real `ws` client on real sockets.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import type { Application, ServerOptions, WebsocketScope } from '../../src/index.js';
-
-const servers: CanalServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-async function serve(app: Application, options: ServerOptions = {}): Promise<{ url: string; port: number; server: CanalServer }> {
-  const server = createServer(async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)), {
-    port: 0,
-    applicationCloseTimeoutMs: 1000,
-    ...options,
-  });
-  servers.push(server);
-  const { port } = await server.listen();
-  return { url: `ws://127.0.0.1:${port}`, port, server };
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: nothing within ${ms} ms`)), ms)))]);
-}
-
-function opened(ws: WebSocket): Promise<void> {
-  return within(new Promise((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  }), 3000, 'open');
-}
-
-function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return within(new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))), 5000, 'close');
-}
+import { createServer } from '../../src/server/server.js';
+import type { WebsocketScope } from '../../src/index.js';
+import { closed, echo, opened, refusal, serve, within } from './server-ws-helpers.js';
 
 function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
   return within(new Promise((resolve) => ws.once('message', (data: Buffer, binary) => resolve({ data, binary }))), 3000, 'message');
-}
-
-function refusal(url: string, protocols?: string[]): Promise<{ status: number; body: string }> {
-  return within(new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    ws.on('open', () => reject(new Error('the handshake was accepted')));
-    ws.on('error', () => {});
-  }), 3000, 'refusal');
-}
-
-/** An echo app that records its scope and the disconnect it heard. */
-function echo(record: { scope?: WebsocketScope; disconnect?: { code: number; reason?: string } } = {}): Application {
-  return async (scope, receive, send) => {
-    record.scope = scope as WebsocketScope;
-    for (;;) {
-      const e = await receive();
-      if (e.type === 'websocket.connect') await send({ type: 'websocket.accept' });
-      else if (e.type === 'websocket.receive') await send(e.text !== undefined ? { type: 'websocket.send', text: e.text } : { type: 'websocket.send', bytes: e.bytes });
-      else if (e.type === 'websocket.disconnect') {
-        record.disconnect = { code: e.code, reason: e.reason };
-        return;
-      }
-    }
-  };
 }
 
 describe('WebSocket: handshake', () => {
@@ -110,7 +50,8 @@ describe('WebSocket: handshake', () => {
       await send({ type: 'websocket.http.response.body', body: 'token expired', more_body: true });
       await send({ type: 'websocket.http.response.body', body: ' — log in again' });
     });
-    assert.deepEqual(await refusal(url + '/'), { status: 401, body: 'token expired — log in again' });
+    const { status, body, headers } = await refusal(url + '/');
+    assert.deepEqual({ status, body, type: headers['content-type'] }, { status: 401, body: 'token expired — log in again', type: 'text/plain' });
   });
 
   it('a subprotocol the client did not offer is an ERR_INVALID_EVENT', async () => {
