@@ -145,7 +145,20 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       this.channelName = await this.channelLayer.newChannel();
     }
     void this.#pumpClient(receive);
-    if (alias !== null) void this.#pumpLayer();
+    let unlisten: (() => void) | null = null;
+    if (alias !== null) {
+      const layer = this.channelLayer;
+      if (typeof layer.listen === 'function') {
+        // Push delivery: no promise and no extra turn per layer message; a full queue refuses.
+        const limit = (layer as { capacityFor?(c: string): number }).capacityFor?.(this.channelName) ?? 100;
+        unlisten = layer.listen(this.channelName, (message: M) => {
+          if (this.#stopping) return true;
+          if (this.#queue.length - this.#head >= limit) return false;
+          this.#push(message);
+          return true;
+        });
+      } else void this.#pumpLayer();
+    }
     try {
       for (;;) {
         const got = this.#next();
@@ -171,6 +184,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       } catch (err) {
         log.warn(`${this.constructor.name}: clean-up after the consumer ended failed: ${(err as Error).message}`);
       }
+      unlisten?.();
       if (alias !== null) this.channelLayer.discardChannel?.(this.channelName);
     }
   }

@@ -5,7 +5,7 @@
 // when a queue is read, and one sweep per layer runs only while messages are queued.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ChannelFull, LayerClosedError } from '../errors.js';
+import { ChannelFull, InvalidOptionError, LayerClosedError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.js';
 import { inspectMessage } from './message-check.js';
@@ -46,6 +46,8 @@ interface Channel<M> {
   deadlines: number[];
   head: number;
   waiters: Waiter<M>[];
+  /** A push reader (listen()): called on delivery instead of queueing. */
+  listener: ((message: M) => boolean) | null;
 }
 
 export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends EventEmitter implements ChannelLayer<M> {
@@ -88,7 +90,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
 
   private channel(name: string): Channel<M> {
     let c = this.channels.get(name);
-    if (!c) this.channels.set(name, (c = { messages: [], deadlines: [], head: 0, waiters: [] }));
+    if (!c) this.channels.set(name, (c = { messages: [], deadlines: [], head: 0, waiters: [], listener: null }));
     return c;
   }
 
@@ -103,6 +105,11 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
   /** Hands `message` to the channel: a waiting receiver first, else the queue. False when full. */
   private deliver(name: string, message: M, now: number): boolean {
     const c = this.channels.get(name);
+    if (c && c.listener !== null) {
+      if (!c.listener(message)) return false;
+      this.counters.delivered++;
+      return true;
+    }
     if (c && c.waiters.length > 0) {
       this.counters.delivered++;
       c.waiters.shift()!.resolve(message);
@@ -142,7 +149,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
       this.memberOf.delete(name);
       for (const group of groups) this.leave(group, name);
     }
-    if (c.messages.length === 0 && c.waiters.length === 0) this.channels.delete(name);
+    if (c.messages.length === 0 && c.waiters.length === 0 && c.listener === null) this.channels.delete(name);
   }
 
   /** Removes one membership from the group side (the caller updates memberOf). */
@@ -205,7 +212,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
         c.head++;
         this.queued--;
         this.compact(c);
-        if (c.messages.length === 0 && c.waiters.length === 0) this.channels.delete(channel);
+        if (c.messages.length === 0 && c.waiters.length === 0 && c.listener === null) this.channels.delete(channel);
         return Promise.resolve(message);
       }
     }
@@ -261,6 +268,34 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     if (members.size === 0) this.groups.delete(group);
   }
 
+  /**
+   * Push delivery for a channel's one reader: `onMessage` is called synchronously as messages
+   * arrive (queued ones first), instead of resolving a receive() per message. It returns false
+   * when the reader is full; the message is then refused as by a full channel.
+   */
+  listen(channel: string, onMessage: (message: M) => boolean): () => void {
+    this.assertOpen();
+    checkChannelName(channel);
+    const c = this.channel(channel);
+    if (c.listener !== null || c.waiters.length > 0) {
+      throw new InvalidOptionError(`channel ${channel} already has a reader; a channel has one reader`);
+    }
+    c.listener = onMessage;
+    while (c.head < c.messages.length) {
+      if (!onMessage(c.messages[c.head]!)) break;
+      c.messages[c.head] = undefined as unknown as M;
+      c.head++;
+      this.queued--;
+    }
+    this.compact(c);
+    return () => {
+      const now = this.channels.get(channel);
+      if (now?.listener !== onMessage) return;
+      now.listener = null;
+      if (now.messages.length === now.head && now.waiters.length === 0) this.channels.delete(channel);
+    };
+  }
+
   discardChannel(channel: string): void {
     const c = this.channels.get(channel);
     if (!c) return;
@@ -275,7 +310,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
       c.deadlines.length = 0;
       c.head = 0;
     }
-    for (const [name, c] of this.channels) if (c.waiters.length === 0) this.channels.delete(name);
+    for (const [name, c] of this.channels) if (c.waiters.length === 0 && c.listener === null) this.channels.delete(name);
     this.groups.clear();
     this.memberOf.clear();
     this.queued = 0;

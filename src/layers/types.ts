@@ -30,4 +30,11 @@ export interface ChannelLayer<M extends LayerMessage = LayerMessage> {
    * channel's pending receives (they never settle) and buffered messages. Optional.
    */
   discardChannel?(channel: string): void;
+  /**
+   * Push delivery for a process-local channel's one reader, instead of a receive() per
+   * message: `onMessage` runs synchronously on delivery and returns false when the reader is
+   * full (the message is then refused as by a full channel). Returns a function that stops it.
+   * Optional; consumers use it when the backend has it.
+   */
+  listen?(channel: string, onMessage: (message: M) => boolean): () => void;
 }
