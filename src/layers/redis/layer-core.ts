@@ -92,7 +92,14 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     this.local.deliver(channels.length > 1 ? deepFreeze(message) : message, channels);
   }
   protected hasLocalWaiters(): boolean {
-    return this.local.waiters > 0;
+    return this.local.readers > 0;
+  }
+
+  /** Push delivery for a process-local channel's one reader (see the layer contract). */
+  protected listenLocal(channel: string, onMessage: (message: M) => boolean): () => void {
+    this.assertOpen();
+    this.checkChannel(channel);
+    return this.local.listen(channel, onMessage);
   }
   protected hasLocal(channel: string): boolean {
     return this.local.has(channel);

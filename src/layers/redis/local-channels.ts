@@ -1,7 +1,7 @@
 // The process-local side of a Redis layer: a bounded buffer and a line of waiting receivers
 // per channel of this process. Messages read from Redis once are handed to every local
 // channel named in them; the same (frozen) object is shared, never copied per member.
-import { LayerClosedError } from '../../errors.js';
+import { InvalidOptionError, LayerClosedError } from '../../errors.js';
 import type { LayerMessage } from '../types.js';
 
 interface Waiter<M> {
@@ -18,6 +18,8 @@ interface LocalChannel<M> {
 
 export class LocalChannels<M extends LayerMessage = LayerMessage> {
   private readonly channels = new Map<string, LocalChannel<M>>();
+  /** Push readers (listen()): called on delivery instead of buffering. */
+  private readonly listeners = new Map<string, (message: M) => boolean>();
   private waiting = 0;
 
   /**
@@ -59,6 +61,11 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
   /** Hands one message to each named channel: a waiting receiver first, else the buffer. */
   deliver(message: M, channels: readonly string[]): void {
     for (const channel of channels) {
+      const listener = this.listeners.get(channel);
+      if (listener !== undefined) {
+        if (!listener(message)) this.onDrop(channel, 'overflow');
+        continue;
+      }
       let entry = this.channels.get(channel);
       const waiter = entry?.waiters.shift();
       if (waiter) {
@@ -78,8 +85,33 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
     }
   }
 
+  /** Push delivery for the channel's one reader; buffered messages go first. Returns the stop function. */
+  listen(channel: string, onMessage: (message: M) => boolean): () => void {
+    const entry = this.channels.get(channel);
+    if (this.listeners.has(channel) || (entry && entry.waiters.length > 0)) {
+      throw new InvalidOptionError(`channel ${channel} already has a reader; a channel has one reader`);
+    }
+    if (entry) {
+      while (entry.buffer.length > 0 && onMessage(entry.buffer[0]!)) {
+        entry.buffer.shift();
+        entry.arrived.shift();
+      }
+      if (entry.buffer.length === 0) this.channels.delete(channel);
+    }
+    this.listeners.set(channel, onMessage);
+    return () => {
+      if (this.listeners.get(channel) === onMessage) this.listeners.delete(channel);
+    };
+  }
+
+  /** Whether some reader (a listener or a waiting receive) is there. */
+  get readers(): number {
+    return this.waiting + this.listeners.size;
+  }
+
   /** The channel's reader has gone: its waiting receives never settle, its buffer is dropped. */
   forget(channel: string): void {
+    this.listeners.delete(channel);
     const entry = this.channels.get(channel);
     if (!entry) return;
     this.waiting -= entry.waiters.length;
@@ -108,6 +140,7 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
       for (const w of entry.waiters) w.reject(new LayerClosedError(reason));
     }
     this.channels.clear();
+    this.listeners.clear();
     this.waiting = 0;
   }
 }

@@ -158,6 +158,16 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     return pending;
   }
 
+  /** Push delivery for a channel this process reads (see the layer contract). */
+  listen(channel: string, onMessage: (message: M) => boolean): () => void {
+    const stop = this.listenLocal(channel, onMessage);
+    if (!this.channels.has(channel)) {
+      this.channels.add(channel);
+      this.subscribe(channel).catch((err) => log.warn(`subscribing ${channel} failed: ${(err as Error).message}`));
+    }
+    return stop;
+  }
+
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
     const name = `${this.prefix}${prefix}${randomUUID().replace(/-/g, '')}`;

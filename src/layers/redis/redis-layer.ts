@@ -130,6 +130,17 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     return pending;
   }
 
+  /** Push delivery for one of this process's channels (see the layer contract). */
+  listen(channel: string, onMessage: (message: M) => boolean): () => void {
+    const base = nonLocal(channel);
+    if (!channel.includes('!') || !base.endsWith(this.clientPrefix + '!')) {
+      throw new InvalidOptionError(`listen(${JSON.stringify(channel)}): only channels made by this layer's newChannel() can be listened to`);
+    }
+    const stop = this.listenLocal(channel, onMessage);
+    this.ensureLoop(consistentHash(base, this.shards.length), this.prefix + base);
+    return stop;
+  }
+
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
     const name = `${prefix}${this.clientPrefix}!${randomUUID().replace(/-/g, '')}`;
