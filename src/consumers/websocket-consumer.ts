@@ -60,10 +60,11 @@ export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends As
   }
 
   /** Sends a frame: `send({ text })`, `send({ bytes })` or `send('text')`. */
-  async send(frame: Frame | string): Promise<void> {
-    if (typeof frame === 'string') await this.baseSend({ type: 'websocket.send', text: frame });
-    else if (frame.text !== undefined) await this.baseSend({ type: 'websocket.send', text: frame.text });
-    else await this.baseSend({ type: 'websocket.send', bytes: frame.bytes });
+  // Not async: the server's own promise is returned as it is (the hot path of every delivery).
+  send(frame: Frame | string): Promise<void> {
+    if (typeof frame === 'string') return this.baseSend({ type: 'websocket.send', text: frame });
+    if (frame.text !== undefined) return this.baseSend({ type: 'websocket.send', text: frame.text });
+    return this.baseSend({ type: 'websocket.send', bytes: frame.bytes });
   }
 
   async close(code?: number, reason?: string): Promise<void> {
