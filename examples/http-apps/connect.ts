@@ -5,9 +5,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import connect from 'connect';
 import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
 import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import { EchoConsumer } from './echo-consumer.js';
+import type { HttpScope } from '../../src/asgi/types.js';
+import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.js';
 
 const app = connect();
+app.use('/remember', (req: IncomingMessage, res: ServerResponse) => {
+  const session = (req as IncomingMessage & { scope: HttpScope }).scope.session!;
+  session.set('name', new URL(req.url ?? '/', 'http://localhost').searchParams.get('name') ?? '');
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ remembered: session.get('name') }));
+});
 app.use('/hello', (req: IncomingMessage, res: ServerResponse) => {
   const name = new URL(req.url ?? '/', 'http://localhost').searchParams.get('name') ?? 'world';
   res.setHeader('content-type', 'application/json');
@@ -15,6 +22,6 @@ app.use('/hello', (req: IncomingMessage, res: ServerResponse) => {
 });
 
 export default ProtocolTypeRouter({
-  http: nodeHttpApp(app),
-  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+  http: withSessions(nodeHttpApp(app)),
+  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
 });

@@ -4,18 +4,26 @@
 import express from 'express';
 import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
 import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import { EchoConsumer } from './echo-consumer.js';
+import type { HttpScope } from '../../src/asgi/types.js';
+import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.js';
 
 const app = express();
 app.use(express.json());
 app.get('/hello', (req, res) => {
   res.json({ hello: req.query.name ?? 'world', from: 'express' });
 });
+// The Canal session (SessionMiddleware around nodeHttpApp) is req.scope.session; the
+// WebSocket consumer at /ws/session reads the same session.
+app.get('/remember', (req, res) => {
+  const session = (req as unknown as { scope: HttpScope }).scope.session!;
+  session.set('name', String(req.query.name ?? ''));
+  res.json({ remembered: session.get('name') });
+});
 app.post('/echo', (req, res) => {
   res.json(req.body);
 });
 
 export default ProtocolTypeRouter({
-  http: nodeHttpApp(app),
-  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+  http: withSessions(nodeHttpApp(app)),
+  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
 });

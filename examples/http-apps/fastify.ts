@@ -6,14 +6,20 @@
 import Fastify from 'fastify';
 import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
 import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import { EchoConsumer } from './echo-consumer.js';
+import type { HttpScope } from '../../src/asgi/types.js';
+import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.js';
 
 const app = Fastify();
+app.get<{ Querystring: { name?: string } }>('/remember', async (req) => {
+  const session = (req.raw as unknown as { scope: HttpScope }).scope.session!;
+  session.set('name', req.query.name ?? '');
+  return { remembered: session.get('name') };
+});
 app.get<{ Querystring: { name?: string } }>('/hello', async (req) => ({ hello: req.query.name ?? 'world', from: 'fastify' }));
 app.post('/echo', async (req) => req.body);
 await app.ready();
 
 export default ProtocolTypeRouter({
-  http: nodeHttpApp(app.routing),
-  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+  http: withSessions(nodeHttpApp(app.routing)),
+  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
 });

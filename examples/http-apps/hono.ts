@@ -5,14 +5,20 @@ import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
 import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
 import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import { EchoConsumer } from './echo-consumer.js';
+import type { HttpScope } from '../../src/asgi/types.js';
+import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.js';
 
 const app = new Hono();
+app.get('/remember', (c) => {
+  const session = (c.env as { incoming: { scope: HttpScope } }).incoming.scope.session!;
+  session.set('name', c.req.query('name') ?? '');
+  return c.json({ remembered: session.get('name') });
+});
 app.get('/hello', (c) => c.json({ hello: c.req.query('name') ?? 'world', from: 'hono' }));
 app.post('/echo', async (c) => c.json(await c.req.json()));
 
 export default ProtocolTypeRouter({
   // getRequestListener turns Hono's fetch handler into a Node (req, res) handler.
-  http: nodeHttpApp(getRequestListener(app.fetch)),
-  websocket: URLRouter([path('ws/echo', EchoConsumer.asApp())]),
+  http: withSessions(nodeHttpApp(getRequestListener(app.fetch))),
+  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
 });

@@ -171,6 +171,10 @@ class Exchange {
     req.httpVersion = `${version[0]}.${version[1]}`;
     req.method = scope.method;
     req.url = requestUrl(scope);
+    // The Canal scope, with what middleware put on it (session, user, cookies), for handlers:
+    // `req.scope.session` in Express and Connect, `request.raw.scope` in Fastify,
+    // `c.env.incoming.scope` in Hono.
+    (req as IncomingMessage & { scope: HttpScope }).scope = scope;
     const raw: string[] = [];
     for (const [name, value] of scope.headers) raw.push(name.toString('latin1'), value.toString('latin1'));
     req.rawHeaders = raw;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { wsEcho } from './http-apps-suite.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,15 +51,36 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
+/** The first frame a WebSocket gets, opened with an optional Cookie header. */
+function firstFrame(url: string, cookie?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: cookie ? { cookie } : {} });
+    const timer = setTimeout(() => reject(new Error(`no frame from ${url} within 5 s`)), 5000);
+    ws.once('message', (data) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve(String(data));
+    });
+    ws.once('error', reject);
+  });
+}
+
 describe('canal serve examples/http-apps/*', () => {
   for (const name of ['express', 'connect', 'hono', 'fastify']) {
-    it(`serves the ${name} example: HTTP from ${name}, WebSocket from a consumer`, async () => {
+    it(`serves the ${name} example: HTTP from ${name}, WebSocket from a consumer, one session for both`, async () => {
       const { child, port, output } = await serve(`examples/http-apps/${name}.ts`);
       try {
         const res = await fetch(`http://127.0.0.1:${port}/hello?name=canal`, { signal: AbortSignal.timeout(5000) });
         assert.equal(res.status, 200, output());
         assert.deepEqual(await res.json(), { hello: 'canal', from: name });
         assert.equal(await wsEcho(`ws://127.0.0.1:${port}/ws/echo`, 'ping'), 'ping');
+        // the framework writes the Canal session; the WebSocket consumer beside it reads it
+        const remember = await fetch(`http://127.0.0.1:${port}/remember?name=ada`, { signal: AbortSignal.timeout(5000) });
+        assert.deepEqual(await remember.json(), { remembered: 'ada' });
+        const cookie = remember.headers.get('set-cookie')!.split(';')[0]!;
+        assert.match(cookie, /^sessionid=/);
+        assert.deepEqual(JSON.parse(await firstFrame(`ws://127.0.0.1:${port}/ws/session`, cookie)), { name: 'ada' });
+        assert.deepEqual(JSON.parse(await firstFrame(`ws://127.0.0.1:${port}/ws/session`)), { name: null }, 'no cookie, no session');
       } finally {
         assert.equal(await stop(child), 0, output());
       }
