@@ -1,6 +1,7 @@
 export { CookieMiddleware, parseCookies, serializeCookie, setCookie, deleteCookie, type CookieOptions } from './cookies.js';
 export { Signer } from './signing.js';
-export { SessionMiddleware, Session, MemorySessionStore, type SessionStore, type SessionMiddlewareOptions } from './session.js';
+export { SessionMiddleware, Session, MemorySessionStore, SignedCookieSessionStore, type SessionStore, type SessionMiddlewareOptions } from './session.js';
+export { scopeMiddleware, type ScopeAdditions } from './base-middleware.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './session-stores/redis.js';
 export { AuthMiddleware, AuthMiddlewareStack, AnonymousUser, login, logout, type User, type GetUser } from './auth.js';
 export { OriginValidator, AllowedHostsOriginValidator, originMatches } from './origin-validator.js';

@@ -19,6 +19,36 @@ export interface SessionStore {
   load(key: string): Promise<Record<string, unknown> | null>;
   save(key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Stores that keep the data in the cookie itself make the key from the data on each save. */
+  keyFor?(data: Record<string, unknown>, ttlSeconds: number): string;
+}
+
+/**
+ * Sessions kept in the (signed, not encrypted) cookie itself: no server storage, so every
+ * process reads them. The data is visible to the client, limited to about 4 KB, and only an
+ * HTTP response can change it (a WebSocket cannot set cookies).
+ */
+export class SignedCookieSessionStore implements SessionStore {
+  static readonly MAX_BYTES = 3800;
+  keyFor(data: Record<string, unknown>, ttlSeconds: number): string {
+    const key = Buffer.from(JSON.stringify({ d: data, e: Date.now() + ttlSeconds * 1000 })).toString('base64url');
+    if (key.length > SignedCookieSessionStore.MAX_BYTES) {
+      throw new InvalidOptionError(
+        `session data is ${key.length} bytes encoded, too large for a signed-cookie session (${SignedCookieSessionStore.MAX_BYTES}); keep less in the session or use MemorySessionStore/RedisSessionStore`,
+      );
+    }
+    return key;
+  }
+  async load(key: string): Promise<Record<string, unknown> | null> {
+    try {
+      const { d, e } = JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as { d: Record<string, unknown>; e: number };
+      return typeof e === 'number' && e > Date.now() && d && typeof d === 'object' ? d : null;
+    } catch {
+      return null;
+    }
+  }
+  async save(): Promise<void> {}
+  async delete(): Promise<void> {}
 }
 
 /** Sessions in this process's memory (the default; one process only). */
@@ -89,7 +119,10 @@ export class Session {
 
   /** Writes the session to its store (making a key the first time). */
   async save(): Promise<void> {
-    if (this.key === null) {
+    if (this.store.keyFor) {
+      this.key = this.store.keyFor(this.data, this.ttlSeconds);
+      this.cookieChanged = true;
+    } else if (this.key === null) {
       this.key = randomBytes(24).toString('base64url');
       this.cookieChanged = true;
     }

@@ -345,3 +345,64 @@ describe('CsrfMiddleware', async () => {
     assert.equal((await post([['host', 'bank.test']])).status, 200, 'no cookies: nothing to forge');
   });
 });
+
+describe('signed-cookie sessions, scopeMiddleware, Redis sessions across processes', async () => {
+  const { SignedCookieSessionStore, scopeMiddleware } = await import('../../src/middleware/index.js');
+
+  it('keeps the session in the signed cookie; tampering gives a fresh session', async () => {
+    const app = SessionMiddleware(counter(), { secretKeys: SECRET, store: new SignedCookieSessionStore() });
+    const first = await request(app);
+    const cookie = first.setCookie!.split(';')[0]!;
+    const second = await request(app, cookie);
+    assert.equal(second.body, '2', 'the data came back from the cookie alone');
+    assert.notEqual(second.setCookie, first.setCookie, 'each change rewrites the cookie');
+    const [name, value] = cookie.split('=') as [string, string];
+    const forgedData = Buffer.from(JSON.stringify({ d: { n: 100 }, e: Date.now() + 60_000 })).toString('base64url');
+    const forged = `${name}=${forgedData}${decodeURIComponent(value).slice(decodeURIComponent(value).lastIndexOf('.'))}`;
+    assert.equal((await request(app, forged)).body, '1', 'data changed under the old signature is refused');
+  });
+
+  it('scopeMiddleware adds keys on a copy of the scope', async () => {
+    const Tenant = scopeMiddleware(() => ({ tenant: 'acme' }));
+    let seen: unknown;
+    const inner: Application = async (scope, receive, send) => {
+      seen = (scope as unknown as { tenant: string }).tenant;
+      await receive();
+      await send({ type: 'http.response.start', status: 204 });
+      await send({ type: 'http.response.body' });
+    };
+    const c = new HttpCommunicator(Tenant(inner), 'GET', '/');
+    await c.getResponse();
+    assert.equal(seen, 'acme');
+    assert.equal((c.scope as unknown as { tenant?: string }).tenant, undefined, 'the outer scope is untouched');
+  });
+
+  it('a session written by another process is read here through Redis', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const admin = await requireRedis();
+    const prefix = `${uniquePrefix()}:session:`;
+    const store = new RedisSessionStore({ prefix });
+    try {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/session-writer.ts'], {
+        encoding: 'utf8',
+        env: { ...process.env, PREFIX: prefix, NAME: 'from-another-process', SECRET: SECRET[0] },
+        timeout: 20000,
+      });
+      assert.equal(child.status, 0, child.stderr);
+      const cookie = child.stdout.trim();
+      let name: unknown;
+      const reader = SessionMiddleware(async (scope, receive, send) => {
+        name = scope.session!.get('name');
+        await receive();
+        await send({ type: 'http.response.start', status: 204 });
+        await send({ type: 'http.response.body' });
+      }, { secretKeys: SECRET, store });
+      await new HttpCommunicator(reader, 'GET', '/', { headers: [['cookie', cookie]] }).getResponse();
+      assert.equal(name, 'from-another-process');
+    } finally {
+      await store.close();
+      await cleanPrefix(admin, prefix);
+      admin.disconnect();
+    }
+  });
+});
