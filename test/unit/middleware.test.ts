@@ -406,3 +406,11 @@ describe('signed-cookie sessions, scopeMiddleware, Redis sessions across process
     }
   });
 });
+
+it('an expired session gives a fresh one', async () => {
+  const app = SessionMiddleware(counter(), { secretKeys: SECRET, maxAge: 1 });
+  const cookie = (await request(app)).setCookie!.split(';')[0]!;
+  assert.equal((await request(app, cookie)).body, '2');
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal((await request(app, cookie)).body, '1', 'past maxAge the store has forgotten it');
+});
