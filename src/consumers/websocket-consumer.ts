@@ -5,6 +5,9 @@ import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } fr
 import type { LayerMessage } from '../layers/types.js';
 import { AsyncConsumer } from './async-consumer.js';
 import { reserveApiNames } from './handlers.js';
+import { createLogger } from '../logging.js';
+
+const log = createLogger('dispatch');
 
 export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
 
@@ -20,7 +23,12 @@ export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends As
   async #leaveGroups(): Promise<void> {
     if (!this.#joined) return;
     this.#joined = false;
-    for (const g of this.#groups()) await this.channelLayer.groupDiscard(g, this.channelName).catch(() => undefined);
+    for (const g of this.#groups()) {
+      // Leaving is best effort: a layer outage must not keep the instance from ending.
+      await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) =>
+        log.warn(`${this.constructor.name}: could not leave group ${g} (${err.message}); the membership expires after groupExpiry`),
+      );
+    }
   }
 
   async websocket_connect(): Promise<void> {

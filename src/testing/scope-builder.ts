@@ -44,20 +44,27 @@ function split(target: string, extra: TestScopeOptions['query']): { path: string
   return { raw, path, query };
 }
 
-export function websocketScope(target: string, options: TestScopeOptions = {}): WebsocketScope {
+/** The keys http and websocket test scopes share, built as the server builds them. */
+function connectionFields(target: string, options: TestScopeOptions) {
   const { path, raw, query } = split(target, options.query);
   return {
-    type: 'websocket',
     asgi: ASGI_VERSION,
-    http_version: '1.1',
-    scheme: 'ws',
+    http_version: '1.1' as const,
     path,
     raw_path: Buffer.from(raw, 'latin1'),
     query_string: Buffer.from(query, 'latin1'),
     root_path: options.rootPath ?? '',
     headers: pairs(options.headers),
-    client: options.client ?? ['127.0.0.1', 50000],
-    server: ['127.0.0.1', 8000],
+    client: options.client ?? (['127.0.0.1', 50000] as [string, number]),
+    server: ['127.0.0.1', 8000] as [string, number],
+  };
+}
+
+export function websocketScope(target: string, options: TestScopeOptions = {}): WebsocketScope {
+  return {
+    type: 'websocket',
+    scheme: 'ws',
+    ...connectionFields(target, options),
     subprotocols: options.subprotocols ?? [],
     extensions: { 'websocket.http.response': {} },
     ...options.scope,
@@ -65,20 +72,11 @@ export function websocketScope(target: string, options: TestScopeOptions = {}): 
 }
 
 export function httpScope(method: string, target: string, options: TestScopeOptions = {}): HttpScope {
-  const { path, raw, query } = split(target, options.query);
   return {
     type: 'http',
-    asgi: ASGI_VERSION,
-    http_version: '1.1',
     method: method.toUpperCase(),
     scheme: 'http',
-    path,
-    raw_path: Buffer.from(raw, 'latin1'),
-    query_string: Buffer.from(query, 'latin1'),
-    root_path: options.rootPath ?? '',
-    headers: pairs(options.headers),
-    client: options.client ?? ['127.0.0.1', 50000],
-    server: ['127.0.0.1', 8000],
+    ...connectionFields(target, options),
     extensions: { 'http.response.trailers': {} },
     ...options.scope,
   };

@@ -1,25 +1,13 @@
 // The conformance suite against a real Redis, for both Redis backends.
-import { after, before } from 'node:test';
-import type { Redis } from 'ioredis';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
 import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
 import { layerConformanceSuite } from '../../src/testing/conformance.js';
-import { cleanPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../redis/helpers.js';
-
-let admin: Redis;
-const prefixes: string[] = [];
-before(async () => {
-  admin = await requireRedis();
-});
-after(async () => {
-  for (const p of prefixes) await cleanPrefix(admin, p);
-  admin.disconnect();
-});
+import { REDIS_URL, redisFixture } from '../redis/helpers.js';
 
 // One prefix per suite, so the instances of the cross-instance test share channels.
-const corePrefix = uniquePrefix();
-const pubsubPrefix = uniquePrefix();
-prefixes.push(corePrefix, pubsubPrefix);
+const redis = redisFixture();
+const corePrefix = redis.prefix();
+const pubsubPrefix = redis.prefix();
 
 layerConformanceSuite('redis', (options) => new RedisChannelLayer({ hosts: [REDIS_URL], prefix: corePrefix, blockTimeout: 1, ...options }), {
   processLocalNames: true,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { after, before } from 'node:test';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REDIS_URL = process.env.CANAL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -185,4 +186,32 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
       timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
     }),
   ]);
+}
+
+/**
+ * The usual setup of a Redis test file: a checked connection for inspecting keys, and key
+ * prefixes of its own whose keys are deleted when the file is done.
+ */
+export function redisFixture(): { prefix(): string; readonly admin: Redis } {
+  let admin: Redis | null = null;
+  const used: string[] = [];
+  before(async () => {
+    admin = await requireRedis();
+  });
+  after(async () => {
+    if (!admin) return;
+    for (const p of used) await cleanPrefix(admin, p);
+    admin.disconnect();
+  });
+  return {
+    prefix() {
+      const p = uniquePrefix();
+      used.push(p);
+      return p;
+    },
+    get admin() {
+      if (!admin) throw new Error('the Redis fixture is used before its before() hook ran');
+      return admin;
+    },
+  };
 }

@@ -1,27 +1,13 @@
 // Canal and Python's channels_redis on one real Redis: each sends to the other's channels and
 // groups, with and without encryption, and both leave the same keys behind.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
 import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { cleanPrefix, REDIS_URL, requireRedis, runPeer, startPeer, uniquePrefix, within } from './helpers.js';
+import { REDIS_URL, redisFixture, runPeer, startPeer, within } from './helpers.js';
 
-let admin: Redis;
-const prefixes: string[] = [];
-function prefix(): string {
-  const p = uniquePrefix();
-  prefixes.push(p);
-  return p;
-}
-
-before(async () => {
-  admin = await requireRedis();
-});
-after(async () => {
-  for (const p of prefixes) await cleanPrefix(admin, p);
-  admin.disconnect();
-});
+const redis = redisFixture();
+const prefix = () => redis.prefix();
 
 const KEYS = 'first-secret,older-secret';
 
@@ -116,22 +102,22 @@ describe('the same keys, types, scores and TTLs as channels_redis', () => {
       await layer.groupAdd('g', 'work');
       await runPeer(['group-send', 'g', JSON.stringify({ type: 'y' })], { PREFIX: pPy });
       const describeKey = async (key: string) => ({
-        type: await admin.type(key),
-        ttl: await admin.ttl(key),
-        members: await admin.zcard(key),
+        type: await redis.admin.type(key),
+        ttl: await redis.admin.ttl(key),
+        members: await redis.admin.zcard(key),
       });
       const py = await describeKey(`${pPy}work`);
       const js = await describeKey(`${pJs}work`);
       assert.equal(js.type, 'zset');
       assert.deepEqual(js, py);
       const group = `${pJs}:group:g`;
-      assert.equal(await admin.type(group), 'zset');
-      assert.ok((await admin.ttl(group)) > 86_000);
-      const [member, score] = (await admin.call('ZRANGE', group, '0', '-1', 'WITHSCORES')) as string[];
+      assert.equal(await redis.admin.type(group), 'zset');
+      assert.ok((await redis.admin.ttl(group)) > 86_000);
+      const [member, score] = (await redis.admin.call('ZRANGE', group, '0', '-1', 'WITHSCORES')) as string[];
       assert.equal(member, 'work');
       assert.ok(Math.abs(Number(score) - Date.now() / 1000) < 5);
       // message members: 12 random bytes, then msgpack
-      const [raw, sent] = (await admin.callBuffer('ZRANGE', `${pJs}work`, '0', '-1', 'WITHSCORES')) as Buffer[];
+      const [raw, sent] = (await redis.admin.callBuffer('ZRANGE', `${pJs}work`, '0', '-1', 'WITHSCORES')) as Buffer[];
       assert.ok(raw!.length > 12);
       assert.ok(Math.abs(Number(sent!.toString()) - Date.now() / 1000) < 5);
     } finally {

@@ -1,21 +1,12 @@
 // Push delivery (listen) on both Redis layers: a consumer's channel gets group messages without
 // a receive() per message; a full reader's messages are counted as dropped.
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
 import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { cleanPrefix, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
+import { REDIS_URL, redisFixture } from './helpers.js';
 
-let admin: Redis;
-const prefix = uniquePrefix();
-before(async () => {
-  admin = await requireRedis();
-});
-after(async () => {
-  await cleanPrefix(admin, prefix);
-  admin.disconnect();
-});
+const prefix = redisFixture().prefix();
 
 for (const [name, make] of [
   ['redis', () => new RedisChannelLayer({ hosts: [REDIS_URL], prefix, blockTimeout: 1 })],

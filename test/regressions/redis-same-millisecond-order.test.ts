@@ -1,21 +1,12 @@
 // Regression: messages sent to one channel within the same millisecond came back out of order
 // from the Redis layer, because equal send-time scores sort by the random member prefix.
 // Scores are now strictly increasing within a process.
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { cleanPrefix, REDIS_URL, requireRedis, uniquePrefix, within } from '../redis/helpers.js';
+import { REDIS_URL, redisFixture, within } from '../redis/helpers.js';
 
-let admin: Redis;
-const prefix = uniquePrefix();
-before(async () => {
-  admin = await requireRedis();
-});
-after(async () => {
-  await cleanPrefix(admin, prefix);
-  admin.disconnect();
-});
+const prefix = redisFixture().prefix();
 
 it('keeps FIFO order for a burst of sends (process-local and named channels)', async () => {
   const layer = new RedisChannelLayer({ hosts: [REDIS_URL], prefix, capacity: 1000 });

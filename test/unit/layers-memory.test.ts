@@ -148,11 +148,13 @@ describe('InMemoryChannelLayer', () => {
   });
 
   it('purges an expired head lazily on receive, and before refusing a send as full', async () => {
-    const layer = make({ expiry: 0.05, capacity: 1 });
+    // The second message must outlive the gap between its send and its receive on a busy
+    // machine, so the expiry is long next to that gap (one line of code) but short to wait for.
+    const layer = make({ expiry: 0.3, capacity: 1 });
     const ch = await layer.newChannel();
     await layer.send(ch, { type: 't', n: 1 });
     await assert.rejects(layer.send(ch, { type: 't' }), { code: 'ERR_CHANNEL_FULL', message: new RegExp(`${ch.replace(/[.!]/g, '\\$&')} is full \\(capacity 1\\)`) });
-    await sleep(70);
+    await sleep(350);
     await layer.send(ch, { type: 't', n: 2 }); // the expired one made room
     assert.equal((await within(layer.receive(ch))).n, 2);
     assert.equal(layer.stats().expired, 1);

@@ -108,7 +108,9 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   private async unsubscribe(name: string): Promise<void> {
     const shard = this.shardFor(name);
     if (!shard.subscribed.delete(name)) return;
-    if (shard.subscriber.status === 'ready') await shard.subscriber.unsubscribe(name).catch(() => undefined);
+    if (shard.subscriber.status === 'ready') {
+      await shard.subscriber.unsubscribe(name).catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
+    }
   }
 
   private onMessage(channel: string, payload: Buffer): void {
@@ -222,7 +224,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
 
   override discardChannel(channel: string): void {
     super.discardChannel(channel);
-    if (this.channels.delete(channel)) this.unsubscribe(channel).catch(() => undefined);
+    if (this.channels.delete(channel)) this.unsubscribe(channel).catch((err: Error) => log.debug(`unsubscribing ${channel} failed: ${err.message}`));
   }
 
   async flush(): Promise<void> {
