@@ -19,11 +19,19 @@ import { keepalive } from './websocket-keepalive.js';
 export interface CanalServer {
   /** Runs lifespan startup, then listens. Resolves with where it listens. */
   listen(): Promise<{ host: string; port: number }>;
-  /** Graceful shutdown; idempotent. */
-  close(): Promise<void>;
+  /** Graceful shutdown; idempotent (a second call gets the first one's promise). */
+  close(options?: CloseOptions): Promise<void>;
   address(): { host: string; port: number } | null;
   readonly httpServer: Server;
   stats(): ServerStats & { httpInFlight: number };
+}
+
+export interface CloseOptions {
+  /**
+   * Work that must end before lifespan shutdown tears down what startup made, e.g. in-process
+   * workers finishing their messages. It runs beside the drain; its rejection is logged.
+   */
+  beforeLifespanShutdown?: Promise<unknown>;
 }
 
 export function createServer(app: Application, options: ServerOptions = {}): CanalServer {
@@ -111,8 +119,10 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     return where;
   }
 
-  async function close(): Promise<void> {
+  async function close(options: CloseOptions = {}): Promise<void> {
     ctx.shuttingDown = true;
+    // Handled now: it may settle while the drain below is still going on.
+    const before = options.beforeLifespanShutdown?.catch((err) => ctx.log.error('shutdown work failed before lifespan shutdown', err));
     const stopped = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
     for (const ws of [...ctx.websockets]) ws.shutdown();
     for (const h of ctx.httpInFlight) h.shutdown();
@@ -133,13 +143,14 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
       Promise.all([...ctx.websockets].map((w) => w.done)),
       new Promise((r) => setTimeout(r, resolved.applicationCloseTimeoutMs).unref()),
     ]);
+    await before;
     await lifespan.shutdown(resolved.applicationCloseTimeoutMs);
     await accessLog?.close();
   }
 
   return {
     listen: () => (listening ??= listen()),
-    close: () => (closing ??= close()),
+    close: (options) => (closing ??= close(options)),
     address,
     httpServer,
     stats: () => ({ ...ctx.stats, httpInFlight: ctx.httpInFlight.size }),
