@@ -7,7 +7,7 @@ const USAGE = `usage: canal <command> [options]
 
 commands:
   serve [app]                    run the interface server (app: path/to/app.ts[:export])
-  worker [--app app] <channel…>  run background consumers on named channels
+  worker [--app app] [channel…]  run background consumers on named channels (default: the config's workers)
   send <channel> '<json>'        send one message to a channel
   group-send <group> '<json>'    send one message to a group
 

@@ -1,6 +1,6 @@
 // Shared command-line pieces: numbers from flags, the app and the layer from config and env.
 import { CanalError, InvalidOptionError } from '../errors.js';
-import { loadConfig, type CanalConfig } from '../config.js';
+import { loadConfig, type ConfigFile, type LoadedConfig } from '../config.js';
 import { configureChannelLayers, type ChannelLayersConfig } from '../layers/registry.js';
 import { setLogLevel, type LogLevel } from '../logging.js';
 
@@ -47,9 +47,17 @@ export function layersFromEnv(configured: ChannelLayersConfig | undefined, env: 
   return layers;
 }
 
-/** Reads canal.config.*, then applies LAYER / REDIS_URL, and configures the channel layers. */
-export async function setupFromConfig(): Promise<CanalConfig> {
-  const { config, path } = await loadConfig();
+/** The config file named by `--config`, else by CANAL_CONFIG; undefined: look in the working directory. */
+export function configFile(flag: string | undefined, env: Record<string, string | undefined> = process.env): ConfigFile | undefined {
+  if (flag !== undefined) return { file: flag, from: '--config' };
+  if (env.CANAL_CONFIG) return { file: env.CANAL_CONFIG, from: 'CANAL_CONFIG' };
+  return undefined;
+}
+
+/** Reads the config (`--config`, CANAL_CONFIG or canal.config.* here), then applies LAYER / REDIS_URL, and configures the channel layers. */
+export async function setupFromConfig(flag?: string): Promise<LoadedConfig> {
+  const loaded = await loadConfig(process.cwd(), configFile(flag));
+  const { config, path } = loaded;
   const layers = layersFromEnv(config.channelLayers);
   if (Object.keys(layers).length > 0) {
     try {
@@ -60,5 +68,5 @@ export async function setupFromConfig(): Promise<CanalConfig> {
       throw err;
     }
   }
-  return config;
+  return loaded;
 }

@@ -13,7 +13,7 @@ async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number>
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { layer: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { layer: { type: 'string' }, config: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     throw new InvalidOptionError(`${(err as Error).message} (canal ${kind} --help lists the options)`);
@@ -21,7 +21,7 @@ async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number>
   const { values, positionals } = parsed;
   const what = kind === 'send' ? 'channel' : 'group';
   if (values.help || positionals.length !== 2) {
-    console.log(`usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS]`);
+    console.log(`usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS] [--config PATH]`);
     return values.help ? 0 : 2;
   }
   applyLogLevel(values['log-level']);
@@ -32,7 +32,7 @@ async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number>
   } catch (err) {
     throw new InvalidMessageError(`the message is not JSON (${(err as Error).message}): ${text}`);
   }
-  await setupFromConfig();
+  await setupFromConfig(values.config);
   const layer = getChannelLayer(values.layer ?? 'default');
   if (layer instanceof InMemoryChannelLayer) {
     throw new InvalidOptionError(`canal ${kind} needs a layer shared between processes (LAYER=redis); the in-memory layer would deliver to no one`);

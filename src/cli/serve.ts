@@ -1,12 +1,17 @@
 // canal serve [app] — the interface server (Daphne's role). Flags in seconds, as Daphne's.
 import { closeSync, openSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CanalError, InvalidOptionError, ListenError } from '../errors.js';
+import { createLogger } from '../logging.js';
 import { createServer } from '../server/server.js';
-import type { ServerOptions } from '../server/options.js';
-import { closeChannelLayers } from '../layers/registry.js';
+import { resolveServerOptions, type ServerOptions } from '../server/options.js';
+import { closeChannelLayers, getChannelLayer } from '../layers/registry.js';
+import { InMemoryChannelLayer } from '../layers/memory.js';
+import { Worker } from '../worker/worker.js';
 import { loadApp } from './load-app.js';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.js';
+import { serveWorkerPlan, workerChannels } from './worker-channels.js';
 
 const HELP = `usage: canal serve [app] [options]
 
@@ -27,6 +32,10 @@ const HELP = `usage: canal serve [app] [options]
   --max-buffered-bytes N           unsent bytes per WebSocket before the client is dropped with 1008 (default 4194304)
   --drain-timeout S                time in-flight responses get at shutdown (default 10)
   --access-log FILE                access log to FILE ('-' for stdout)
+  --worker CHANNEL                 also read CHANNEL with a worker in this process (repeatable; a,b for several)
+  --no-workers                     do not run the config's workers in this process (they run here on the in-memory layer)
+  --worker-concurrency N           messages of one channel the in-process workers handle at once (default 1)
+  --config PATH                    the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL                debug | info | warn | error | silent (default info)`;
 
 const FLAGS = {
@@ -46,6 +55,10 @@ const FLAGS = {
   'max-buffered-bytes': { type: 'string' },
   'drain-timeout': { type: 'string' },
   'access-log': { type: 'string' },
+  worker: { type: 'string', multiple: true },
+  'no-workers': { type: 'boolean' },
+  'worker-concurrency': { type: 'string' },
+  config: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -105,6 +118,13 @@ function checkWritable(file: string): string {
   return file;
 }
 
+/** A config's relative `accessLog` file is relative to the config's folder, like its other paths. */
+function configServerOptions(server: ServerOptions | undefined, dir: string): ServerOptions {
+  const log = server?.accessLog;
+  if (typeof log !== 'string' || log === 'stdout' || isAbsolute(log)) return server ?? {};
+  return { ...server, accessLog: resolve(dir, log) };
+}
+
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
@@ -115,12 +135,25 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new InvalidOptionError(`canal serve takes one application, not ${positionals.length}: ${positionals.join(' ')}`);
   }
   applyLogLevel(values['log-level']);
-  const config = await setupFromConfig();
+  const flagged = workerChannels(values.worker ?? [], '--worker');
+  const concurrency = numberFlag('worker-concurrency', values['worker-concurrency'], { min: 1, integer: true }) ?? 1;
+  const { config, dir } = await setupFromConfig(values.config);
   const spec = positionals[0] ?? config.application;
   if (!spec) throw new InvalidOptionError('no application: give one (canal serve path/to/app.ts) or set application in canal.config.ts');
-  const options = serverOptionsFromFlags(values, config.server);
-  const app = await loadApp(spec);
-  const server = createServer(app, options);
+  const options = serverOptionsFromFlags(values, configServerOptions(config.server, dir));
+  // Layers made from here on (by the app's module too) must be closed if start-up fails, or
+  // their connections would keep the process alive.
+  let server: ReturnType<typeof createServer>, worker: Worker | null;
+  try {
+    // An app named on the command line is relative to the working directory; the config's, to its folder.
+    const app = await loadApp(spec, positionals[0] !== undefined ? process.cwd() : dir);
+    server = createServer(app, options);
+    worker = inProcessWorker(app, flagged, config.workers ?? [], values['no-workers'] ?? false, concurrency);
+  } catch (err) {
+    await closeChannelLayers().catch(() => {});
+    throw err;
+  }
+  const drainTimeoutMs = resolveServerOptions(options).drainTimeoutMs;
   // Signal handlers go in before the listening line is printed: whoever reads that line may
   // signal at once.
   let stopping = false;
@@ -133,8 +166,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     stopping = true;
     console.log(`canal: ${signal}, shutting down`);
+    // Workers stop reading at once and finish their messages beside the HTTP drain; lifespan
+    // shutdown waits for them (their handlers may use what startup made), the layers close last.
     server
-      .close()
+      .close({ beforeLifespanShutdown: worker ? finishWorker(worker, drainTimeoutMs) : undefined })
       .then(() => closeChannelLayers())
       .then(
         () => 0,
@@ -162,8 +197,32 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await closeChannelLayers().catch(() => {});
     throw listenError(err, options);
   }
-  if (!stopping) console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
+  if (stopping) return done;
+  // After lifespan startup, so what the app sets up there is ready for the first message.
+  worker?.start();
+  console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
   return done;
+}
+
+/** The Worker `canal serve` runs beside the server (serveWorkerPlan says which channels), or null. */
+function inProcessWorker(app: Parameters<typeof createServer>[0], flagged: string[], configured: string[], noWorkers: boolean, concurrency: number): Worker | null {
+  if (flagged.length === 0 && configured.length === 0) return null;
+  // The app's own layer object: on the in-memory layer only this process can read what it sends.
+  const layer = getChannelLayer();
+  const plan = serveWorkerPlan({ flagged, configured, inMemory: layer instanceof InMemoryChannelLayer, noWorkers });
+  for (const line of plan.lines) console.log(`canal: ${line}`);
+  return plan.channels.length > 0 ? new Worker({ app, layer, channels: plan.channels, concurrency }) : null;
+}
+
+/** Stops reading now; resolves when the messages in hand are done, or after the drain timeout. */
+async function finishWorker(worker: Worker, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    worker.stop().then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!finished) createLogger('worker').warn(`${worker.stats().inHand} messages still in hand after the ${timeoutMs} ms drain timeout; shutting down without them`);
 }
 
 /** A port in use or a host that cannot be bound: one line naming it and the flag to change. */

@@ -1,5 +1,6 @@
-// canal worker [--app app] <channel…> — Channels' runworker: the app's `channel` branch runs
-// for every message of the named channels. Needs a layer other processes can reach (Redis).
+// canal worker [--app app] [channel…] — Channels' runworker: the app's `channel` branch runs
+// for every message of the named channels (the arguments, else the config's `workers`).
+// Needs a layer other processes can reach (Redis).
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.js';
@@ -7,12 +8,15 @@ import { InMemoryChannelLayer } from '../layers/memory.js';
 import { Worker } from '../worker/worker.js';
 import { loadApp } from './load-app.js';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.js';
+import { workerChannels } from './worker-channels.js';
 
-const HELP = `usage: canal worker [--app app] <channel…> [options]
+const HELP = `usage: canal worker [--app app] [channel…] [options]
 
+  channel…            named channels to read, a,b for several (default: workers of canal.config.ts)
   --app APP           path/to/app.ts[:export] (default: application of canal.config.ts)
   --concurrency N     messages of one channel handled at once (default 1)
   --layer ALIAS       the channel layer alias to read (default: default)
+  --config PATH       the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL   debug | info | warn | error | silent`;
 
 export async function workerCommand(argv: string[]): Promise<number> {
@@ -25,6 +29,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
         app: { type: 'string' },
         concurrency: { type: 'string' },
         layer: { type: 'string' },
+        config: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -38,21 +43,37 @@ export async function workerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   applyLogLevel(values['log-level']);
-  if (positionals.length === 0) throw new InvalidOptionError('name at least one channel to read: canal worker thumbnails');
-  const config = await setupFromConfig();
-  const layer = getChannelLayer(values.layer ?? 'default');
-  if (layer instanceof InMemoryChannelLayer) {
+  const fromArgs = workerChannels(positionals, 'canal worker');
+  const concurrency = numberFlag('concurrency', values.concurrency, { min: 1, integer: true }) ?? 1;
+  const { config, path, dir } = await setupFromConfig(values.config);
+  // Arguments win; the config's list was checked when it was loaded.
+  const channels = fromArgs.length > 0 ? fromArgs : [...new Set(config.workers ?? [])];
+  if (channels.length === 0) {
     throw new InvalidOptionError(
-      'canal worker needs a channel layer that other processes can reach, and the in-memory layer lives inside one process: ' +
-        'set LAYER=redis (and REDIS_URL), or configure a Redis layer in canal.config.ts. With the in-memory layer, run background consumers inside the server process.',
+      `name at least one channel to read: canal worker thumbnails, or list them in workers of ${path ?? 'canal.config.ts'} (workers: ['thumbnails'])`,
     );
   }
-  const spec = values.app ?? config.application;
-  if (!spec) throw new InvalidOptionError('no application: give --app path/to/app.ts or set application in canal.config.ts');
-  const app = await loadApp(spec);
-  const worker = new Worker({ app, layer, channels: positionals, concurrency: numberFlag('concurrency', values.concurrency, { min: 1, integer: true }) ?? 1 });
+  let worker: Worker;
+  try {
+    const layer = getChannelLayer(values.layer ?? 'default');
+    if (layer instanceof InMemoryChannelLayer) {
+      throw new InvalidOptionError(
+        'canal worker needs a channel layer that other processes can reach, and the in-memory layer lives inside one process: ' +
+          'set LAYER=redis (and REDIS_URL), or configure a Redis layer in canal.config.ts. With the in-memory layer, canal serve runs the workers in its own process (--worker, or workers in canal.config.ts).',
+      );
+    }
+    const spec = values.app ?? config.application;
+    if (!spec) throw new InvalidOptionError('no application: give --app path/to/app.ts or set application in canal.config.ts');
+    // --app is relative to the working directory; the config's application, to the config's folder.
+    const app = await loadApp(spec, values.app !== undefined ? process.cwd() : dir);
+    worker = new Worker({ app, layer, channels, concurrency });
+  } catch (err) {
+    // A Redis layer made above would otherwise hold the process open after the error.
+    await closeChannelLayers().catch(() => {});
+    throw err;
+  }
   worker.start();
-  console.log(`canal: worker reading ${positionals.join(', ')} (pid ${process.pid})`);
+  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid})`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       console.log(`canal: ${signal}, finishing the messages in hand`);

@@ -5,8 +5,9 @@
 // of one channel may be in hand at once (default 1: strictly one after another, as Channels).
 // `stop()` stops reading and resolves when the messages in hand are done.
 import { ASGI_VERSION, type Application, type ChannelScope, type ReceiveEvent } from '../asgi/types.js';
-import { InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.js';
+import { CanalError, InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.js';
 import { createLogger } from '../logging.js';
+import { checkChannelName, isProcessLocal } from '../layers/names.js';
 import type { ChannelLayer, LayerMessage } from '../layers/types.js';
 
 const log = createLogger('worker');
@@ -26,6 +27,22 @@ export interface WorkerStats {
   inHand: number;
 }
 
+/**
+ * A channel a worker may read: a valid name, and not process-local (those belong to the one
+ * process that made them). Throws InvalidOptionError naming the value; callers prefix where
+ * it came from (a flag, a config key).
+ */
+export function checkWorkerChannel(name: unknown): asserts name is string {
+  try {
+    checkChannelName(name);
+  } catch (err) {
+    throw new InvalidOptionError((err as CanalError).message);
+  }
+  if (isProcessLocal(name)) {
+    throw new InvalidOptionError(`channel ${JSON.stringify(name)} must be a named channel (no '!'): process-local channels belong to their process`);
+  }
+}
+
 export class Worker {
   private readonly app: Application;
   private readonly layer: ChannelLayer;
@@ -43,8 +60,10 @@ export class Worker {
       throw new InvalidOptionError('worker needs at least one channel name to read, e.g. canal worker thumbnails');
     }
     for (const c of options.channels) {
-      if (typeof c !== 'string' || c.includes('!')) {
-        throw new InvalidOptionError(`worker channel ${JSON.stringify(c)} must be a named channel (no '!'): process-local channels belong to their process`);
+      try {
+        checkWorkerChannel(c);
+      } catch (err) {
+        throw new InvalidOptionError(`worker ${(err as CanalError).message}`);
       }
     }
     const concurrency = options.concurrency ?? 1;

@@ -97,7 +97,7 @@ describe('loadConfig', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is empty without a config file', async () => {
-    assert.deepEqual(await loadConfig(dir), { config: {}, path: null });
+    assert.deepEqual(await loadConfig(dir), { config: {}, path: null, dir });
   });
 
   it('reads canal.config.ts (TypeScript, default export), preferring it to .js', async () => {
@@ -121,7 +121,7 @@ describe('loadConfig', () => {
       return { sub, path: join(sub, name) };
     };
     const a = config('canal.config.mjs', 'export default { channelLayer: {} };\n');
-    await assert.rejects(loadConfig(a.sub), { code: 'ERR_INVALID_OPTION', message: `${a.path}: unknown config key 'channelLayer'; known keys: application, channelLayers, server` });
+    await assert.rejects(loadConfig(a.sub), { code: 'ERR_INVALID_OPTION', message: `${a.path}: unknown config key 'channelLayer'; known keys: application, channelLayers, server, workers` });
     const b = config('canal.config.ts', 'export default { application: 42 };\n');
     await assert.rejects(loadConfig(b.sub), /canal\.config\.ts: application must be a string 'path\/to\/app\.ts\[:export\]', not 42/);
     const c = config('canal.config.ts', "export default { server: { port: 'eighty' } };\n");
