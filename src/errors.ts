@@ -143,3 +143,36 @@ export class ListenError extends CanalError {
     super('ERR_LISTEN', message, options);
   }
 }
+
+/**
+ * A request body (a form, an upload, JSON) that cannot be read. `status` is the HTTP answer
+ * to give: HttpConsumer sends it when handle() lets one of these escape.
+ */
+export class FormError extends CanalError {
+  readonly status: number;
+  protected constructor(code: string, status: number, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
+  }
+}
+
+/** A malformed form, multipart or JSON body (HTTP 400). */
+export class InvalidFormError extends FormError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FORM_INVALID', 400, message, options);
+  }
+}
+
+/** A form with a field or file over a limit, or too many of them (HTTP 413). */
+export class FormTooLargeError extends FormError {
+  constructor(message: string) {
+    super('ERR_FORM_TOO_LARGE', 413, message);
+  }
+}
+
+/** A request body whose content-type the reader does not take, or none (HTTP 415). */
+export class UnsupportedMediaTypeError extends FormError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED_MEDIA_TYPE', 415, message);
+  }
+}

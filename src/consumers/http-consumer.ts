@@ -1,9 +1,12 @@
 // HttpConsumer: collects the request body, calls handle(body); answers with sendResponse, or
 // streams with sendHeaders + sendBody, or with Server-Sent Events. A handler may return
 // without answering (long-polling: join a group, answer from a layer message handler). When
-// the client goes away, disconnect() runs and the instance ends.
-import type { HeaderInput, HttpRequestEvent } from '../asgi/types.js';
-import { InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.js';
+// the client goes away, disconnect() runs and the instance ends. parseForm/parseJson read the
+// body; a FormError escaping handle() is answered with its status (400, 413, 415).
+import type { HeaderInput, HttpRequestEvent, HttpScope } from '../asgi/types.js';
+import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.js';
+import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.js';
+import { parseJson } from '../http/parse-json.js';
 import type { LayerMessage } from '../layers/types.js';
 import { AsyncConsumer } from './async-consumer.js';
 import { reserveApiNames } from './handlers.js';
@@ -45,7 +48,22 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     if (event.more_body) return;
     const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#chunks = [];
-    await this.handle(body);
+    try {
+      await this.handle(body);
+    } catch (err) {
+      if (!(err instanceof FormError) || this.#started) throw err;
+      await this.sendResponse(err.status, err.message + '\n');
+    }
+  }
+
+  /** The body as a form (urlencoded or multipart): `{ fields, lists, files }`; see docs/forms.md. */
+  parseForm(body: Buffer, options?: FormOptions): Promise<ParsedForm> {
+    return parseForm(this.scope as HttpScope, body, options);
+  }
+
+  /** The body as JSON; refuses a content-type other than application/json (415). */
+  parseJson(body: Buffer): unknown {
+    return parseJson(this.scope as HttpScope, body);
   }
 
   /** Called once with the whole request body. Answer, or hold the request. */
