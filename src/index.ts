@@ -26,3 +26,7 @@ export * from './routing/index.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { defineConfig, type CanalConfig } from './config.js';
 export * from './middleware/index.js';
+export { StaticFiles, type StaticFilesOptions, type StaticHeaders } from './static/static-files.js';
+export { parseForm, resolveFormOptions, DEFAULT_FORM_OPTIONS, type ParsedForm, type UploadedFile, type FormOptions } from './http/forms.js';
+export { parseJson } from './http/parse-json.js';
+export { requestHeader, mediaType } from './http/request-header.js';
