@@ -1,0 +1,24 @@
+// GET /chat/<label>/messages/?after=<id>: the room's messages after the one a page saw last,
+// oldest first (at most 100), so a page that was disconnected can catch up without gaps.
+import { HttpConsumer } from '../../../src/consumers/index.js';
+import { queryParam, refuseMethod, sendJson } from '../pages/responses.js';
+import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+import { toWire } from './rooms.js';
+
+export class RoomHistory extends HttpConsumer {
+  static override channelLayerAlias = null;
+  settings: ChatSettings = NO_SETTINGS;
+
+  override async handle(): Promise<void> {
+    if (await refuseMethod(this, ['GET'])) return;
+    const raw = queryParam(this, 'after') ?? '0';
+    const after = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(after)) {
+      return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
+    }
+    const store = await this.settings.store();
+    const room = await store.getOrCreateRoom(this.scope.url_route!.kwargs.label as string);
+    const messages = await store.messagesAfterId(room, after, 100);
+    await sendJson(this, 200, { messages: messages.map(toWire) });
+  }
+}

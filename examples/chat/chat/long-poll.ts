@@ -1,0 +1,63 @@
+// GET /poll/<label>/[?after=<id>]: long-polling for clients without WebSockets. The request is
+// held until the room's next message (answered as JSON, as the WebSocket sends it) or until
+// pollTimeoutMs passes (204: ask again). With `after`, a message the client has not seen yet
+// is answered at once, so a client that polls in a loop with its last id misses nothing.
+// The timeout comes back as a message on the consumer's own channel, so it is handled in turn
+// with room messages and the request is answered exactly once.
+import { HttpConsumer } from '../../../src/consumers/index.js';
+import { queryParam, refuseMethod, sendJson } from '../pages/responses.js';
+import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+import { roomGroup, toWire, type ChatEvent } from './rooms.js';
+
+type PollEvent = ChatEvent | { type: 'poll.timeout' };
+
+export class LongPollConsumer extends HttpConsumer<PollEvent> {
+  settings: ChatSettings = NO_SETTINGS;
+  group = '';
+  #timer: NodeJS.Timeout | null = null;
+  #answered = false;
+
+  override async handle(): Promise<void> {
+    if (await refuseMethod(this, ['GET'])) return;
+    const raw = queryParam(this, 'after');
+    if (raw !== null && !/^\d+$/.test(raw)) return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
+    const label = this.scope.url_route!.kwargs.label as string;
+    this.group = roomGroup(label);
+    // Join first, then look back: a message stored in between arrives both ways, not neither.
+    await this.channelLayer.groupAdd(this.group, this.channelName);
+    if (raw !== null) {
+      const store = await this.settings.store();
+      const [missed] = await store.messagesAfterId(await store.getOrCreateRoom(label), Number(raw), 1);
+      if (missed) return this.#answer(200, toWire(missed));
+    }
+    this.#timer = setTimeout(() => {
+      this.channelLayer.send(this.channelName, { type: 'poll.timeout' }).catch(() => this.#answer(204, null).catch(() => undefined));
+    }, this.settings.pollTimeoutMs);
+  }
+
+  async chat_message(event: ChatEvent): Promise<void> {
+    const { type: _, ...message } = event;
+    await this.#answer(200, message);
+  }
+
+  async poll_timeout(): Promise<void> {
+    await this.#answer(204, null);
+  }
+
+  async #answer(status: number, content: unknown): Promise<void> {
+    if (this.#answered) return;
+    this.#answered = true;
+    if (status === 204) await this.sendResponse(204, '', [['cache-control', 'no-store']]);
+    else await sendJson(this, status, content);
+  }
+
+  override async disconnect(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.group) {
+      const group = this.group;
+      this.group = '';
+      await this.channelLayer.groupDiscard(group, this.channelName);
+    }
+  }
+}

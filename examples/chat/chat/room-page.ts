@@ -1,0 +1,46 @@
+// GET /chat/<label>/: makes the room if it is new and renders its last 50 messages, oldest
+// first, with the form and the script that keeps the page live (static/chat.js).
+import { HttpConsumer } from '../../../src/consumers/index.js';
+import { html, jsonScript } from '../pages/html.js';
+import { layout } from '../pages/layout.js';
+import { refuseMethod, sendHtml } from '../pages/responses.js';
+import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+import { MAX_HANDLE, MAX_MESSAGE, toWire, type WireMessage } from './rooms.js';
+
+function row(m: WireMessage) {
+  return html`      <tr data-id="${m.id}"><td><time datetime="${m.timestamp}">${m.timestamp}</time></td><td class="handle">${m.handle}</td><td class="message">${m.message}</td></tr>\n`;
+}
+
+export function roomPage(room: { label: string; name: string }, messages: WireMessage[]): string {
+  return layout({
+    title: `Chat: ${room.name}`,
+    scripts: ['reconnect.js', 'chat.js'],
+    body: html`    <h1>${room.name}</h1>
+    <p id="status" role="status" data-state="connecting">Connecting…</p>
+    <table id="chat">
+      <tbody>
+${messages.map(row)}      </tbody>
+    </table>
+    <form id="chatform">
+      <input id="handle" name="handle" placeholder="handle" maxlength="${MAX_HANDLE}" required>
+      <input id="message" name="message" placeholder="message" maxlength="${MAX_MESSAGE}" autocomplete="off" required>
+      <button type="submit">Send</button>
+    </form>
+    <p id="error" role="alert"></p>
+    ${jsonScript('room-label', room.label)}
+    ${jsonScript('last-id', messages.length ? messages[messages.length - 1]!.id : 0)}`,
+  });
+}
+
+export class RoomPage extends HttpConsumer {
+  static override channelLayerAlias = null;
+  settings: ChatSettings = NO_SETTINGS;
+
+  override async handle(): Promise<void> {
+    if (await refuseMethod(this, ['GET'])) return;
+    const store = await this.settings.store();
+    const room = await store.getOrCreateRoom(this.scope.url_route!.kwargs.label as string);
+    const messages = (await store.lastMessages(room, 50)).map(toWire);
+    await sendHtml(this, roomPage(room, messages));
+  }
+}

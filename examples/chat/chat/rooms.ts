@@ -1,0 +1,47 @@
+// What a room message is on the wire, and the rules a client's message must meet.
+import type { ChatMessage } from '../db/store.js';
+
+/** A room label: 1-50 of letters, digits, '-' and '_' (the anchor's Room.label slug). */
+export const LABEL = /^[-a-zA-Z0-9_]{1,50}$/;
+export const MAX_HANDLE = 50;
+export const MAX_MESSAGE = 2000;
+
+/** The channel-layer group of a room's sockets, long-polls and event streams. */
+export function roomGroup(label: string): string {
+  return `chat-${label}`;
+}
+
+/** A stored message as clients see it: over WebSocket, long-poll, SSE and the history API. */
+export type WireMessage = {
+  id: number;
+  handle: string;
+  message: string;
+  /** ISO 8601, UTC. */
+  timestamp: string;
+};
+
+export type ChatEvent = { type: 'chat.message' } & WireMessage;
+
+export function toWire(m: ChatMessage): WireMessage {
+  return { id: m.id, handle: m.handle, message: m.message, timestamp: m.timestamp.toISOString() };
+}
+
+export function chatEvent(m: ChatMessage): ChatEvent {
+  return { type: 'chat.message', ...toWire(m) };
+}
+
+const length = (s: string) => [...s].length;
+
+/** `{handle, message}` checked and trimmed, or the error to show the sender. */
+export function checkIncoming(content: unknown): { handle: string; message: string } | { error: string } {
+  if (content === null || typeof content !== 'object' || Array.isArray(content)) return { error: 'expected {"handle": string, "message": string}' };
+  const { handle, message } = content as Record<string, unknown>;
+  if (typeof handle !== 'string' || typeof message !== 'string') return { error: 'expected {"handle": string, "message": string}' };
+  const h = handle.trim();
+  const m = message.trim();
+  if (h === '') return { error: 'handle must not be empty' };
+  if (m === '') return { error: 'message must not be empty' };
+  if (length(h) > MAX_HANDLE) return { error: `handle is longer than ${MAX_HANDLE} characters` };
+  if (length(m) > MAX_MESSAGE) return { error: `message is longer than ${MAX_MESSAGE} characters` };
+  return { handle: h, message: m };
+}

@@ -1,0 +1,22 @@
+// The frame every page shares: title, styles, navigation, scripts.
+import { assetUrl } from './assets.js';
+import { html, type Html } from './html.js';
+
+export function layout({ title, body, scripts = [] }: { title: string; body: Html; scripts?: string[] }): string {
+  return html`<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${title}</title>
+  <link rel="stylesheet" href="${assetUrl('style.css')}">
+</head>
+<body>
+  <header><nav><a href="/">Canal</a> <a href="/chat/lobby/">Chat</a> <a href="/notifications/">Notifications</a> <a href="/thumbnails/">Thumbnails</a></nav></header>
+  <main>
+${body}
+  </main>
+${scripts.map((s) => html`  <script src="${assetUrl(s)}" defer></script>\n`)}</body>
+</html>
+`.value;
+}

@@ -1,0 +1,39 @@
+// Small answers every HTTP consumer of the example gives.
+import type { HttpConsumer as Consumer } from '../../../src/consumers/index.js';
+
+// Any consumer, whatever layer messages it declares.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type HttpConsumer = Consumer<any>;
+
+export const HTML = [['content-type', 'text/html; charset=utf-8'], ['cache-control', 'no-store']] as [string, string][];
+
+export function sendHtml(consumer: HttpConsumer, body: string, status = 200): Promise<void> {
+  return consumer.sendResponse(status, body, HTML);
+}
+
+export function sendJson(consumer: HttpConsumer, status: number, content: unknown, headers: [string, string][] = []): Promise<void> {
+  return consumer.sendResponse(status, JSON.stringify(content), [['content-type', 'application/json'], ['cache-control', 'no-store'], ...headers]);
+}
+
+export function method(consumer: HttpConsumer): string {
+  return consumer.scope.type === 'http' ? consumer.scope.method : '';
+}
+
+/** 405 naming the allowed methods; true when the request's method is not one of them. */
+export async function refuseMethod(consumer: HttpConsumer, allowed: string[]): Promise<boolean> {
+  const m = method(consumer);
+  if (allowed.includes(m) || (m === 'HEAD' && allowed.includes('GET'))) return false;
+  await sendJson(consumer, 405, { error: `${m} is not allowed here; use ${allowed.join(' or ')}` }, [['allow', allowed.join(', ')]]);
+  return true;
+}
+
+export function queryParam(consumer: HttpConsumer, name: string): string | null {
+  const qs = consumer.scope.type === 'http' ? consumer.scope.query_string.toString('latin1') : '';
+  return new URLSearchParams(qs).get(name);
+}
+
+export function header(consumer: HttpConsumer, name: string): string | null {
+  if (consumer.scope.type !== 'http') return null;
+  for (const [k, v] of consumer.scope.headers) if (k.toString('latin1') === name) return v.toString('latin1');
+  return null;
+}

@@ -1,0 +1,31 @@
+// The worker's consumer for channel `thumbnails` (`canal worker thumbnails`, or inside the
+// server on the in-memory layer): `thumbnail.make {id}` reads the stored image, makes its
+// thumbnail and records it. A failure is logged by the worker, which goes on.
+import { AsyncConsumer } from '../../../src/consumers/index.js';
+import { createLogger } from '../../../src/logging.js';
+import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+import { makeThumbnail, THUMBNAIL_TYPE } from './images.js';
+
+const log = createLogger('thumbnails');
+
+export type ThumbnailMake = { type: 'thumbnail.make'; id: number };
+
+export class ThumbnailConsumer extends AsyncConsumer<ThumbnailMake> {
+  static override channelLayerAlias = null;
+  settings: ChatSettings = NO_SETTINGS;
+
+  async thumbnail_make(message: ThumbnailMake): Promise<void> {
+    const id = message.id;
+    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`thumbnail.make needs an image id (a whole number ≥ 0), not ${JSON.stringify(id)}`);
+    const store = await this.settings.store();
+    const image = await store.imageData(id);
+    if (!image) {
+      log.warn(`thumbnail.make: no image ${id}`);
+      return;
+    }
+    const started = performance.now();
+    const thumbnail = await makeThumbnail(image.data, this.settings.thumbnailSize);
+    await store.saveThumbnail(id, thumbnail, THUMBNAIL_TYPE);
+    log.info(`thumbnail of image ${id}: ${image.data.length} → ${thumbnail.length} bytes in ${(performance.now() - started).toFixed(0)} ms`);
+  }
+}

@@ -1,0 +1,19 @@
+// GET /thumbnails/<id>/: {"done": false} until the worker has made the thumbnail, then
+// {"done": true, "url"} — the thumbnail's address. 404 for an image that was never uploaded.
+import { HttpConsumer } from '../../../src/consumers/index.js';
+import { refuseMethod, sendJson } from '../pages/responses.js';
+import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+
+export class ThumbnailStatus extends HttpConsumer {
+  static override channelLayerAlias = null;
+  settings: ChatSettings = NO_SETTINGS;
+
+  override async handle(): Promise<void> {
+    if (await refuseMethod(this, ['GET'])) return;
+    const id = this.scope.url_route!.kwargs.id as number;
+    const image = await (await this.settings.store()).getImage(id);
+    if (!image) return sendJson(this, 404, { done: false, error: `no image ${id}` });
+    if (!image.thumbnailDoneAt) return sendJson(this, 200, { done: false });
+    await sendJson(this, 200, { done: true, url: `/thumbnails/${id}/thumbnail?v=${image.thumbnailDoneAt.getTime()}`, image: `/thumbnails/${id}/image` });
+  }
+}
