@@ -64,7 +64,7 @@ describe('loadConfig: a given file', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads a file relative to cwd, or the config in a folder; dir is the config file's folder', async () => {
+  it("reads a file relative to cwd, or the config in a folder; dir is the config file's folder", async () => {
     const path = join(dir, 'project', 'canal.config.mjs');
     assert.deepEqual(await loadConfig(join(dir, 'empty'), { file: '../project/canal.config.mjs' }), { config: { application: 'src/app.ts' }, path, dir: join(dir, 'project') });
     assert.equal((await loadConfig(dir, { file: 'project' })).path, path);
