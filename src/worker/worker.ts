@@ -104,10 +104,8 @@ export class Worker {
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 3000)));
         continue;
       }
-      if (!this.running) {
-        log.warn(`a message of ${channel} arrived while stopping and was not handled (type ${message.type})`);
-        return;
-      }
+      // A message that reaches a reader while the worker is stopping has already left the
+      // channel (at-most-once): dropping it would lose it, so it is handled, and stop() waits.
       const job = this.handle(channel, message);
       this.inHand.add(job);
       await job;
@@ -147,6 +145,7 @@ export class Worker {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await Promise.allSettled([...this.inHand]);
+    // Handling one message can let a pending receive resolve with another; wait for those too.
+    while (this.inHand.size > 0) await Promise.allSettled([...this.inHand]);
   }
 }
