@@ -3,7 +3,7 @@ export * from './asgi/types.js';
 export * from './errors.js';
 export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.js';
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.js';
-export type { CanalServer, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.js';
+export type { CanalServer, CloseOptions, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.js';
 export type { ChannelLayer, LayerMessage, LayerExtension } from './layers/types.js';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLayerStats, type DropEvent } from './layers/memory.js';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.js';
