@@ -1,10 +1,12 @@
 // WebSocket /ws/chat/<label>/: the Channels tutorial's room. Each JSON `{handle, message}` is
-// stored, then broadcast to the room's group; every member's chat_message sends it on. A bad
-// frame gets `{"error": …}` on that socket only, and the socket stays open.
+// stored, then broadcast to the room's group; every member's chat_message sends it on as
+// `{"handle", "message", "timestamp"}` — the JSON of the Channels tutorial and of the Django
+// reference app, key for key. A bad frame gets `{"error": …}` on that socket only, and the
+// socket stays open.
 import { JsonWebsocketConsumer } from '../../../src/consumers/index.js';
 import type { Room } from '../db/store.js';
 import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { chatEvent, checkIncoming, roomGroup, toWire, type ChatEvent } from './rooms.js';
+import { chatEvent, checkIncoming, roomGroup, type ChatEvent } from './rooms.js';
 
 export class ChatConsumer extends JsonWebsocketConsumer<ChatEvent> {
   settings: ChatSettings = NO_SETTINGS;
@@ -28,8 +30,7 @@ export class ChatConsumer extends JsonWebsocketConsumer<ChatEvent> {
   }
 
   async chat_message(event: ChatEvent): Promise<void> {
-    const { type: _, ...message } = event;
-    await this.sendJson(message satisfies ReturnType<typeof toWire>);
+    await this.sendJson({ handle: event.handle, message: event.message, timestamp: event.timestamp });
   }
 
   override async onInvalidJson(): Promise<void> {

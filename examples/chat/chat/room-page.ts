@@ -8,7 +8,7 @@ import { NO_SETTINGS, type ChatSettings } from '../settings.js';
 import { MAX_HANDLE, MAX_MESSAGE, toWire, type WireMessage } from './rooms.js';
 
 function row(m: WireMessage) {
-  return html`      <tr data-id="${m.id}"><td><time datetime="${m.timestamp}">${m.timestamp}</time></td><td class="handle">${m.handle}</td><td class="message">${m.message}</td></tr>\n`;
+  return html`      <tr data-id="${m.id}"><td><time datetime="${m.timestamp}">${m.timestamp}</time></td><td>${m.handle}</td><td>${m.message}</td></tr>\n`;
 }
 
 export function roomPage(room: { label: string; name: string }, messages: WireMessage[]): string {
@@ -17,7 +17,7 @@ export function roomPage(room: { label: string; name: string }, messages: WireMe
     scripts: ['reconnect.js', 'chat.js'],
     body: html`    <h1>${room.name}</h1>
     <p id="status" role="status" data-state="connecting">Connecting…</p>
-    <table id="chat">
+    <table id="chat" data-socket="/ws/chat/${room.label}/" data-history="/chat/${room.label}/messages/">
       <tbody>
 ${messages.map(row)}      </tbody>
     </table>

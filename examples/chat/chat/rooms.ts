@@ -11,7 +11,10 @@ export function roomGroup(label: string): string {
   return `chat-${label}`;
 }
 
-/** A stored message as clients see it: over WebSocket, long-poll, SSE and the history API. */
+/**
+ * A stored message as the layer carries it, and as long-poll, SSE and the history API answer it.
+ * The WebSocket sends it without the id, as the tutorial does.
+ */
 export type WireMessage = {
   id: number;
   handle: string;

@@ -2,7 +2,7 @@
 // connect and left on disconnect) and gets each `name.gossip` event as JSON.
 import { JsonWebsocketConsumer } from '../../../src/consumers/index.js';
 
-export type GossipEvent = { type: 'name.gossip'; event: string; message: string; id: number };
+export type GossipEvent = { type: 'name.gossip'; event: string; message: string };
 
 export class NotificationConsumer extends JsonWebsocketConsumer<GossipEvent> {
   static override groups = ['gossip'];

@@ -1,17 +1,21 @@
 // The room page: sends `{handle, message}` over the WebSocket, appends every message the room
-// broadcasts, and after a reconnect fetches what it missed from the history API. Text is set
-// with textContent, so HTML in a message is shown, never run.
+// broadcasts, and after each (re)connect fetches what it missed from the history API. Text is
+// set with textContent, so HTML in a message is shown, never run.
+//
+// The WebSocket sends the tutorial's `{handle, message, timestamp}` without an id, so a message
+// is known by those three; the history API's ids are the cursor of the catch-up.
 'use strict';
 
 (() => {
-  const label = JSON.parse(document.getElementById('room-label').textContent);
-  let lastId = JSON.parse(document.getElementById('last-id').textContent);
-  const rows = document.querySelector('#chat tbody');
+  const table = document.getElementById('chat');
+  const rows = table.querySelector('tbody');
   const statusLine = document.getElementById('status');
   const errorLine = document.getElementById('error');
   const handleInput = document.getElementById('handle');
   const messageInput = document.getElementById('message');
-  const seen = new Set([...rows.querySelectorAll('tr[data-id]')].map((tr) => Number(tr.dataset.id)));
+  let lastId = JSON.parse(document.getElementById('last-id').textContent);
+  const key = (m) => `${m.timestamp}\n${m.handle}\n${m.message}`;
+  const seen = new Set();
 
   function showTime(el) {
     const d = new Date(el.getAttribute('datetime'));
@@ -20,32 +24,32 @@
       el.title = el.getAttribute('datetime');
     }
   }
-  rows.querySelectorAll('time').forEach(showTime);
+  for (const tr of rows.rows) {
+    const time = tr.querySelector('time');
+    seen.add(key({ timestamp: time.getAttribute('datetime'), handle: tr.cells[1].textContent, message: tr.cells[2].textContent }));
+    showTime(time);
+  }
 
   function append(m) {
-    if (seen.has(m.id)) return;
-    seen.add(m.id);
     if (m.id > lastId) lastId = m.id;
+    if (seen.has(key(m))) return;
+    seen.add(key(m));
     const tr = rows.insertRow();
-    tr.dataset.id = String(m.id);
+    if (m.id) tr.dataset.id = String(m.id);
     const time = document.createElement('time');
     time.setAttribute('datetime', m.timestamp);
     time.textContent = m.timestamp;
     showTime(time);
     tr.insertCell().append(time);
-    const handle = tr.insertCell();
-    handle.className = 'handle';
-    handle.textContent = m.handle;
-    const message = tr.insertCell();
-    message.className = 'message';
-    message.textContent = m.message;
+    tr.insertCell().textContent = m.handle;
+    tr.insertCell().textContent = m.message;
     tr.scrollIntoView({ block: 'nearest' });
   }
 
   async function catchUp() {
     try {
       for (;;) {
-        const res = await fetch(`/chat/${label}/messages/?after=${lastId}`, { cache: 'no-store' });
+        const res = await fetch(`${table.dataset.history}?after=${lastId}`, { cache: 'no-store' });
         if (!res.ok) return;
         const { messages } = await res.json();
         messages.forEach(append);
@@ -56,7 +60,7 @@
     }
   }
 
-  const socket = connectWebSocket(`/ws/chat/${label}/`, {
+  const socket = connectWebSocket(table.dataset.socket, {
     onopen() {
       errorLine.textContent = '';
       // Also on the first open: messages may have come between the render and the connect.

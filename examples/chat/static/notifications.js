@@ -15,7 +15,6 @@
       const title = document.createElement('strong');
       title.textContent = data.event;
       li.append(title, ': ', data.message);
-      li.dataset.id = String(data.id);
       list.prepend(li);
     },
     onstatus(state, text) {
