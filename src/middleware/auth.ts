@@ -5,6 +5,7 @@ import type { Application, Scope } from '../asgi/types.js';
 import { InvalidOptionError } from '../errors.js';
 import { CookieMiddleware } from './cookies.js';
 import { SessionMiddleware, type SessionMiddlewareOptions } from './session.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 export interface User {
   id: string | number;
@@ -41,7 +42,7 @@ function AuthMiddlewareImpl(app: Application, options: { getUser: GetUser }): Ap
       const found = await options.getUser(id, scope);
       if (found) user = { ...found, isAuthenticated: true };
     }
-    return app({ ...scope, user }, receive, send);
+    return app(copyScope(scope, { user }), receive, send);
   };
 }
 

@@ -1,6 +1,7 @@
 // A helper for writing middleware: an app that wraps an app and hands it a copy of the scope
 // with some keys added (never changing the scope it was given).
 import type { Application, Scope, ScopeExtras } from '../asgi/types.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 export type ScopeAdditions = (scope: Scope) => Partial<ScopeExtras> | Record<string, unknown> | Promise<Partial<ScopeExtras> | Record<string, unknown>>;
 
@@ -12,6 +13,6 @@ export function scopeMiddleware(add: ScopeAdditions, types: readonly Scope['type
   return (app) => async (scope, receive, send) => {
     if (!types.includes(scope.type)) return app(scope, receive, send);
     const extra = await add(scope);
-    return app({ ...scope, ...extra } as Scope, receive, send);
+    return app(copyScope(scope, extra), receive, send);
   };
 }

@@ -1,6 +1,7 @@
 // Cookies: `scope.cookies` parsed from the Cookie header, and Set-Cookie headers for responses.
 import type { Application, HeaderPair } from '../asgi/types.js';
 import { InvalidOptionError } from '../errors.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 declare module '../asgi/types.js' {
   interface ScopeExtras {
@@ -78,7 +79,7 @@ export function cookieHeader(headers: HeaderPair[]): string | null {
 function CookieMiddlewareImpl(app: Application): Application {
   return (scope, receive, send) => {
     if (scope.type !== 'http' && scope.type !== 'websocket') return app(scope, receive, send);
-    return app({ ...scope, cookies: parseCookies(cookieHeader(scope.headers)) }, receive, send);
+    return app(copyScope(scope, { cookies: parseCookies(cookieHeader(scope.headers)) }), receive, send);
   };
 }
 

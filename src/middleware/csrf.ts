@@ -8,6 +8,7 @@ import type { Application, HeaderPair, SendEvent } from '../asgi/types.js';
 import { createLogger } from '../logging.js';
 import { cookieHeader, parseCookies, serializeCookie } from './cookies.js';
 import { originMatches } from './origin-validator.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 const log = createLogger('middleware:csrf');
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -55,7 +56,7 @@ function CsrfMiddlewareImpl(app: Application, options: CsrfOptions = {}): Applic
         return;
       }
     }
-    const inner = { ...scope, cookies, csrfToken: token ?? randomBytes(24).toString('base64url') };
+    const inner = copyScope(scope, { cookies, csrfToken: token ?? randomBytes(24).toString('base64url') });
     if (token !== undefined) return app(inner, receive, send);
     const wrapped = (event: SendEvent): Promise<void> => {
       if (event.type !== 'http.response.start') return send(event);

@@ -7,6 +7,7 @@ import type { Application, HeaderPair, SendEvent } from '../asgi/types.js';
 import { InvalidOptionError } from '../errors.js';
 import { cookieHeader, parseCookies, serializeCookie, type CookieOptions } from './cookies.js';
 import { Signer } from './signing.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 declare module '../asgi/types.js' {
   interface ScopeExtras {
@@ -182,7 +183,7 @@ function SessionMiddlewareImpl(app: Application, options: SessionMiddlewareOptio
     const data = key ? await store.load(key) : null;
     const session = new Session(store, maxAge, key, data);
     const hadCookie = raw !== undefined;
-    const inner = { ...scope, cookies, session };
+    const inner = copyScope(scope, { cookies, session });
     if (scope.type === 'websocket') return app(inner, receive, send);
 
     const wrapped = async (event: SendEvent): Promise<void> => {

@@ -7,6 +7,7 @@ import type { Application, HeaderPair, Scope } from '../asgi/types.js';
 import { InvalidOptionError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import type { User } from './auth.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 const log = createLogger('middleware:token');
 
@@ -71,7 +72,7 @@ function TokenAuthMiddlewareImpl(app: Application, options: TokenAuthOptions): A
         why = (err as Error).message;
       }
     }
-    if (user) return app({ ...scope, user: { ...user, isAuthenticated: true } }, receive, send);
+    if (user) return app(copyScope(scope, { user: { ...user, isAuthenticated: true } }), receive, send);
     log.debug(`refused ${scope.type} ${scope.path}: ${why}`);
     const body = JSON.stringify({ error: 'authentication required' });
     const headers: [string, string][] = [['content-type', 'application/json'], ['www-authenticate', 'Bearer']];

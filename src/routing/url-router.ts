@@ -6,6 +6,7 @@ import type { Application, Scope, Send } from '../asgi/types.js';
 import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { NESTED, type Route } from './path-pattern.js';
+import { copyScope } from '../asgi/copy-scope.js';
 
 const log = createLogger('routing');
 
@@ -61,10 +62,8 @@ function URLRouterImpl(routes: Route[]): Application {
       const m = route.match(p);
       if (!m) continue;
       const outer = s.url_route ?? { args: [], kwargs: {} };
-      const next = {
-        ...s,
-        url_route: { args: [...outer.args, ...m.args], kwargs: { ...outer.kwargs, ...m.kwargs } },
-      } as RoutedScope;
+      const next = copyScope(s) as RoutedScope;
+      next.url_route = { args: outer.args.length === 0 ? m.args : [...outer.args, ...m.args], kwargs: { ...outer.kwargs, ...m.kwargs } };
       if (route.prefix) next[PATH_REMAINING] = m.rest;
       else delete next[PATH_REMAINING];
       return route.app(next, receive, send);

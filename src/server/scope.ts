@@ -52,60 +52,51 @@ export function headerPairs(raw: readonly string[]): HeaderPair[] {
   return out;
 }
 
-function peers(req: IncomingMessage): { client: [string, number] | null; server: [string, number] | null } {
-  const s = req.socket;
-  return {
-    client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
-    server: s.localAddress ? [s.localAddress, s.localPort ?? 0] : null,
-  };
-}
-
-function rootPathOf(ctx: ServerContext): string {
-  return ctx.options.rootPath;
-}
-
-/** The keys http and websocket scopes share. */
-function connectionFields(req: IncomingMessage, ctx: ServerContext) {
-  const { rawPath, query } = splitTarget(req.url ?? '/');
-  const { client, server } = peers(req);
-  return {
-    asgi: ASGI_VERSION,
-    path: decodePath(rawPath),
-    raw_path: Buffer.from(rawPath, 'latin1'),
-    query_string: Buffer.from(query, 'latin1'),
-    root_path: rootPathOf(ctx),
-    headers: headerPairs(req.rawHeaders),
-    client,
-    server,
-  };
-}
-
 function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx: ServerContext): S {
   if (ctx.lifespanState) scope.state = { ...ctx.lifespanState };
   return scope;
 }
 
+// Each scope is one object literal with every key in a fixed order (no spread of shared
+// fields): an object built that way is cheap to make and cheap for routers to copy.
+
 export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
-  const encrypted = (req.socket as TLSSocket).encrypted === true;
+  const { rawPath, query } = splitTarget(req.url ?? '/');
+  const s = req.socket;
   const scope: HttpScope = {
     type: 'http',
+    asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : req.httpVersion === '2.0' ? '2' : '1.1',
     method: req.method ?? 'GET',
-    scheme: encrypted ? 'https' : 'http',
-    ...connectionFields(req, ctx),
+    scheme: (s as TLSSocket).encrypted === true ? 'https' : 'http',
+    path: decodePath(rawPath),
+    raw_path: Buffer.from(rawPath, 'latin1'),
+    query_string: Buffer.from(query, 'latin1'),
+    root_path: ctx.options.rootPath,
+    headers: headerPairs(req.rawHeaders),
+    client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
+    server: s.localAddress ? [s.localAddress, s.localPort ?? 0] : null,
     extensions: HTTP_EXTENSIONS as HttpScope['extensions'],
   };
   return withState(scope, ctx);
 }
 
 export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): WebsocketScope {
+  const { rawPath, query } = splitTarget(req.url ?? '/');
+  const s = req.socket;
   const offered = req.headers['sec-websocket-protocol'];
-  const encrypted = (req.socket as TLSSocket).encrypted === true;
   const scope: WebsocketScope = {
     type: 'websocket',
+    asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : '1.1',
-    scheme: encrypted ? 'wss' : 'ws',
-    ...connectionFields(req, ctx),
+    scheme: (s as TLSSocket).encrypted === true ? 'wss' : 'ws',
+    path: decodePath(rawPath),
+    raw_path: Buffer.from(rawPath, 'latin1'),
+    query_string: Buffer.from(query, 'latin1'),
+    root_path: ctx.options.rootPath,
+    headers: headerPairs(req.rawHeaders),
+    client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
+    server: s.localAddress ? [s.localAddress, s.localPort ?? 0] : null,
     subprotocols: offered ? offered.split(',').map((p) => p.trim()).filter(Boolean) : [],
     extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
   };
