@@ -41,7 +41,7 @@ function pathToMatch(scope: RoutedScope): string {
   let p = scope.path;
   const root = scope.root_path;
   if (root && root !== '/' && (p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) p = p.slice(root.replace(/\/$/, '').length);
-  return p.replace(/^\//, '');
+  return p.charCodeAt(0) === 47 /* / */ ? p.slice(1) : p;
 }
 
 function URLRouterImpl(routes: Route[]): Application {
@@ -61,9 +61,14 @@ function URLRouterImpl(routes: Route[]): Application {
     for (const route of list) {
       const m = route.match(p);
       if (!m) continue;
-      const outer = s.url_route ?? { args: [], kwargs: {} };
+      // The match's own args and kwargs are fresh objects: used as they are unless an outer
+      // router captured something to merge with.
+      const outer = s.url_route;
       const next = copyScope(s) as RoutedScope;
-      next.url_route = { args: outer.args.length === 0 ? m.args : [...outer.args, ...m.args], kwargs: { ...outer.kwargs, ...m.kwargs } };
+      next.url_route =
+        outer === undefined
+          ? { args: m.args, kwargs: m.kwargs }
+          : { args: outer.args.length === 0 ? m.args : outer.args.concat(m.args), kwargs: Object.assign({}, outer.kwargs, m.kwargs) };
       if (route.prefix) next[PATH_REMAINING] = m.rest;
       else delete next[PATH_REMAINING];
       return route.app(next, receive, send);
