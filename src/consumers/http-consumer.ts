@@ -81,13 +81,15 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   async disconnect(): Promise<void> {}
 
   /** Starts the response. Call once, before sendBody. */
-  async sendHeaders({ status = 200, headers = [] }: { status?: number; headers?: HeaderInput } = {}): Promise<void> {
-    if (this.#started) throw new InvalidEventError(`${this.constructor.name}.sendHeaders(): the response has already started; headers go out once`);
+  // Not async (nor sendResponse): the server's promise is handed back as it is, one turn less
+  // per response; refusals are still rejections, never synchronous throws.
+  sendHeaders({ status = 200, headers = [] }: { status?: number; headers?: HeaderInput } = {}): Promise<void> {
+    if (this.#started) return Promise.reject(new InvalidEventError(`${this.constructor.name}.sendHeaders(): the response has already started; headers go out once`));
     if (!Number.isInteger(status) || status < 100 || status > 999) {
-      throw new InvalidOptionError(`${this.constructor.name}.sendHeaders(): status must be an HTTP status code (100-999), not ${String(status)}`);
+      return Promise.reject(new InvalidOptionError(`${this.constructor.name}.sendHeaders(): status must be an HTTP status code (100-999), not ${String(status)}`));
     }
     this.#started = true;
-    await this.baseSend({ type: 'http.response.start', status, headers });
+    return this.baseSend({ type: 'http.response.start', status, headers });
   }
 
   /**
@@ -109,7 +111,7 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   /** A whole response at once. Headers default to a UTF-8 text/plain content type. */
   async sendResponse(status: number, body: Buffer | Uint8Array | string, headers: HeaderInput = [['content-type', 'text/plain; charset=utf-8']]): Promise<void> {
     await this.sendHeaders({ status, headers });
-    await this.sendBody(body);
+    return this.sendBody(body);
   }
 
   /** Starts a Server-Sent Events stream (200, text/event-stream, no caching or proxy buffering). */
