@@ -18,6 +18,7 @@ export function roomPage(room: { label: string; name: string }, messages: WireMe
     body: html`    <h1>${room.name}</h1>
     <p id="status" role="status" data-state="connecting">Connecting…</p>
     <table id="chat" data-socket="/ws/chat/${room.label}/" data-history="/chat/${room.label}/messages/">
+      <colgroup><col class="time"><col class="handle"><col class="message"></colgroup>
       <tbody>
 ${messages.map(row)}      </tbody>
     </table>
