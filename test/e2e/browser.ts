@@ -1,0 +1,65 @@
+// Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, and the chat page's
+// moves: type into the form, wait for a row. Every wait has a timeout.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CANAL_TEST_CHROMIUM ?? '/usr/bin/chromium';
+/** What one step in a page may take: a message crossing two servers and Redis, a reconnect. */
+export const STEP_MS = 10_000;
+
+/** Fails (never skips) with the fix when Chromium is not installed. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}; the end-to-end tests need it: apt-get install chromium (or set CANAL_TEST_CHROMIUM)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: 30_000,
+  });
+}
+
+/** Uncaught errors of the pages of a context, so a test can check the page's script never threw. */
+export async function newContext(browser: Browser): Promise<{ context: BrowserContext; pageErrors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  context.setDefaultTimeout(STEP_MS);
+  const pageErrors: string[] = [];
+  context.on('page', (page) => page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`)));
+  return { context, pageErrors };
+}
+
+/** Opens a room page and waits until its WebSocket is open. */
+export async function openRoom(context: BrowserContext, baseUrl: string, label: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/chat/${label}/`);
+  await waitForSocket(page, 'open');
+  return page;
+}
+
+/** The page's own report of its socket: `document.body.dataset.socket` (static/reconnect.js). */
+export async function waitForSocket(page: Page, state: 'open' | 'closed' | 'connecting', timeout = STEP_MS): Promise<void> {
+  await page.waitForSelector(`body[data-socket="${state}"]`, { state: 'attached', timeout });
+}
+
+/** Types a message into the page's form and sends it, as a user does. */
+export async function say(page: Page, handle: string, message: string): Promise<void> {
+  await page.fill('#handle', handle);
+  await page.fill('#message', message);
+  await page.click('#chatform button[type=submit]');
+  // The form empties the field once the socket took the message.
+  await page.waitForSelector('#message:placeholder-shown', { state: 'attached', timeout: STEP_MS });
+}
+
+/** Waits for a row of the chat table whose message cell is exactly `message`. */
+export async function waitForMessage(page: Page, message: string, timeout = STEP_MS): Promise<void> {
+  await page.locator('#chat tbody td:nth-child(3)', { hasText: exactly(message) }).first().waitFor({ state: 'attached', timeout });
+}
+
+/** The message cells of the chat table, top to bottom. */
+export function messages(page: Page): Promise<string[]> {
+  return page.locator('#chat tbody td:nth-child(3)').allTextContents();
+}
+
+export function exactly(text: string): RegExp {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
