@@ -1,4 +1,5 @@
-// The frame every page shares: title, styles, navigation, scripts.
+// The frame every page shares: title, styles, navigation, scripts. The empty icon keeps
+// browsers from asking for /favicon.ico, which is not served (a 404 and a warning per page).
 import { assetUrl } from './assets.js';
 import { html, type Html } from './html.js';
 
@@ -10,6 +11,7 @@ export function layout({ title, body, scripts = [] }: { title: string; body: Htm
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${title}</title>
   <link rel="stylesheet" href="${assetUrl('style.css')}">
+  <link rel="icon" href="data:,">
 </head>
 <body>
   <header><nav><a href="/">Canal</a> <a href="/chat/lobby/">Chat</a> <a href="/notifications/">Notifications</a> <a href="/thumbnails/">Thumbnails</a></nav></header>
