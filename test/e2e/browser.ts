@@ -1,6 +1,8 @@
 // Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, and the chat page's
 // moves: type into the form, wait for a row. Every wait has a timeout.
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { after, afterEach, before } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CANAL_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -20,12 +22,42 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** Uncaught errors of the pages of a context, so a test can check the page's script never threw. */
-export async function newContext(browser: Browser): Promise<{ context: BrowserContext; pageErrors: string[] }> {
+async function newContext(browser: Browser): Promise<{ context: BrowserContext; pageErrors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
   context.setDefaultTimeout(STEP_MS);
   const pageErrors: string[] = [];
   context.on('page', (page) => page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`)));
   return { context, pageErrors };
+}
+
+/**
+ * The usual setup of a browser test file: one Chromium for the file, a fresh context per test
+ * (its own cookies and localStorage; the chat keeps the handle there), closed after the test,
+ * which then fails if a page's script threw.
+ */
+export function browserFixture(): { context(): Promise<BrowserContext> } {
+  let browser: Browser | null = null;
+  let current: { context: BrowserContext; pageErrors: string[] } | null = null;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+  });
+  afterEach(async () => {
+    if (!current) return;
+    const { context, pageErrors } = current;
+    current = null;
+    await context.close().catch(() => {});
+    assert.deepEqual(pageErrors, [], "the pages' scripts threw no uncaught error");
+  });
+  return {
+    async context() {
+      if (!browser) throw new Error('the browser fixture is used before its before() hook ran');
+      current = await newContext(browser);
+      return current.context;
+    },
+  };
 }
 
 /** Opens a room page and waits until its WebSocket is open. */
@@ -41,11 +73,15 @@ export async function waitForSocket(page: Page, state: 'open' | 'closed' | 'conn
   await page.waitForSelector(`body[data-socket="${state}"]`, { state: 'attached', timeout });
 }
 
-/** Types a message into the page's form and sends it, as a user does. */
+/**
+ * Types a message into the page's form and sends it with Enter, as a user does. (Enter, not a
+ * mouse click: Playwright's click waits for animation frames, which Chromium holds back for a
+ * page that is not in front, and the tests keep several open.)
+ */
 export async function say(page: Page, handle: string, message: string): Promise<void> {
   await page.fill('#handle', handle);
   await page.fill('#message', message);
-  await page.click('#chatform button[type=submit]');
+  await page.press('#message', 'Enter');
   // The form empties the field once the socket took the message.
   await page.waitForSelector('#message:placeholder-shown', { state: 'attached', timeout: STEP_MS });
 }

@@ -1,18 +1,11 @@
 // The chat example in headless Chromium, deployed as in production: two `canal serve`
 // processes and one `canal worker` on the Redis layer and PostgreSQL, started with the
 // example's own config and the environment a process manager would give them.
-//
-// Redis is a redis-server of this file's own on a free port: the example's config is then used
-// exactly as deployed (LAYER=redis REDIS_URL=…, no test-only prefix), and nothing it leaves
-// behind (groups, queued jobs) can meet another test file sharing the machine's Redis.
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { OwnRedis } from '../redis/helpers.js';
-import { postgresFixture, type PostgresFixture } from '../examples/postgres-fixture.js';
 import { png } from '../examples/chat-helpers.js';
-import { exactly, launchChromium, messages, newContext, openRoom, say, STEP_MS, waitForMessage, waitForSocket } from './browser.js';
-import { Children, startAll, type Server } from './chat-processes.js';
+import { browserFixture, exactly, messages, openRoom, say, STEP_MS, waitForMessage, waitForSocket } from './browser.js';
+import { chatClusterFixture } from './chat-processes.js';
 
 /** Browser-side globals this file uses (the test code is type-checked without the DOM library). */
 type Delivered = { id: number; handle: string; message: string; timestamp: string };
@@ -21,53 +14,21 @@ interface PageGlobals {
     addEventListener(type: string, listener: (event: { data: string; lastEventId: string }) => void): void;
     close(): void;
   };
-  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
   e2eStream?: Promise<Delivered & { lastEventId: string }>;
 }
 
-let browser: Browser;
-let redis: OwnRedis;
-let postgres: PostgresFixture;
-let children: Children;
-let a: Server;
-let b: Server;
-let worker: Awaited<ReturnType<Children['worker']>>;
-let context: BrowserContext;
-let pageErrors: string[] = [];
+const browser = browserFixture();
+const cluster = chatClusterFixture({ worker: true });
 let room = 0;
 /** A room of its own for each test. */
 const newRoom = () => `e2e-${process.pid}-${++room}`;
 
-before(async () => {
-  redis = new OwnRedis();
-  await startAll([launchChromium().then((l) => (browser = l)), postgresFixture().then((p) => (postgres = p)), redis.start()]);
-  children = new Children({ LAYER: 'redis', REDIS_URL: redis.url, DATABASE_URL: await postgres.freshUrl() });
-  await startAll([children.serve().then((s) => (a = s)), children.serve().then((s) => (b = s)), children.worker().then((w) => (worker = w))]);
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await children?.stopAll();
-  await redis?.stop();
-  await postgres?.dropAll();
-});
-
-// A fresh context per test: its own cookies and localStorage (the chat keeps the handle there).
-afterEach(async () => {
-  await context?.close().catch(() => {});
-  const errors = pageErrors.splice(0);
-  assert.deepEqual(errors, [], 'the pages\' scripts threw no uncaught error');
-});
-async function freshContext(): Promise<void> {
-  ({ context, pageErrors } = await newContext(browser));
-}
-
 describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL', () => {
   it('two pages in one room on two different server processes see each other\'s messages', async () => {
-    await freshContext();
+    const context = await browser.context();
     const label = newRoom();
-    assert.notEqual(a.port, b.port);
-    const [pageA, pageB] = await Promise.all([openRoom(context, a.url, label), openRoom(context, b.url, label)]);
+    assert.notEqual(cluster.a.port, cluster.b.port);
+    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
     await say(pageA, 'ana', 'hello from server A');
     await Promise.all([waitForMessage(pageA, 'hello from server A'), waitForMessage(pageB, 'hello from server A')]);
     await say(pageB, 'bo', 'hello from server B');
@@ -78,9 +39,9 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
   });
 
   it('a reload shows the room\'s history in order, with HTML in a message shown as text', async () => {
-    await freshContext();
+    const context = await browser.context();
     const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, a.url, label), openRoom(context, b.url, label)]);
+    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
     const sent = ['first', '<b>x</b>', '<img src=x onerror="document.body.dataset.injected=1">', 'last & "quoted"'];
     for (const [i, text] of sent.entries()) {
       const from = i % 2 === 0 ? pageA : pageB;
@@ -101,18 +62,18 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
   });
 
   it('a post appears on the notifications pages of both servers, from a page\'s form and from an HTTP POST', async () => {
-    await freshContext();
+    const context = await browser.context();
     const [onA, onB] = await Promise.all([context.newPage(), context.newPage()]);
-    await Promise.all([onA.goto(`${a.url}/notifications/`), onB.goto(`${b.url}/notifications/`)]);
+    await Promise.all([onA.goto(`${cluster.a.url}/notifications/`), onB.goto(`${cluster.b.url}/notifications/`)]);
     await Promise.all([waitForSocket(onA, 'open'), waitForSocket(onB, 'open')]);
     const tag = newRoom();
 
     await onA.fill('#post-message', `from the form ${tag}`);
-    await onA.click('#postform button[type=submit]');
+    await onA.press('#post-message', 'Enter');
     for (const page of [onA, onB]) await page.locator('#notifications li', { hasText: `New Post: from the form ${tag}` }).waitFor({ timeout: STEP_MS });
     assert.equal(await onA.inputValue('#post-message'), '', 'the form is emptied once the post is stored');
 
-    const res = await fetch(`${b.url}/posts/`, {
+    const res = await fetch(`${cluster.b.url}/posts/`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ message: `from an HTTP POST ${tag}` }),
@@ -126,9 +87,9 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
   });
 
   it('an uploaded image\'s thumbnail turns done, made by the separate canal worker process', async () => {
-    await freshContext();
+    const context = await browser.context();
     const page = await context.newPage();
-    await page.goto(`${b.url}/thumbnails/`);
+    await page.goto(`${cluster.b.url}/thumbnails/`);
     await page.setInputFiles('#image', { name: 'wide.png', mimeType: 'image/png', buffer: await png(640, 480) });
     await page.click('#uploadform button[type=submit]');
     const item = page.locator('#uploads li').first();
@@ -142,14 +103,14 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
     });
     assert.deepEqual(size, [200, 150], 'the thumbnail fits in 200×200 and keeps the aspect ratio');
     const id = await item.getAttribute('data-id');
-    assert.match(worker.stderr(), new RegExp(`thumbnail of image ${id}: \\d+ → \\d+ bytes`), 'the worker process made it');
-    assert.doesNotMatch(a.cli.stderr() + b.cli.stderr(), /thumbnail of image/, 'not a server');
+    assert.match(cluster.worker.stderr(), new RegExp(`thumbnail of image ${id}: \\d+ → \\d+ bytes`), 'the worker process made it');
+    assert.doesNotMatch(cluster.a.cli.stderr() + cluster.b.cli.stderr(), /thumbnail of image/, 'not a server');
   });
 
   it('Server-Sent Events and a long-poll in a page on one server receive a message sent on the other', async () => {
-    await freshContext();
+    const context = await browser.context();
     const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, a.url, label), openRoom(context, b.url, label)]);
+    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
     await pageA.evaluate(
       (path) =>
         new Promise<void>((ready, fail) => {
@@ -185,34 +146,5 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
     assert.equal(streamed.lastEventId, String(streamed.id), 'the event id is the message id');
     assert.equal(polled.status, 200);
     assert.deepEqual(polled.body, { id: streamed.id, handle: 'bo', message: 'over HTTP too', timestamp: streamed.timestamp });
-  });
-
-  it('a page whose server restarts reconnects by itself, catches up on what it missed and keeps chatting', async () => {
-    await freshContext();
-    const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, a.url, label), openRoom(context, b.url, label)]);
-    await say(pageA, 'ana', 'before the restart');
-    await waitForMessage(pageB, 'before the restart');
-    // Keep every status line the page shows: the close code is on screen only for a moment.
-    // (No named functions inside: the page gets the source as compiled, without its helpers.)
-    await pageA.locator('#status').evaluate((el) => {
-      const { MutationObserver } = globalThis as unknown as PageGlobals;
-      new MutationObserver(() => (el.dataset.seen = `${el.dataset.seen ?? ''}${el.textContent}\n`)).observe(el, { childList: true, characterData: true, subtree: true });
-    });
-
-    const port = a.port;
-    assert.equal(await children.stop(a.cli), 0, 'the server stops cleanly on SIGTERM');
-    await pageA.waitForSelector('#status[data-seen*="Disconnected (1012)"]', { state: 'attached', timeout: STEP_MS });
-    assert.notEqual(await pageA.locator('body').getAttribute('data-socket'), 'open');
-    await say(pageB, 'bo', 'while you were away');
-
-    a = await children.serve(port);
-    assert.equal(a.port, port);
-    await waitForSocket(pageA, 'open', 20_000);
-    await waitForMessage(pageA, 'while you were away');
-    await say(pageA, 'ana', 'back again');
-    await Promise.all([waitForMessage(pageA, 'back again'), waitForMessage(pageB, 'back again')]);
-    assert.deepEqual(await messages(pageA), ['before the restart', 'while you were away', 'back again'], 'each once, in order');
-    assert.deepEqual(await messages(pageB), ['before the restart', 'while you were away', 'back again']);
   });
 });

@@ -1,51 +1,38 @@
 // The chat example in headless Chromium on its embedded defaults: one `canal serve` on the
 // in-memory layer and an SQLite file, the thumbnails worker running inside the server.
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { png } from '../examples/chat-helpers.js';
-import { launchChromium, messages, newContext, openRoom, say, STEP_MS, waitForMessage } from './browser.js';
-import { Children, startAll, type Server } from './chat-processes.js';
+import { browserFixture, messages, openRoom, say, STEP_MS, waitForMessage } from './browser.js';
+import { Children, type Server } from './chat-processes.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
-let browser: Browser;
+const browser = browserFixture();
 let dir: string;
 let children: Children;
 let server: Server;
-let context: BrowserContext;
-let pageErrors: string[] = [];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'canal-e2e-'));
   children = new Children({ LAYER: 'memory', DATABASE_URL: `sqlite:${join(dir, 'chat.sqlite3')}` });
-  await startAll([launchChromium().then((l) => (browser = l)), children.serve().then((s) => (server = s))]);
+  server = await children.serve();
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
   await children?.stopAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-afterEach(async () => {
-  await context?.close().catch(() => {});
-  const errors = pageErrors.splice(0);
-  assert.deepEqual(errors, [], 'the pages\' scripts threw no uncaught error');
-});
-async function freshContext(): Promise<void> {
-  ({ context, pageErrors } = await newContext(browser));
-}
-
 describe('chat example in Chromium: one server on the in-memory layer and SQLite', () => {
   it('runs the thumbnails worker inside the server: an uploaded image\'s thumbnail turns done', async () => {
     assert.match(server.cli.stdout(), /canal: running workers for thumbnails in this process \(in-memory layer/);
-    await freshContext();
+    const context = await browser.context();
     const page = await context.newPage();
     await page.goto(`${server.url}/thumbnails/`);
     await page.setInputFiles('#image', { name: 'tall.png', mimeType: 'image/png', buffer: await png(300, 600) });
@@ -60,18 +47,19 @@ describe('chat example in Chromium: one server on the in-memory layer and SQLite
     assert.match(server.cli.stderr(), new RegExp(`thumbnail of image ${await item.getAttribute('data-id')}: `), 'made in the server process');
   });
 
-  it('the index page\'s form leads into the room it names', async () => {
-    await freshContext();
+  it('the index page\'s form leads into the room it names, and no page makes the browser ask for /favicon.ico', async () => {
+    const context = await browser.context();
     const page = await context.newPage();
     await page.goto(`${server.url}/`);
     await page.fill('#room', 'from-index');
     await page.click('#roomform button[type=submit]');
     await page.waitForURL(`${server.url}/chat/from-index/`, { timeout: STEP_MS });
     assert.equal(await page.locator('h1').textContent(), 'from-index');
+    assert.doesNotMatch(server.cli.stderr(), /favicon/, 'the pages name their icon, so browsers do not ask for /favicon.ico');
   });
 
   it('shows a room with several messages, every row visible and laid out one under another (screenshot)', async () => {
-    await freshContext();
+    const context = await browser.context();
     const [page, other] = [await openRoom(context, server.url, 'screenshot'), await openRoom(context, server.url, 'screenshot')];
     const sent: [typeof page, string, string][] = [
       [page, 'ana', 'Hello! Is this the room for the Friday release?'],

@@ -2,7 +2,10 @@
 // example's own config, told where Redis and the database are by LAYER, REDIS_URL and
 // DATABASE_URL. Every child is tracked so an `after` hook can kill what a failed test left.
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { ROOT, startCli, type Cli } from '../integration/cli-helpers.js';
+import { postgresFixture, type PostgresFixture } from '../examples/postgres-fixture.js';
+import { OwnRedis } from '../redis/helpers.js';
 
 export const CHAT_CONFIG = join(ROOT, 'examples/chat/canal.config.ts');
 
@@ -68,4 +71,59 @@ export class Children {
 export async function startAll(steps: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/**
+ * The example deployed as in production, for one test file: a redis-server of the file's own on
+ * a free port (the example's config is then used exactly as deployed, LAYER=redis REDIS_URL=…
+ * with no test-only key prefix, and nothing it leaves behind can meet another test file sharing
+ * the machine's Redis), a fresh PostgreSQL database, two `canal serve` processes and, if asked,
+ * one `canal worker`. Everything is stopped in `after`, whatever happened.
+ */
+export function chatClusterFixture({ worker = false } = {}) {
+  const redis = new OwnRedis();
+  let postgres: PostgresFixture | null = null;
+  let children: Children | null = null;
+  const servers: Server[] = [];
+  let workerCli: Cli | null = null;
+  before(async () => {
+    await startAll([redis.start(), postgresFixture().then((p) => (postgres = p))]);
+    children = new Children({ LAYER: 'redis', REDIS_URL: redis.url, DATABASE_URL: await postgres!.freshUrl() });
+    const c = children;
+    await startAll([
+      c.serve().then((s) => (servers[0] = s)),
+      c.serve().then((s) => (servers[1] = s)),
+      ...(worker ? [c.worker().then((w) => (workerCli = w))] : []),
+    ]);
+  });
+  after(async () => {
+    await children?.stopAll();
+    await redis.stop();
+    await postgres?.dropAll();
+  });
+  const started = <T>(value: T | null | undefined): T => {
+    if (value === null || value === undefined) throw new Error('the cluster fixture is used before its before() hook ran');
+    return value;
+  };
+  return {
+    redis,
+    get a(): Server {
+      return started(servers[0]);
+    },
+    get b(): Server {
+      return started(servers[1]);
+    },
+    get worker(): Cli {
+      return started(workerCli);
+    },
+    get children(): Children {
+      return started(children);
+    },
+    /** Stops server A with SIGTERM (resolves with its exit code) and hands back a function that starts it again on its port. */
+    async stopA(): Promise<{ code: number | null; startAgain(): Promise<Server> }> {
+      const old = started(servers[0]);
+      const code = await started(children).stop(old.cli);
+      return { code, startAgain: async () => (servers[0] = await started(children).serve(old.port)) };
+    },
+  };
 }
