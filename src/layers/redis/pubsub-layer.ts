@@ -54,6 +54,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   private readonly groups = new Map<string, Map<string, number>>();
   /** channels of this process that are subscribed */
   private readonly channels = new Set<string>();
+  /** Group PUBLISHes sent and not yet answered; close() lets them finish. */
+  private readonly unanswered = new Set<Promise<unknown>>();
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
     super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
@@ -214,12 +216,34 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.checkMessage(message, 'groupSend');
     const name = this.groupChannel(group);
     const payload = packMessage(message);
-    try {
-      await this.shardFor(name).commands.run((c) => c.publish(name, payload));
-    } catch (err) {
-      this.countDrop({ channel: null, group, reason: 'unavailable' });
-      log.warn(`groupSend to ${group} dropped: ${(err as Error).message}`);
+    const commands = this.shardFor(name).commands;
+    if (commands.client.status !== 'ready') {
+      // Redis is away: fail fast, and the drop is counted before groupSend returns.
+      try {
+        await commands.run((c) => c.publish(name, payload));
+      } catch (err) {
+        this.groupSendDropped(group, err as Error);
+      }
+      return;
     }
+    // Connected: the PUBLISH is queued on the connection and groupSend returns without waiting
+    // for Redis to answer. A consumer that sends a group message per frame then handles its next
+    // frame at once, so messages that arrive together are published together and reach every
+    // member together (one write per member for several frames). Order is the connection's
+    // order; a failure is counted as a drop, as it would have been anyway.
+    const answered: Promise<unknown> = commands.run((c) => c.publish(name, payload)).then(
+      (): void => void this.unanswered.delete(answered),
+      (err: Error): void => {
+        this.unanswered.delete(answered);
+        this.groupSendDropped(group, err);
+      },
+    );
+    this.unanswered.add(answered);
+  }
+
+  private groupSendDropped(group: string, err: Error): void {
+    this.countDrop({ channel: null, group, reason: 'unavailable' });
+    log.warn(`groupSend to ${group} dropped: ${err.message}`);
   }
 
   override discardChannel(channel: string): void {
@@ -238,6 +262,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   async close(): Promise<void> {
     if (this.closed) return;
     this.markClosed();
+    // Group sends already handed to Redis get their answers (within the command timeout).
+    if (this.unanswered.size > 0) await Promise.allSettled([...this.unanswered]);
     for (const shard of this.shards) {
       shard.subscriber.disconnect(false);
       await shard.commands.close();
