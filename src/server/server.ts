@@ -138,9 +138,10 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     httpServer.closeAllConnections();
     await stopped;
     keepalive.stop(ctx);
-    // WebSocket apps have had their disconnect; give them the close timeout to return.
+    // WebSocket apps and those of the cut HTTP responses have had their disconnect; give them
+    // the close timeout to return before lifespan shutdown (and the caller's teardown) goes on.
     await Promise.race([
-      Promise.all([...ctx.websockets].map((w) => w.done)),
+      Promise.all([...[...ctx.websockets].map((w) => w.done), ...[...ctx.httpInFlight].map((h) => h.done)]),
       new Promise((r) => setTimeout(r, resolved.applicationCloseTimeoutMs).unref()),
     ]);
     await before;

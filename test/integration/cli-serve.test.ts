@@ -184,7 +184,8 @@ describe('canal serve', { concurrency: 3 }, () => {
   });
 
   it('cuts in-flight responses after --drain-timeout', async () => {
-    const cli = await serve([APP, '--port', '0', '--drain-timeout', '0.3']);
+    // The /slow app ignores http.disconnect: after the cut it has --application-close-timeout to return.
+    const cli = await serve([APP, '--port', '0', '--drain-timeout', '0.3', '--application-close-timeout', '0.5']);
     const res = await fetch(`${cli.url}/slow?ms=4000`, { signal: AbortSignal.timeout(5000) });
     const started = Date.now();
     cli.child.kill('SIGTERM');
