@@ -43,13 +43,33 @@ function splitTarget(url: string): Target {
   return q < 0 ? { rawPath: target, query: '' } : { rawPath: target.slice(0, q), query: target.slice(q + 1) };
 }
 
+// Header names repeat on every request (host, accept, cookie…): their lowercased bytes are
+// made once and shared, as is the empty query string. Byte strings in a scope are read-only, as
+// Python's bytes are in ASGI; sharing them halves what building the headers costs.
+const NAMES = new Map<string, Buffer>();
+const MAX_NAMES = 512;
+const EMPTY = Buffer.alloc(0);
+
+function nameBytes(raw: string): Buffer {
+  let name = NAMES.get(raw);
+  if (name === undefined) {
+    name = Buffer.from(raw.toLowerCase(), 'latin1');
+    if (NAMES.size < MAX_NAMES) NAMES.set(raw, name);
+  }
+  return name;
+}
+
 /** Request headers as ASGI byte pairs, names lowercased, order and duplicates as received. */
 export function headerPairs(raw: readonly string[]): HeaderPair[] {
   const out: HeaderPair[] = new Array(raw.length >> 1);
   for (let i = 0, j = 0; i < raw.length; i += 2, j++) {
-    out[j] = [Buffer.from(raw[i]!.toLowerCase(), 'latin1'), Buffer.from(raw[i + 1]!, 'latin1')];
+    out[j] = [nameBytes(raw[i]!), Buffer.from(raw[i + 1]!, 'latin1')];
   }
   return out;
+}
+
+function bytes(text: string): Buffer {
+  return text.length === 0 ? EMPTY : Buffer.from(text, 'latin1');
 }
 
 function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx: ServerContext): S {
@@ -71,7 +91,7 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
     scheme: (s as TLSSocket).encrypted === true ? 'https' : 'http',
     path: decodePath(rawPath),
     raw_path: Buffer.from(rawPath, 'latin1'),
-    query_string: Buffer.from(query, 'latin1'),
+    query_string: bytes(query),
     root_path: ctx.options.rootPath,
     headers: headerPairs(req.rawHeaders),
     client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
@@ -92,7 +112,7 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
     scheme: (s as TLSSocket).encrypted === true ? 'wss' : 'ws',
     path: decodePath(rawPath),
     raw_path: Buffer.from(rawPath, 'latin1'),
-    query_string: Buffer.from(query, 'latin1'),
+    query_string: bytes(query),
     root_path: ctx.options.rootPath,
     headers: headerPairs(req.rawHeaders),
     client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
