@@ -1,9 +1,11 @@
 // POST /thumbnails/: an image upload (multipart field `image`) or `{"id": N}` of a stored
 // image. The image is stored, `thumbnail.make {id}` goes to channel `thumbnails`, and the
 // answer is 202 {id} at once; the worker does the rest. 400 for a bad request, 413 for an
-// image over maxUploadBytes, 404 for an unknown id, 503 when the queue is full (no worker).
+// image over maxUploadBytes, 404 for an unknown id, 503 when the queue is full (no worker) or
+// the channel layer cannot be reached (the image is kept: ask again with its id).
 import { HttpConsumer } from '../../../src/consumers/index.js';
 import { ChannelFull, FormError } from '../../../src/errors.js';
+import { LayerUnavailableError } from '../../../src/index.js';
 import { header, refuseMethod, sendJson } from '../pages/responses.js';
 import { NO_SETTINGS, type ChatSettings } from '../settings.js';
 import { imageType } from './images.js';
@@ -21,6 +23,7 @@ export class UploadConsumer extends HttpConsumer<ThumbnailMake> {
       await this.channelLayer.send('thumbnails', { type: 'thumbnail.make', id });
     } catch (err) {
       if (err instanceof ChannelFull) return sendJson(this, 503, { error: 'the thumbnail queue is full; try again later' });
+      if (err instanceof LayerUnavailableError) return sendJson(this, 503, { error: `the thumbnail queue is unreachable; try again later with {"id": ${id}}` });
       throw err;
     }
     await sendJson(this, 202, { id, status: `/thumbnails/${id}/` });
