@@ -319,6 +319,25 @@ class HttpConnection implements LiveConnection {
   shutdown(): void {
     // In-flight responses may finish; the server destroys what is left after drainTimeoutMs.
     this.res.shouldKeepAlive = false;
+    // An event stream never finishes by itself, so it would hold the shutdown for the whole
+    // drain: it is ended now (a clean end of the chunked body) and its app hears
+    // http.disconnect, so the browser's EventSource reconnects — to another server, as a
+    // WebSocket does after 1012. Other responses (a download, a long-poll) keep the drain.
+    if (this.state === State.Started && !this.clientGone && this.isEventStream()) {
+      this.ctx.log.debug(`${this.scope.path}: shutting down; ending the event stream`);
+      this.state = State.Done;
+      this.res.end();
+      this.markGone();
+    }
+  }
+
+  private isEventStream(): boolean {
+    const h = this.headers;
+    if (h === null) return false;
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i]!.length === 12 && h[i]!.toLowerCase() === 'content-type') return /^\s*text\/event-stream/i.test(h[i + 1]!);
+    }
+    return false;
   }
 
   destroy(): void {

@@ -352,6 +352,43 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
     await within(ended, 1000, 'the socket closing');
   });
 
+  it('close() ends an event stream at once (a clean end, the app hears http.disconnect); a streamed download keeps its drain', async () => {
+    const heard: string[] = [];
+    const { url, server } = await serve(httpOnly(async (scope, receive, send) => {
+      await receive();
+      const sse = (scope as HttpScope).path === '/events';
+      await send({ type: 'http.response.start', status: 200, headers: [['content-type', sse ? 'text/event-stream' : 'application/octet-stream']] });
+      await send({ type: 'http.response.body', body: sse ? 'data: hi\n\n' : 'part 1', more_body: true });
+      const event = await receive();
+      heard.push(`${(scope as HttpScope).path} ${event.type}`);
+    }), { drainTimeoutMs: 1500 });
+    const stream = await fetch(`${url}/events`);
+    const reader = stream.body!.getReader();
+    assert.equal(Buffer.from((await within(reader.read(), 1000, 'first event')).value!).toString(), 'data: hi\n\n');
+    const t0 = Date.now();
+    const closing = server.close();
+    const end = await within(reader.read(), 1000, 'the end of the stream');
+    assert.equal(end.done, true, 'the event stream ended cleanly, not with an error');
+    assert.ok(Date.now() - t0 < 1000, 'the stream did not wait for the drain timeout');
+    await within(closing, 3000, 'close');
+    assert.deepEqual(heard, ['/events http.disconnect']);
+
+    // The same server kind, a download in progress: close() waits for the drain timeout.
+    const { url: url2, server: server2 } = await serve(httpOnly(async (scope, receive, send) => {
+      await receive();
+      await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
+      await send({ type: 'http.response.body', body: 'part 1', more_body: true });
+      await receive();
+    }), { drainTimeoutMs: 300 });
+    const download = await fetch(`${url2}/file`);
+    const r2 = download.body!.getReader();
+    await within(r2.read(), 1000, 'first part');
+    const t1 = Date.now();
+    await within(server2.close(), 3000, 'close');
+    assert.ok(Date.now() - t1 >= 250, 'a download is given the drain timeout');
+    await r2.read().catch(() => undefined);
+  });
+
   it('writes access log lines to a file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canal-access-'));
     try {
