@@ -13,9 +13,9 @@ for (let r = 0; r < rounds; r++) {
     ['canal', [process.execPath, '--import', 'tsx', join(here, 'canal.ts')]],
     ['channels_redis', ['/usr/bin/python3', join(here, 'channels_redis_bench.py')]],
   ]) {
-    const out = spawnSync('taskset', ['-c', '0', ...cmd], { encoding: 'utf8', env: process.env, timeout: 120_000 });
+    const out = spawnSync('taskset', ['-c', '0', ...cmd], { encoding: 'utf8', env: process.env, timeout: 600_000 });
     if (out.status !== 0) {
-      console.error(`${impl} failed: ${out.stderr}`);
+      console.error(`${impl} failed (${out.signal ? `killed by ${out.signal} after 600 s` : `exit ${out.status}`}): ${out.stderr}`);
       process.exit(1);
     }
     for (const line of out.stdout.trim().split('\n')) {
