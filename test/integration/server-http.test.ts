@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createServer, type CanalServer } from '../../src/server/server.js';
 import type { Application, HttpScope, ServerOptions } from '../../src/index.js';
+import { rawRequest } from './raw-request.js';
 
 const servers: CanalServer[] = [];
 after(async () => {
@@ -20,23 +21,7 @@ async function serve(app: Application, options: ServerOptions = {}, withLifespan
   return { url: `http://127.0.0.1:${port}`, port, server };
 }
 
-/** Writes raw bytes and reads until the server closes (or `ms`). */
-function raw(port: number, bytes: string | Buffer, ms = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = connect(port, '127.0.0.1', () => s.write(bytes));
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    }, ms);
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    });
-    s.on('error', reject);
-  });
-}
+const raw = rawRequest;
 
 const text = (status: number, body: string): Application =>
   async (_scope, _receive, send) => {

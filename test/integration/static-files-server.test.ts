@@ -13,6 +13,7 @@ import { path } from '../../src/routing/path-pattern.js';
 import { URLRouter } from '../../src/routing/url-router.js';
 import { createServer, type CanalServer } from '../../src/server/server.js';
 import { StaticFiles } from '../../src/static/static-files.js';
+import { rawRequest } from './raw-request.js';
 
 const BIG = 64 * 1024 * 1024;
 let base: string;
@@ -58,23 +59,7 @@ after(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/** Writes a raw request and reads until the server closes (or `ms`). */
-function raw(request: string, ms = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = connect(port, '127.0.0.1', () => s.write(request));
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    }, ms);
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    });
-    s.on('error', reject);
-  });
-}
+const raw = (request: string, ms = 2000) => rawRequest(port, request, ms);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
