@@ -6,7 +6,7 @@ import { HttpConsumer } from '../../../src/consumers/index.js';
 import { createLogger } from '../../../src/logging.js';
 import { header, refuseMethod, sendJson } from '../pages/responses.js';
 import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.js';
+import { leaveRoom, roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.js';
 
 const log = createLogger('chat:events');
 
@@ -53,10 +53,6 @@ export class EventStreamConsumer extends HttpConsumer<ChatEvent> {
   override async disconnect(): Promise<void> {
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     this.#keepAlive = null;
-    if (this.group) {
-      const group = this.group;
-      this.group = '';
-      await this.channelLayer.groupDiscard(group, this.channelName);
-    }
+    await leaveRoom(this);
   }
 }

@@ -5,9 +5,12 @@
 // The timeout comes back as a message on the consumer's own channel, so it is handled in turn
 // with room messages and the request is answered exactly once.
 import { HttpConsumer } from '../../../src/consumers/index.js';
+import { createLogger } from '../../../src/logging.js';
 import { queryParam, refuseMethod, sendJson } from '../pages/responses.js';
 import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { roomGroup, toWire, type ChatEvent } from './rooms.js';
+import { leaveRoom, roomGroup, toWire, type ChatEvent } from './rooms.js';
+
+const log = createLogger('chat:poll');
 
 type PollEvent = ChatEvent | { type: 'poll.timeout' };
 
@@ -31,7 +34,12 @@ export class LongPollConsumer extends HttpConsumer<PollEvent> {
       if (missed) return this.#answer(200, toWire(missed));
     }
     this.#timer = setTimeout(() => {
-      this.channelLayer.send(this.channelName, { type: 'poll.timeout' }).catch(() => this.#answer(204, null).catch(() => undefined));
+      this.channelLayer.send(this.channelName, { type: 'poll.timeout' }).catch((err: Error) => {
+        // The layer refused the timeout message (its queue is full or Redis is away): answer
+        // from here; if even that fails the client has gone, and there is nobody to tell.
+        log.debug(`poll on ${this.group}: timeout message not sent (${err.message}); answering 204 directly`);
+        this.#answer(204, null).catch((e: Error) => log.debug(`poll on ${this.group}: the 204 was not sent (${e.message})`));
+      });
     }, this.settings.pollTimeoutMs);
   }
 
@@ -54,10 +62,6 @@ export class LongPollConsumer extends HttpConsumer<PollEvent> {
   override async disconnect(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.group) {
-      const group = this.group;
-      this.group = '';
-      await this.channelLayer.groupDiscard(group, this.channelName);
-    }
+    await leaveRoom(this);
   }
 }

@@ -48,3 +48,11 @@ export function checkIncoming(content: unknown): { handle: string; message: stri
   if (length(m) > MAX_MESSAGE) return { error: `message is longer than ${MAX_MESSAGE} characters` };
   return { handle: h, message: m };
 }
+
+/** Takes a consumer out of its room's group, once: `group` is cleared, so a second call does nothing. */
+export async function leaveRoom(consumer: { group: string; channelLayer: { groupDiscard(group: string, channel: string): Promise<void> }; channelName: string }): Promise<void> {
+  const group = consumer.group;
+  if (!group) return;
+  consumer.group = '';
+  await consumer.channelLayer.groupDiscard(group, consumer.channelName);
+}

@@ -2,7 +2,7 @@
 // `gossip` group, so open notification pages show it at once. 201 {id, message}; 400 {error}.
 import { HttpConsumer } from '../../../src/consumers/index.js';
 import { FormError } from '../../../src/errors.js';
-import { header, refuseMethod, sendJson } from '../pages/responses.js';
+import { bodyType, refuseMethod, sendJson } from '../pages/responses.js';
 import { NO_SETTINGS, type ChatSettings } from '../settings.js';
 import { postSaved } from './post-saved.js';
 
@@ -15,21 +15,16 @@ export class PostsConsumer extends HttpConsumer {
   override async handle(body: Buffer): Promise<void> {
     if (await refuseMethod(this, ['POST'])) return;
     let message: unknown;
-    const type = (header(this, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type === 'application/json') {
-      try {
-        const data: unknown = JSON.parse(body.toString('utf8'));
+    try {
+      if (bodyType(this) === 'application/json') {
+        const data = this.parseJson(body);
         message = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).message : undefined;
-      } catch {
-        return sendJson(this, 400, { error: 'invalid JSON' });
-      }
-    } else {
-      try {
+      } else {
         message = (await this.parseForm(body)).fields.message;
-      } catch (err) {
-        if (err instanceof FormError) return sendJson(this, err.status, { error: err.message });
-        throw err;
       }
+    } catch (err) {
+      if (err instanceof FormError) return sendJson(this, err.status, { error: err.message });
+      throw err;
     }
     if (typeof message !== 'string' || message.trim() === '') return sendJson(this, 400, { error: 'field "message" is required' });
     if ([...message].length > MAX_POST) return sendJson(this, 400, { error: `field "message" is longer than ${MAX_POST} characters` });

@@ -1,5 +1,6 @@
 // Small answers every HTTP consumer of the example gives.
 import type { HttpConsumer as Consumer } from '../../../src/consumers/index.js';
+import { mediaType, requestHeader } from '../../../src/http/request-header.js';
 
 // Any consumer, whatever layer messages it declares.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,7 +34,10 @@ export function queryParam(consumer: HttpConsumer, name: string): string | null 
 }
 
 export function header(consumer: HttpConsumer, name: string): string | null {
-  if (consumer.scope.type !== 'http') return null;
-  for (const [k, v] of consumer.scope.headers) if (k.toString('latin1') === name) return v.toString('latin1');
-  return null;
+  return consumer.scope.type === 'http' ? requestHeader(consumer.scope.headers, name) : null;
+}
+
+/** The request body's media type (`application/json`, `multipart/form-data`…), or null. */
+export function bodyType(consumer: HttpConsumer): string | null {
+  return consumer.scope.type === 'http' ? mediaType(consumer.scope.headers) : null;
 }

@@ -6,7 +6,7 @@
 import { HttpConsumer } from '../../../src/consumers/index.js';
 import { ChannelFull, FormError } from '../../../src/errors.js';
 import { LayerUnavailableError } from '../../../src/index.js';
-import { header, refuseMethod, sendJson } from '../pages/responses.js';
+import { bodyType, refuseMethod, sendJson } from '../pages/responses.js';
 import { NO_SETTINGS, type ChatSettings } from '../settings.js';
 import { imageType } from './images.js';
 import type { ThumbnailMake } from './thumbnail-consumer.js';
@@ -16,8 +16,7 @@ export class UploadConsumer extends HttpConsumer<ThumbnailMake> {
 
   override async handle(body: Buffer): Promise<void> {
     if (await refuseMethod(this, ['POST'])) return;
-    const type = (header(this, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    const id = type === 'application/json' ? await this.#storedId(body) : await this.#upload(body);
+    const id = bodyType(this) === 'application/json' ? await this.#storedId(body) : await this.#upload(body);
     if (id === null) return;
     try {
       await this.channelLayer.send('thumbnails', { type: 'thumbnail.make', id });
@@ -32,9 +31,10 @@ export class UploadConsumer extends HttpConsumer<ThumbnailMake> {
   async #storedId(body: Buffer): Promise<number | null> {
     let data: unknown;
     try {
-      data = JSON.parse(body.toString('utf8'));
-    } catch {
-      await sendJson(this, 400, { error: 'invalid JSON' });
+      data = this.parseJson(body);
+    } catch (err) {
+      if (!(err instanceof FormError)) throw err;
+      await sendJson(this, err.status, { error: err.message });
       return null;
     }
     const id = data !== null && typeof data === 'object' ? (data as Record<string, unknown>).id : undefined;
