@@ -217,10 +217,12 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const name = this.groupChannel(group);
     const payload = packMessage(message);
     const commands = this.shardFor(name).commands;
-    if (commands.client.status !== 'ready') {
+    const connected = commands.client.status === 'ready';
+    const published = commands.run((c) => c.publish(name, payload));
+    if (!connected) {
       // Redis is away: fail fast, and the drop is counted before groupSend returns.
       try {
-        await commands.run((c) => c.publish(name, payload));
+        await published;
       } catch (err) {
         this.groupSendDropped(group, err as Error);
       }
@@ -231,7 +233,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     // frame at once, so messages that arrive together are published together and reach every
     // member together (one write per member for several frames). Order is the connection's
     // order; a failure is counted as a drop, as it would have been anyway.
-    const answered: Promise<unknown> = commands.run((c) => c.publish(name, payload)).then(
+    const answered: Promise<unknown> = published.then(
       (): void => void this.unanswered.delete(answered),
       (err: Error): void => {
         this.unanswered.delete(answered);
