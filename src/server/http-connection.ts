@@ -60,7 +60,8 @@ class HttpConnection implements LiveConnection {
   private headers: string[] | null = null;
   private wantTrailers = false;
   private bytes = 0;
-  private readonly started = Date.now();
+  // Only the access log needs the duration.
+  private readonly started: number;
   private clientGone = false;
   private bodyDone: boolean;
   private reading = false;
@@ -78,6 +79,7 @@ class HttpConnection implements LiveConnection {
     bodyLess: boolean,
   ) {
     this.bodyDone = bodyLess;
+    this.started = ctx.accessLog === null ? 0 : Date.now();
     (res as ServerResponse & { [kConnection]?: HttpConnection })[kConnection] = this;
     res.on('close', onResponseClose);
     if (ctx.options.httpResponseTimeoutMs > 0) {
@@ -85,18 +87,16 @@ class HttpConnection implements LiveConnection {
     }
   }
 
-  run(): void {
+  /** Runs the app instance to its end; never rejects (an app error is answered and logged). */
+  async run(): Promise<void> {
     this.ctx.httpInFlight.add(this);
-    let result: Promise<void>;
     try {
-      result = this.ctx.app(this.scope, this.receive.bind(this), this.send.bind(this));
+      await this.ctx.app(this.scope, this.receive.bind(this), this.send.bind(this));
     } catch (err) {
-      result = Promise.reject(err);
+      this.onAppError(err);
+      return;
     }
-    result.then(
-      () => this.onAppReturn(),
-      (err: unknown) => this.onAppError(err),
-    );
+    this.onAppReturn();
   }
 
   receive(): Promise<ReceiveEvent> {
@@ -376,7 +376,7 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     return;
   }
   if (ctx.shuttingDown) res.shouldKeepAlive = false;
-  new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0)).run();
+  void new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0)).run();
 }
 
 export type { HttpConnection };

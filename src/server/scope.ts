@@ -2,6 +2,7 @@
 // specifies: path percent-decoded as UTF-8, raw_path and query_string as the bytes received,
 // header names lowercased with order and duplicates kept.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.js';
 import type { ServerContext } from './context.js';
@@ -43,12 +44,16 @@ function splitTarget(url: string): Target {
   return q < 0 ? { rawPath: target, query: '' } : { rawPath: target.slice(0, q), query: target.slice(q + 1) };
 }
 
-// Header names repeat on every request (host, accept, cookie…): their lowercased bytes are
-// made once and shared, as is the empty query string. Byte strings in a scope are read-only, as
-// Python's bytes are in ASGI; sharing them halves what building the headers costs.
+// Header names repeat on every request (host, accept, cookie…), and so do many values and paths:
+// their bytes are made once and shared, as is the empty query string. Byte strings in a scope
+// are read-only, as Python's bytes are in ASGI. Names are kept (there are few); values and paths
+// go in a table that starts over when full, so it holds what is common now and stays bounded.
 const NAMES = new Map<string, Buffer>();
 const MAX_NAMES = 512;
 const EMPTY = Buffer.alloc(0);
+const VALUES = new Map<string, Buffer>();
+const MAX_VALUES = 1024;
+const MAX_SHARED_LENGTH = 256;
 
 function nameBytes(raw: string): Buffer {
   let name = NAMES.get(raw);
@@ -59,17 +64,52 @@ function nameBytes(raw: string): Buffer {
   return name;
 }
 
+function sharedBytes(text: string): Buffer {
+  if (text.length === 0) return EMPTY;
+  if (text.length > MAX_SHARED_LENGTH) return Buffer.from(text, 'latin1');
+  let b = VALUES.get(text);
+  if (b === undefined) {
+    b = Buffer.from(text, 'latin1');
+    if (VALUES.size >= MAX_VALUES) VALUES.clear();
+    VALUES.set(text, b);
+  }
+  return b;
+}
+
 /** Request headers as ASGI byte pairs, names lowercased, order and duplicates as received. */
 export function headerPairs(raw: readonly string[]): HeaderPair[] {
   const out: HeaderPair[] = new Array(raw.length >> 1);
   for (let i = 0, j = 0; i < raw.length; i += 2, j++) {
-    out[j] = [nameBytes(raw[i]!), Buffer.from(raw[i + 1]!, 'latin1')];
+    out[j] = [nameBytes(raw[i]!), sharedBytes(raw[i + 1]!)];
   }
   return out;
 }
 
 function bytes(text: string): Buffer {
   return text.length === 0 ? EMPTY : Buffer.from(text, 'latin1');
+}
+
+// A keep-alive connection carries many requests: its two addresses are looked up once (each is
+// a getter that asks the socket) and the same read-only pairs go in every scope it makes.
+interface Peers {
+  client: [string, number] | null;
+  server: [string, number] | null;
+}
+const kPeers = Symbol('canal.peers');
+
+function peersOf(s: Socket & { [kPeers]?: Peers }): Peers {
+  let p = s[kPeers];
+  if (p === undefined) {
+    const remote = s.remoteAddress;
+    const local = s.localAddress;
+    p = {
+      client: remote ? (Object.freeze([remote, s.remotePort ?? 0]) as [string, number]) : null,
+      server: local ? (Object.freeze([local, s.localPort ?? 0]) as [string, number]) : null,
+    };
+    // Kept only once known: a socket that has not told its peer yet is asked again next time.
+    if (remote) s[kPeers] = p;
+  }
+  return p;
 }
 
 function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx: ServerContext): S {
@@ -83,6 +123,7 @@ function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx:
 export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
   const { rawPath, query } = splitTarget(req.url ?? '/');
   const s = req.socket;
+  const peers = peersOf(s);
   const scope: HttpScope = {
     type: 'http',
     asgi: ASGI_VERSION,
@@ -90,12 +131,12 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
     method: req.method ?? 'GET',
     scheme: (s as TLSSocket).encrypted === true ? 'https' : 'http',
     path: decodePath(rawPath),
-    raw_path: Buffer.from(rawPath, 'latin1'),
+    raw_path: sharedBytes(rawPath),
     query_string: bytes(query),
     root_path: ctx.options.rootPath,
     headers: headerPairs(req.rawHeaders),
-    client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
-    server: s.localAddress ? [s.localAddress, s.localPort ?? 0] : null,
+    client: peers.client,
+    server: peers.server,
     extensions: HTTP_EXTENSIONS as HttpScope['extensions'],
   };
   return withState(scope, ctx);
@@ -104,6 +145,7 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
 export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): WebsocketScope {
   const { rawPath, query } = splitTarget(req.url ?? '/');
   const s = req.socket;
+  const peers = peersOf(s);
   const offered = req.headers['sec-websocket-protocol'];
   const scope: WebsocketScope = {
     type: 'websocket',
@@ -111,12 +153,12 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
     http_version: req.httpVersion === '1.0' ? '1.0' : '1.1',
     scheme: (s as TLSSocket).encrypted === true ? 'wss' : 'ws',
     path: decodePath(rawPath),
-    raw_path: Buffer.from(rawPath, 'latin1'),
+    raw_path: sharedBytes(rawPath),
     query_string: bytes(query),
     root_path: ctx.options.rootPath,
     headers: headerPairs(req.rawHeaders),
-    client: s.remoteAddress ? [s.remoteAddress, s.remotePort ?? 0] : null,
-    server: s.localAddress ? [s.localAddress, s.localPort ?? 0] : null,
+    client: peers.client,
+    server: peers.server,
     subprotocols: offered ? offered.split(',').map((p) => p.trim()).filter(Boolean) : [],
     extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
   };
