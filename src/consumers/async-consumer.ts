@@ -180,7 +180,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       this.#stopping = true;
       this.#queue.length = 0;
       try {
-        await this.cleanUp();
+        if (this.cleanUp !== NO_CLEAN_UP) await this.cleanUp();
       } catch (err) {
         log.warn(`${this.constructor.name}: clean-up after the consumer ended failed: ${(err as Error).message}`);
       }
@@ -215,5 +215,8 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     return handler.call(this, event) as Promise<void> | void;
   }
 }
+
+// The base clean-up does nothing; an instance without its own is not made to await it.
+const NO_CLEAN_UP = AsyncConsumer.prototype['cleanUp'];
 
 reserveApiNames(AsyncConsumer.prototype);

@@ -11,6 +11,9 @@ import type { LayerMessage } from '../layers/types.js';
 import { AsyncConsumer } from './async-consumer.js';
 import { reserveApiNames } from './handlers.js';
 
+// The body of a request without one (most GETs): one shared, empty, read-only Buffer.
+const EMPTY_BODY = Buffer.alloc(0);
+
 export interface ServerSentEvent {
   data: string | object;
   event?: string;
@@ -46,8 +49,9 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
       this.#chunks.push(event.body);
     }
     if (event.more_body) return;
-    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    this.#chunks = [];
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY_BODY : Buffer.concat(chunks);
+    if (chunks.length > 0) this.#chunks = [];
     try {
       await this.handle(body);
     } catch (err) {
@@ -103,7 +107,8 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     if (!moreBody) this.#finished = true;
     await this.baseSend({ type: 'http.response.body', body, more_body: moreBody });
     if (!moreBody) {
-      await this.disconnect();
+      // The base disconnect() does nothing: not calling it saves the turn of awaiting it.
+      if (this.disconnect !== NO_DISCONNECT) await this.disconnect();
       this.stop();
     }
   }
@@ -111,7 +116,7 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   /** A whole response at once. Headers default to a UTF-8 text/plain content type. */
   async sendResponse(status: number, body: Buffer | Uint8Array | string, headers: HeaderInput = [['content-type', 'text/plain; charset=utf-8']]): Promise<void> {
     await this.sendHeaders({ status, headers });
-    return this.sendBody(body);
+    await this.sendBody(body);
   }
 
   /** Starts a Server-Sent Events stream (200, text/event-stream, no caching or proxy buffering). */
@@ -141,6 +146,8 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     await this.sendBody(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`, { moreBody: true });
   }
 }
+
+const NO_DISCONNECT = HttpConsumer.prototype.disconnect;
 
 reserveApiNames(HttpConsumer.prototype);
 

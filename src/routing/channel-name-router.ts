@@ -8,15 +8,20 @@ function ChannelNameRouterImpl(routes: Record<string, Application>): Application
     if (typeof app !== 'function') throw new InvalidOptionError(`ChannelNameRouter: the entry for channel '${name}' must be an application, not ${app === null ? 'null' : typeof app}`);
   }
   const table = new Map(Object.entries(routes));
-  return async (scope, receive, send) => {
+  // Not async, as the other routers: every failure is still a rejection, never a throw.
+  return (scope, receive, send) => {
     if (scope.type !== 'channel') {
-      throw new UnknownScopeTypeError(`ChannelNameRouter routes channel scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ channel })`);
+      return Promise.reject(new UnknownScopeTypeError(`ChannelNameRouter routes channel scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ channel })`));
     }
     const app = table.get(scope.channel);
     if (!app) {
-      throw new NoRouteError(`ChannelNameRouter has no application for channel '${scope.channel}'; it routes: ${[...table.keys()].join(', ') || '(nothing)'}`);
+      return Promise.reject(new NoRouteError(`ChannelNameRouter has no application for channel '${scope.channel}'; it routes: ${[...table.keys()].join(', ') || '(nothing)'}`));
     }
-    return app(scope, receive, send);
+    try {
+      return app(scope, receive, send);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 }
 
