@@ -21,6 +21,8 @@ export interface LayerSettings {
   groupExpiry: number;
   capacity: number;
   maxMessageBytes: number;
+  /** True when no channelCapacity rule is set: every channel's capacity is `capacity`. */
+  uniformCapacity: boolean;
   capacityFor(channel: string): number;
 }
 
@@ -73,5 +75,5 @@ export function parseLayerOptions(options: BaseLayerOptions = {}, extraKeys: rea
     }
     return n;
   };
-  return { expiry, groupExpiry, capacity, maxMessageBytes, capacityFor };
+  return { expiry, groupExpiry, capacity, maxMessageBytes, uniformCapacity: rules.length === 0, capacityFor };
 }

@@ -60,11 +60,67 @@ export interface CodecOptions {
   ttlSeconds: number;
 }
 
+// The 12 random bytes of each message are cut from a pool: one call for the random source
+// every 256 messages instead of one per message. Every message still gets bytes of its own.
+const PREFIX_BYTES = 12;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function randomPrefix(): Buffer {
+  if (poolOffset + PREFIX_BYTES > pool.length) {
+    pool = randomBytes(PREFIX_BYTES * 256);
+    poolOffset = 0;
+  }
+  const prefix = pool.subarray(poolOffset, poolOffset + PREFIX_BYTES);
+  poolOffset += PREFIX_BYTES;
+  return prefix;
+}
+
 /** channels_redis' `serialize`: random 12-byte prefix + msgpack (encrypted when keys are set). */
 export function encodeMessage(message: object, codec: CodecOptions): Buffer {
   let body = packMessage(message);
   if (codec.crypter) body = codec.crypter.encrypt(body);
-  return Buffer.concat([randomBytes(12), body]);
+  return Buffer.concat([randomPrefix(), body]);
+}
+
+const CHANNEL_KEY = packr.pack('__asgi_channel__');
+
+function mapHeader(entries: number): Buffer {
+  if (entries < 16) return Buffer.from([0x80 | entries]);
+  if (entries < 0x10000) return Buffer.from([0xde, entries >> 8, entries & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdf;
+  b.writeUInt32BE(entries, 1);
+  return b;
+}
+
+/**
+ * An unencrypted group message in two parts for the one-round-trip group send: `head` (the
+ * random prefix and the map header counting one entry more) and `rest` (the message's entries,
+ * then the packed key "__asgi_channel__"). head + rest + the packed list of channels are the
+ * bytes `encodeMessage({ ...message, __asgi_channel__: channels })` writes, less the prefix.
+ */
+export function groupMessageParts(message: object): { head: Buffer; rest: Buffer } {
+  const packed = packMessage(message);
+  const first = packed[0]!;
+  let entries: number;
+  let skip: number;
+  if (first >= 0x80 && first <= 0x8f) {
+    entries = first & 0x0f;
+    skip = 1;
+  } else if (first === 0xde) {
+    entries = packed.readUInt16BE(1);
+    skip = 3;
+  } else if (first === 0xdf) {
+    entries = packed.readUInt32BE(1);
+    skip = 5;
+  } else {
+    throw new InvalidMessageError(`a layer message must pack as a msgpack map (first byte 0x${first.toString(16)})`);
+  }
+  return {
+    head: Buffer.concat([randomPrefix(), mapHeader(entries + 1)]),
+    rest: Buffer.concat([packed.subarray(skip), CHANNEL_KEY]),
+  };
 }
 
 /** channels_redis' `deserialize`. */

@@ -38,6 +38,53 @@ end
 return full
 `;
 
+/**
+ * group send in one round trip (one shard, no encryption, one capacity for every channel):
+ * KEYS[1] the group key; ARGV: group cut-off, key prefix, head (12 random bytes and the map
+ * header of the message with one more entry), rest (the message's entries and the packed
+ * "__asgi_channel__" key), capacity, now, expiry. Reads the members as GROUP_MEMBERS does,
+ * groups them by Redis key as the two-step send does (a process-local channel a.b!c under
+ * <prefix>a.b!), and stores head .. rest .. packed list of that key's channels: the bytes
+ * channels_redis writes for {**message, "__asgi_channel__": channels}. Returns the channels
+ * whose key was full.
+ */
+export const GROUP_FANOUT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local full = {}
+if #members == 0 then return full end
+local prefix = ARGV[2]
+local order, lists = {}, {}
+for i = 1, #members do
+  local channel = members[i]
+  local bang = string.find(channel, '!', 1, true)
+  local key = prefix .. (bang and string.sub(channel, 1, bang) or channel)
+  local list = lists[key]
+  if list == nil then
+    list = {}
+    lists[key] = list
+    order[#order + 1] = key
+  end
+  list[#list + 1] = channel
+end
+local capacity = tonumber(ARGV[5])
+local now = ARGV[6]
+local expiry = tonumber(ARGV[7])
+local cutoff = math.floor(tonumber(now)) - expiry
+local head = ARGV[3] .. ARGV[4]
+for _, key in ipairs(order) do
+  local list = lists[key]
+  redis.call('ZREMRANGEBYSCORE', key, 0, cutoff)
+  if redis.call('ZCOUNT', key, '-inf', '+inf') < capacity then
+    redis.call('ZADD', key, now, head .. cmsgpack.pack(list))
+    redis.call('EXPIRE', key, expiry)
+  else
+    for j = 1, #list do full[#full + 1] = list[j] end
+  end
+end
+return full
+`;
+
 /** group members: KEYS[1] group key; ARGV: cutoff. Drops expired memberships, returns the rest. */
 export const GROUP_MEMBERS = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])

@@ -16,11 +16,11 @@ import { ChannelFull, InvalidOptionError, LayerClosedError } from '../../errors.
 import { createLogger } from '../../logging.js';
 import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.js';
 import { consistentHash } from './consistent-hash.js';
-import { decodeMessage, encodeMessage, type CodecOptions } from './codec.js';
+import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.js';
 import { LayerUnavailableError, Shard } from './connection.js';
 import { MultiFernet } from './fernet.js';
 import { parseHosts, type RedisHost } from './hosts.js';
-import { FLUSH, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.js';
+import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.js';
 import { LayerCore, type LayerCoreOptions } from './layer-core.js';
 
 const log = createLogger('layer:redis');
@@ -72,6 +72,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.shards.forEach((shard, index) => {
       shard.client.defineCommand('canalSend', { numberOfKeys: 1, lua: SEND });
       shard.client.defineCommand('canalGroupMembers', { numberOfKeys: 1, lua: GROUP_MEMBERS });
+      shard.client.defineCommand('canalGroupFanout', { numberOfKeys: 1, lua: GROUP_FANOUT });
       shard.client.defineCommand('canalFlush', { numberOfKeys: 0, lua: FLUSH });
       shard.client.defineCommand('canalRestoreInflight', { numberOfKeys: 2, lua: RESTORE_INFLIGHT });
       shard.on('reconnect', (downMs: number) => {
@@ -174,6 +175,12 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.assertOpen();
     this.checkGroup(group);
     this.checkMessage(message, 'groupSend');
+    // One shard, no encryption and one capacity for all (the usual set-up): Redis reads the
+    // members and stores the message in one script, one round trip. Otherwise two: the members,
+    // then a script per shard with the messages built here.
+    if (this.shards.length === 1 && this.codec.crypter === null && this.settings.uniformCapacity && !Object.hasOwn(message, '__asgi_channel__')) {
+      return this.groupSendOneTrip(group, message);
+    }
     let members: string[];
     try {
       members = await this.shardFor(group).run((c) =>
@@ -223,6 +230,31 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         }
       }),
     );
+  }
+
+  private async groupSendOneTrip(group: string, message: M): Promise<void> {
+    const { head, rest } = groupMessageParts(message);
+    let full: string[];
+    try {
+      full = await this.shards[0]!.run((c) =>
+        (c as RedisClient & { canalGroupFanout: (...a: unknown[]) => Promise<string[]> }).canalGroupFanout(
+          this.groupKey(group),
+          Math.floor(this.now) - this.groupExpiry,
+          this.prefix,
+          head,
+          rest,
+          this.settings.capacity,
+          this.nextScore(),
+          this.expirySeconds,
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof LayerUnavailableError)) throw err;
+      this.countDrop({ channel: null, group, reason: 'unavailable' });
+      log.warn(`groupSend to ${group} dropped: ${err.message}`);
+      return;
+    }
+    for (const channel of full) this.countDrop({ channel, group, reason: 'full' });
   }
 
   async flush(): Promise<void> {
