@@ -11,11 +11,13 @@
 //    alternatives (a nextTick per read; the first frame of a read written at once): one flush
 //    per loop pass costs the least per frame, and a lone frame leaves within the same pass of
 //    the loop, before it waits for I/O again.
-// 2. Shared frames. The last payload framed before a flush is remembered with its frame bytes;
-//    sending the same payload again (the same string, or the same Buffer with the same bytes,
-//    as happens when a group message is delivered to every member as one shared object) reuses
-//    those bytes instead of framing again: a broadcast to N sockets frames once and writes the
-//    same Buffer N times. The cache is dropped at every flush.
+// 2. Shared frames. The payloads framed since the last flush are remembered with their frame
+//    bytes (up to FRAME_CACHE_SIZE of them); sending one again (the same string, or the same
+//    Buffer with the same bytes, as happens when a group message is delivered to every member
+//    as one shared object) reuses those bytes instead of framing again: a broadcast to N
+//    sockets frames once and writes the same Buffer N times. Several broadcasts can be in one
+//    turn (messages that arrived together reach each member one after the other, so members
+//    interleave them): each is still framed once. The cache is dropped at every flush.
 //
 // Frames are built with ws's public `Sender.frame` and written straight to the socket that
 // `handleUpgrade` was given (ws's own `send` would frame once per socket and write without
@@ -55,10 +57,11 @@ const BROADCAST_SOCKETS = 16;
 
 const corked: Writable[] = [];
 let flushQueued = false; // the setImmediate that ends the loop pass
-// The one-entry shared-frame cache: payload → [header+payload] or [header, payload].
-let lastPayload: string | Uint8Array | null = null;
-let lastBinary = false;
-let lastFrame: Buffer | Buffer[] | null = null;
+// The shared-frame cache: payload → header+payload, or [header, payload]; text and binary
+// frames apart (the same bytes framed as text and as binary differ in their opcode).
+const FRAME_CACHE_SIZE = 64;
+const textFrames = new Map<string, Buffer | Buffer[]>();
+const binaryFrames = new Map<Uint8Array, Buffer | Buffer[]>();
 
 function onImmediate(): void {
   flushQueued = false;
@@ -66,8 +69,8 @@ function onImmediate(): void {
 }
 
 function flush(): void {
-  lastPayload = null;
-  lastFrame = null;
+  if (textFrames.size > 0) textFrames.clear();
+  if (binaryFrames.size > 0) binaryFrames.clear();
   for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
   corked.length = 0;
 }
@@ -84,15 +87,22 @@ function sameBytes(cached: Buffer | Buffer[], payload: Uint8Array): boolean {
 }
 
 function frameOf(payload: string | Uint8Array, binary: boolean): Buffer | Buffer[] {
-  if (payload === lastPayload && binary === lastBinary && lastFrame !== null) {
-    if (typeof payload === 'string' || sameBytes(lastFrame, payload)) return lastFrame;
+  const isText = typeof payload === 'string';
+  if (isText && !binary) {
+    const cached = textFrames.get(payload);
+    if (cached !== undefined) return cached;
+  } else if (!isText && binary) {
+    const cached = binaryFrames.get(payload);
+    if (cached !== undefined && sameBytes(cached, payload)) return cached;
   }
-  const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : asBuffer(payload);
+  const data = isText ? Buffer.from(payload, 'utf8') : asBuffer(payload);
   const parts = frame(data, binary ? BINARY_OPTIONS : TEXT_OPTIONS);
   const out = parts.length === 1 ? parts[0]! : data.length <= COPY_LIMIT ? Buffer.concat(parts, parts[0]!.length + data.length) : parts;
-  lastPayload = payload;
-  lastBinary = binary;
-  lastFrame = out;
+  if (isText && !binary) {
+    if (textFrames.size < FRAME_CACHE_SIZE) textFrames.set(payload, out);
+  } else if (!isText && binary) {
+    if (binaryFrames.size < FRAME_CACHE_SIZE || binaryFrames.has(payload)) binaryFrames.set(payload, out);
+  }
   return out;
 }
 

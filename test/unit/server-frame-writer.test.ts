@@ -90,6 +90,26 @@ describe('frame writer', () => {
     }
   });
 
+  it('frames each of several broadcasts of one turn once, when every member gets them one after the other', async () => {
+    // Messages that arrive together reach each member in turn: member 1 gets m1, m2, m3, then
+    // member 2 does, and so on. Each payload is still framed once for all members.
+    const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
+    const texts = ['first broadcast', 'second broadcast', 'third broadcast'];
+    const bytes = Buffer.from('00ff00ff', 'hex');
+    for (const s of sockets) {
+      for (const t of texts) writeDataFrame(s, t, false);
+      writeDataFrame(s, bytes, true);
+    }
+    await afterTicks();
+    const first = sockets[0]!.calls[0]!;
+    assert.equal(first.length, 4, 'one writev of four frames per socket');
+    for (const s of sockets) {
+      assert.equal(s.calls.length, 1);
+      s.calls[0]!.forEach((chunk, i) => assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`));
+      assert.deepEqual(await s.messages(), [...texts.map((data) => ({ data, binary: false })), { data: '00ff00ff', binary: true }]);
+    }
+  });
+
   it('keeps text and binary of equal content apart, and per-socket frames in order between shared ones', async () => {
     const a = new RecordingSocket();
     const b = new RecordingSocket();
