@@ -14,7 +14,7 @@ const redis = redisFixture();
 async function takeStored(keys: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const key of keys) {
-    const members = (await redis.admin.zrangeBuffer(key, 0, -1)) as Buffer[];
+    const members = (await redis.admin.zrangeBuffer(key, '0', '-1')) as Buffer[];
     for (const m of members) out.push(`${key} ${m.subarray(12).toString('hex')}`);
     await redis.admin.del(key);
   }

@@ -140,6 +140,9 @@ export class OwnRedis {
   private proc: ChildProcess | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'canal-redis-'));
 
+  /** @param extraArgs more redis-server arguments, e.g. ['--rename-command', 'BZMPOP', ''] */
+  constructor(private readonly extraArgs: readonly string[] = []) {}
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
   }
@@ -148,7 +151,8 @@ export class OwnRedis {
     if (!this.port) this.port = await freePort();
     const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error('redis-server is not installed; apt-get install redis-server');
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs];
+    this.proc = spawn('redis-server', args, {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 5000;

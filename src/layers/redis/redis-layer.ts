@@ -6,8 +6,9 @@
 //                                     score = send time); a process-local channel `a.b!c` is
 //                                     stored under `<prefix>a.b!` with `__asgi_channel__` inside
 //   <prefix>:group:<group>            sorted set of member channel names, score = join time
-// Every process reads all of its process-local channels with ONE loop per shard (BZPOPMIN on
-// `<prefix>specific.<client id>!`, then ZPOPMIN for what else is waiting) and hands each
+// Every process reads all of its process-local channels with ONE loop per shard (BZMPOP of up
+// to 256 messages from `<prefix>specific.<client id>!`; before Redis 7, BZPOPMIN and then
+// ZPOPMIN for what else is waiting) and hands each
 // message to the local channel(s) named inside it: a group message for 1000 sockets of this
 // process is one Redis member, decoded once, shared (frozen) by all 1000 receivers.
 import { randomUUID } from 'node:crypto';
@@ -40,6 +41,9 @@ export interface RedisChannelLayerOptions extends LayerCoreOptions {
 
 const OWN_KEYS = ['hosts', 'prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout'];
 
+/** Most messages one read of this process's channels takes from Redis. */
+const BATCH_POP = 256;
+
 function nonLocal(channel: string): string {
   const bang = channel.indexOf('!');
   return bang < 0 ? channel : channel.slice(0, bang + 1);
@@ -58,6 +62,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   /** Groups this process's channels joined, so memberships come back after Redis loses them. */
   private readonly memberships = new Map<string, Set<string>>();
   private readonly loops = new Set<number>();
+  /** Whether Redis has BZMPOP (7.0+): null until the first receive loop finds out. */
+  private batchPop: boolean | null = null;
 
   constructor(options: RedisChannelLayerOptions = {}) {
     super('redis', options, OWN_KEYS);
@@ -338,6 +344,30 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         let client: RedisClient | undefined;
         try {
           client = await shard.blocker();
+          if (this.batchPop !== false) {
+            // Redis 7: up to BATCH_POP messages in one blocking round trip.
+            let got: [Buffer, [Buffer, Buffer][]] | null;
+            try {
+              got = (await client.callBuffer('BZMPOP', this.blockTimeout, 1, key, 'MIN', 'COUNT', BATCH_POP)) as [Buffer, [Buffer, Buffer][]] | null;
+              this.batchPop = true;
+            } catch (err) {
+              if (this.batchPop === null && /unknown command/i.test((err as Error).message)) {
+                this.batchPop = false; // Redis before 7.0: BZPOPMIN, then ZPOPMIN for the rest
+                log.debug(`${shard.label} has no BZMPOP (Redis < 7); reading with BZPOPMIN + ZPOPMIN`);
+                shard.release(client);
+                client = undefined;
+                continue;
+              }
+              throw err;
+            }
+            shard.release(client);
+            client = undefined;
+            failures = 0;
+            if (!got) continue;
+            const popped = got[1];
+            for (let i = 0; i < popped.length; i++) this.dispatch(popped[i]![0], Number(popped[i]![1].toString()));
+            continue;
+          }
           const first = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as [Buffer, Buffer, Buffer] | null;
           shard.release(client);
           client = undefined;
@@ -345,7 +375,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           if (!first) continue;
           this.dispatch(first[1], Number(first[2].toString()));
           // Whatever else arrived meanwhile comes in one more round trip.
-          const rest = (await shard.run((c) => c.zpopminBuffer(key, 255))) as unknown as Buffer[];
+          const rest = (await shard.run((c) => c.zpopminBuffer(key, BATCH_POP - 1))) as unknown as Buffer[];
           for (let i = 0; i < rest.length; i += 2) this.dispatch(rest[i]!, Number(rest[i + 1]!.toString()));
         } catch (err) {
           if (client) shard.release(client);
