@@ -1,7 +1,8 @@
 // The core layer's group send has two paths: one round trip (one shard, no encryption, one
 // capacity: Redis reads the members and stores the message in one script) and two (members,
 // then the messages built in Node). Both must leave the same bytes, the ones channels_redis
-// writes, and both count the members that were full.
+// writes, and both count the members that were full. The one-trip send returns once the script
+// is handed to the connection, so the checks wait for Redis' answer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
@@ -10,9 +11,19 @@ import { REDIS_URL, redisFixture, within } from './helpers.js';
 
 const redis = redisFixture();
 
+/** Resolves once `check` holds; groupSend returns before Redis has answered. */
+async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Every stored member of `keys`, less its 12 random bytes, as hex; then the keys are emptied. */
 async function takeStored(keys: string[]): Promise<string[]> {
   const out: string[] = [];
+  for (const key of keys) await until(async () => (await redis.admin.zcard(key)) > 0, `a message under ${key}`);
   for (const key of keys) {
     const members = (await redis.admin.zrangeBuffer(key, '0', '-1')) as Buffer[];
     for (const m of members) out.push(`${key} ${m.subarray(12).toString('hex')}`);
@@ -68,6 +79,7 @@ describe('core layer group send: one round trip and two', () => {
         await layer.groupAdd('jobs', 'work');
         await layer.groupSend('jobs', { type: 'job', n: 1 });
         await layer.groupSend('jobs', { type: 'job', n: 2 });
+        await until(() => layer.stats().droppedFull > 0, 'the drop to be counted');
         assert.equal(layer.stats().droppedFull, 1, rules ? 'two round trips' : 'one round trip');
         assert.deepEqual(drops, [{ channel: 'work', group: 'jobs', reason: 'full' }]);
         assert.deepEqual(await within(layer.receive('work'), 5000, 'work'), { type: 'job', n: 1 });

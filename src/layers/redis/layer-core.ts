@@ -3,10 +3,20 @@
 import { EventEmitter } from 'node:events';
 import { InvalidOptionError, LayerClosedError } from '../../errors.js';
 import type { LayerMessage } from '../types.js';
+import { createLogger } from '../../logging.js';
 import { LocalChannels } from './local-channels.js';
 import { checkChannelName, checkGroupName, checkLayerMessage, parseCommonOptions, type CommonLayerOptions, type CommonLayerSettings } from './checks.js';
 
+const log = createLogger('layer:redis');
+
 export type LayerCoreOptions = CommonLayerOptions;
+
+/**
+ * Group sends handed to a connected Redis client whose answers are still due. Past this many,
+ * groupSend waits for its own answer: a sender faster than Redis is slowed down, and memory
+ * stays bounded.
+ */
+export const MAX_UNANSWERED_GROUP_SENDS = 1024;
 
 export interface DropEvent {
   channel: string | null;
@@ -28,6 +38,7 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   protected closed = false;
   private readonly local: LocalChannels<M>;
   private readonly counters: RedisLayerStats = { dropped: 0, droppedFull: 0, expired: 0, unavailable: 0, undecodable: 0, overflow: 0 };
+  private readonly unanswered = new Set<Promise<void>>();
 
   protected constructor(backend: string, options: object, ownKeys: readonly string[]) {
     super();
@@ -69,6 +80,31 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   }
   protected checkMessage(message: unknown, op: string): void {
     checkLayerMessage(message, this.settings.maxMessageBytes, op);
+  }
+
+  /**
+   * Hands a group send to Redis without waiting for the answer (see docs/redis-layers.md):
+   * groupSend returns at once, unless MAX_UNANSWERED_GROUP_SENDS are already due, in which case
+   * it waits for this one. `sent` counts its own drops; an error it raises is logged.
+   */
+  protected async handOff(sent: Promise<void>, group: string): Promise<void> {
+    if (this.unanswered.size >= MAX_UNANSWERED_GROUP_SENDS) {
+      await sent;
+      return;
+    }
+    const answered: Promise<void> = sent.then(
+      (): void => void this.unanswered.delete(answered),
+      (err: unknown): void => {
+        this.unanswered.delete(answered);
+        log.error(`groupSend to ${group} failed`, err);
+      },
+    );
+    this.unanswered.add(answered);
+  }
+
+  /** Waits for the answers of every group send handed off (close() does, before disconnecting). */
+  protected async answersDue(): Promise<void> {
+    if (this.unanswered.size > 0) await Promise.allSettled([...this.unanswered]);
   }
 
   protected assertOpen(): void {

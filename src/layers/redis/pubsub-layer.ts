@@ -55,7 +55,6 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   /** channels of this process that are subscribed */
   private readonly channels = new Set<string>();
   /** Group PUBLISHes sent and not yet answered; close() lets them finish. */
-  private readonly unanswered = new Set<Promise<unknown>>();
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
     super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
@@ -218,29 +217,19 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const payload = packMessage(message);
     const commands = this.shardFor(name).commands;
     const connected = commands.client.status === 'ready';
-    const published = commands.run((c) => c.publish(name, payload));
-    if (!connected) {
-      // Redis is away: fail fast, and the drop is counted before groupSend returns.
-      try {
-        await published;
-      } catch (err) {
-        this.groupSendDropped(group, err as Error);
-      }
-      return;
-    }
+    // A failed PUBLISH is counted as a drop, whenever it fails.
+    const sent = commands.run((c) => c.publish(name, payload)).then(
+      (): void => {},
+      (err: Error): void => this.groupSendDropped(group, err),
+    );
+    // Redis is away: fail fast, and the drop is counted before groupSend returns.
+    if (!connected) return sent;
     // Connected: the PUBLISH is queued on the connection and groupSend returns without waiting
     // for Redis to answer. A consumer that sends a group message per frame then handles its next
     // frame at once, so messages that arrive together are published together and reach every
     // member together (one write per member for several frames). Order is the connection's
     // order; a failure is counted as a drop, as it would have been anyway.
-    const answered: Promise<unknown> = published.then(
-      (): void => void this.unanswered.delete(answered),
-      (err: Error): void => {
-        this.unanswered.delete(answered);
-        this.groupSendDropped(group, err);
-      },
-    );
-    this.unanswered.add(answered);
+    return this.handOff(sent, group);
   }
 
   private groupSendDropped(group: string, err: Error): void {
@@ -265,7 +254,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     if (this.closed) return;
     this.markClosed();
     // Group sends already handed to Redis get their answers (within the command timeout).
-    if (this.unanswered.size > 0) await Promise.allSettled([...this.unanswered]);
+    await this.answersDue();
     for (const shard of this.shards) {
       shard.subscriber.disconnect(false);
       await shard.commands.close();

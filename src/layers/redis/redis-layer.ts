@@ -185,7 +185,16 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     // members and stores the message in one script, one round trip. Otherwise two: the members,
     // then a script per shard with the messages built here.
     if (this.shards.length === 1 && this.codec.crypter === null && this.settings.uniformCapacity && !Object.hasOwn(message, '__asgi_channel__')) {
-      return this.groupSendOneTrip(group, message);
+      const { head, rest } = groupMessageParts(message);
+      const connected = this.shards[0]!.client.status === 'ready';
+      const sent = this.groupSendOneTrip(group, head, rest);
+      // Redis is away: fail fast, and the drop is counted before groupSend returns. Connected:
+      // the script is handed to the connection and groupSend returns without waiting for its
+      // answer, so a consumer that sends a group message per frame handles its next frame at
+      // once (docs/redis-layers.md). Order is the connection's order, which later sends of this
+      // layer share; drops of full members are counted when the answer comes.
+      if (!connected) return sent;
+      return this.handOff(sent, group);
     }
     let members: string[];
     try {
@@ -238,8 +247,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     );
   }
 
-  private async groupSendOneTrip(group: string, message: M): Promise<void> {
-    const { head, rest } = groupMessageParts(message);
+  private async groupSendOneTrip(group: string, head: Buffer, rest: Buffer): Promise<void> {
     let full: string[];
     try {
       full = await this.shards[0]!.run((c) =>
@@ -275,6 +283,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   async close(): Promise<void> {
     if (this.closed) return;
     this.markClosed();
+    // Group sends already handed to Redis get their answers (within the command timeout).
+    await this.answersDue();
     await Promise.all(this.shards.map((s) => s.close()));
   }
 
