@@ -20,6 +20,13 @@ class Halt {
 
 type Incoming = { type: string } | Halt;
 
+// A promise's resolve function, taken without a closure per promise: `new Promise(takeResolve)`,
+// then read `taken` (the executor runs synchronously).
+let taken: ((value: never) => void) | null = null;
+function takeResolve(resolve: (value: never) => void): void {
+  taken = resolve;
+}
+
 /** Keys of a consumer that `asApp()` may set: its data properties, not its methods. */
 export type InitOptions<T> = { [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]?: T[K] };
 
@@ -41,6 +48,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   #queue: Incoming[] = [];
   #head = 0;
   #waiter: ((e: Incoming) => void) | null = null;
+  #unlisten: (() => void) | null = null;
 
   /**
    * An Application that makes one instance per connection, with `initOptions` set on it.
@@ -96,7 +104,9 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       }
       return e;
     }
-    return new Promise((resolve) => (this.#waiter = resolve));
+    const waiting = new Promise<Incoming>(takeResolve);
+    this.#waiter = taken as (e: Incoming) => void;
+    return waiting;
   }
 
   async #pumpClient(receive: () => Promise<ReceiveEvent>): Promise<void> {
@@ -145,20 +155,8 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       this.channelName = await this.channelLayer.newChannel();
     }
     void this.#pumpClient(receive);
-    let unlisten: (() => void) | null = null;
-    if (alias !== null) {
-      const layer = this.channelLayer;
-      if (typeof layer.listen === 'function') {
-        // Push delivery: no promise and no extra turn per layer message; a full queue refuses.
-        const limit = (layer as { capacityFor?(c: string): number }).capacityFor?.(this.channelName) ?? 100;
-        unlisten = layer.listen(this.channelName, (message: M) => {
-          if (this.#stopping) return true;
-          if (this.#queue.length - this.#head >= limit) return false;
-          this.#push(message);
-          return true;
-        });
-      } else void this.#pumpLayer();
-    }
+    if (alias !== null) this.#readLayer();
+    // The loop is kept small and closure-free: its frame is made for every connection.
     try {
       for (;;) {
         const got = this.#next();
@@ -172,21 +170,52 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
           if (pending !== undefined) await pending;
         } catch (err) {
           if (err instanceof StopConsumer) return;
-          throw err;
+          if (!(await this.recoverFrom(err))) throw err;
         }
         if (this.#stopping) return;
       }
     } finally {
       this.#stopping = true;
       this.#queue.length = 0;
-      try {
-        if (this.cleanUp !== NO_CLEAN_UP) await this.cleanUp();
-      } catch (err) {
-        log.warn(`${this.constructor.name}: clean-up after the consumer ended failed: ${(err as Error).message}`);
-      }
-      unlisten?.();
+      if (this.cleanUp !== NO_CLEAN_UP) await this.#cleanUpLogged();
+      if (this.#unlisten !== null) this.#unlisten();
       if (alias !== null) this.channelLayer.discardChannel?.(this.channelName);
     }
+  }
+
+  /** Starts reading this instance's channel: push delivery where the layer has it, else a pump. */
+  #readLayer(): void {
+    const layer = this.channelLayer;
+    if (typeof layer.listen !== 'function') {
+      void this.#pumpLayer();
+      return;
+    }
+    // Push delivery: no promise and no extra turn per layer message; a full queue refuses.
+    const limit = (layer as { capacityFor?(c: string): number }).capacityFor?.(this.channelName) ?? 100;
+    this.#unlisten = layer.listen(this.channelName, (message: M) => {
+      if (this.#stopping) return true;
+      if (this.#queue.length - this.#head >= limit) return false;
+      this.#push(message);
+      return true;
+    });
+  }
+
+  async #cleanUpLogged(): Promise<void> {
+    try {
+      await this.cleanUp();
+    } catch (err) {
+      log.warn(`${this.constructor.name}: clean-up after the consumer ended failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Called with an error a handler raised (not StopConsumer); true when it was dealt with and
+   * the instance goes on, false to end the instance with it (the default). HttpConsumer answers
+   * a FormError with its status here.
+   */
+  protected recoverFrom(err: unknown): Promise<boolean> | boolean {
+    void err;
+    return false;
   }
 
   /**

@@ -37,14 +37,15 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     return this.#started;
   }
 
-  async http_request(event: HttpRequestEvent): Promise<void> {
+  // Not async (nor sendBody): a request costs no promise of its own here, only handle()'s.
+  // A FormError escaping handle() is answered by recoverFrom().
+  http_request(event: HttpRequestEvent): Promise<void> | void {
     if (this.#started) return; // the body was refused (413); the rest of it is ignored
     if (event.body?.length) {
       this.#size += event.body.length;
       if (this.#size > this.maxBodyBytes) {
         this.#chunks = [];
-        await this.sendResponse(413, `request body over ${this.maxBodyBytes} bytes (maxBodyBytes)`);
-        return;
+        return this.sendResponse(413, `request body over ${this.maxBodyBytes} bytes (maxBodyBytes)`);
       }
       this.#chunks.push(event.body);
     }
@@ -52,12 +53,14 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     const chunks = this.#chunks;
     const body = chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY_BODY : Buffer.concat(chunks);
     if (chunks.length > 0) this.#chunks = [];
-    try {
-      await this.handle(body);
-    } catch (err) {
-      if (!(err instanceof FormError) || this.#started) throw err;
-      await this.sendResponse(err.status, err.message + '\n');
-    }
+    return this.handle(body);
+  }
+
+  /** A FormError from a handler (parseForm, parseJson) before the response started: answered with its status. */
+  protected override async recoverFrom(err: unknown): Promise<boolean> {
+    if (!(err instanceof FormError) || this.#started) return false;
+    await this.sendResponse(err.status, err.message + '\n');
+    return true;
   }
 
   /** The body as a form (urlencoded or multipart): `{ fields, lists, files }`; see docs/forms.md. */
@@ -101,16 +104,25 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
    * the last chunk (moreBody false, the default) ends the response, runs disconnect() and
    * ends the instance once the current handler returns.
    */
-  async sendBody(body: Buffer | Uint8Array | string, { moreBody = false }: { moreBody?: boolean } = {}): Promise<void> {
-    if (!this.#started) throw new InvalidEventError(`${this.constructor.name}.sendBody(): call sendHeaders() first`);
-    if (this.#finished) throw new SendAfterCloseError(`${this.constructor.name}.sendBody(): the response has already ended`);
+  sendBody(body: Buffer | Uint8Array | string, { moreBody = false }: { moreBody?: boolean } = {}): Promise<void> {
+    if (!this.#started) return Promise.reject(new InvalidEventError(`${this.constructor.name}.sendBody(): call sendHeaders() first`));
+    if (this.#finished) return Promise.reject(new SendAfterCloseError(`${this.constructor.name}.sendBody(): the response has already ended`));
     if (!moreBody) this.#finished = true;
-    await this.baseSend({ type: 'http.response.body', body, more_body: moreBody });
-    if (!moreBody) {
-      // The base disconnect() does nothing: not calling it saves the turn of awaiting it.
-      if (this.disconnect !== NO_DISCONNECT) await this.disconnect();
+    const sent = this.baseSend({ type: 'http.response.body', body, more_body: moreBody });
+    if (moreBody) return sent;
+    // The base disconnect() does nothing: without one of its own, the instance ends once the
+    // current handler returns (if the send fails, that handler raises, as it would anyway).
+    if (this.disconnect === NO_DISCONNECT) {
       this.stop();
+      return sent;
     }
+    return this.#endAfter(sent);
+  }
+
+  async #endAfter(sent: Promise<void>): Promise<void> {
+    await sent;
+    await this.disconnect();
+    this.stop();
   }
 
   /** A whole response at once. Headers default to a UTF-8 text/plain content type. */

@@ -115,11 +115,25 @@ export function path(pattern: string, app: Application, options: { name?: string
   source += escapeRegex(tail);
   const prefix = isNestedRouter(app);
   const regex = new RegExp('^' + source + (prefix ? '' : '$'));
+  const named = options.name !== undefined ? { name: options.name } : {};
+  if (converters.length === 0) {
+    // A pattern without parameters is plain text: compared, not run as a regex.
+    return {
+      pattern,
+      app,
+      prefix,
+      ...named,
+      match(p) {
+        if (prefix ? !p.startsWith(tail) : p !== tail) return null;
+        return { rest: p.slice(tail.length), args: [], kwargs: {} };
+      },
+    };
+  }
   return {
     pattern,
     app,
     prefix,
-    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...named,
     match(p) {
       const m = regex.exec(p);
       if (!m) return null;
