@@ -2,6 +2,7 @@
 // connections (for graceful shutdown) and counters.
 import type { Application, HttpScope, WebsocketScope } from '../asgi/types.js';
 import type { Logger } from '../logging.js';
+import type { InFlightList, InFlightMember } from './in-flight-list.js';
 import type { ResolvedServerOptions } from './options.js';
 
 export interface AccessLog {
@@ -43,7 +44,7 @@ export interface ServerContext {
   /** Lifespan state from startup, shallow-copied into every connection scope; null when the app has no lifespan. */
   lifespanState: Record<string, unknown> | null;
   readonly websockets: Set<LiveConnection>;
-  readonly httpInFlight: Set<LiveConnection>;
+  readonly httpInFlight: InFlightList<LiveConnection & InFlightMember>;
   readonly stats: ServerStats;
   shuttingDown: boolean;
 }

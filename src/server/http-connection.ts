@@ -7,8 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.js';
 import { InvalidEventError, SendAfterCloseError } from '../errors.js';
 import type { LiveConnection, ServerContext } from './context.js';
+import type { InFlightMember } from './in-flight-list.js';
 import { checkBody, checkBool, checkStatus, flatHeaders } from './events.js';
 import { BadRequestTarget, buildHttpScope } from './scope.js';
+import { WatchedResponse } from './server-response.js';
 
 const EMPTY = Buffer.alloc(0);
 const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
@@ -51,7 +53,9 @@ const enum State {
   Done,
 }
 
-class HttpConnection implements LiveConnection {
+class HttpConnection implements LiveConnection, InFlightMember {
+  prevInFlight: InFlightMember | null = null;
+  nextInFlight: InFlightMember | null = null;
   // `done` is only asked for on shutdown; made on demand so a request costs one promise less.
   private donePromise: Promise<void> | null = null;
   private resolveDone: (() => void) | null = null;
@@ -80,8 +84,11 @@ class HttpConnection implements LiveConnection {
   ) {
     this.bodyDone = bodyLess;
     this.started = ctx.accessLog === null ? 0 : Date.now();
-    (res as ServerResponse & { [kConnection]?: HttpConnection })[kConnection] = this;
-    res.on('close', onResponseClose);
+    if (res instanceof WatchedResponse) res.watcher = this;
+    else {
+      (res as ServerResponse & { [kConnection]?: HttpConnection })[kConnection] = this;
+      res.on('close', onResponseClose);
+    }
     if (ctx.options.httpResponseTimeoutMs > 0) {
       this.timer = setTimeout(onResponseTimeout, ctx.options.httpResponseTimeoutMs, this);
     }

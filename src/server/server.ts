@@ -11,7 +11,9 @@ import { createLogger } from '../logging.js';
 import { createAccessLog } from './access-log.js';
 import type { ServerContext, ServerStats } from './context.js';
 import { handleHttpRequest, plainResponse } from './http-connection.js';
+import { InFlightList } from './in-flight-list.js';
 import { Lifespan } from './lifespan.js';
+import { WatchedResponse } from './server-response.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { handleUpgrade } from './websocket-connection.js';
 import { keepalive } from './websocket-keepalive.js';
@@ -47,7 +49,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     accessLog,
     lifespanState: null,
     websockets: new Set(),
-    httpInFlight: new Set(),
+    httpInFlight: new InFlightList(),
     stats: { httpRequests: 0, websocketsOpen: 0, websocketsTotal: 0, slowClientsClosed: 0, appErrors: 0, rejected: 0 },
     shuttingDown: false,
   };
@@ -56,6 +58,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     maxHeaderSize: resolved.maxHeaderBytes,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestTimeout: 0, // request bodies may stream for as long as the app reads them
+    ServerResponse: WatchedResponse,
   });
   httpServer.maxHeadersCount = resolved.maxHeaderCount;
 
@@ -125,9 +128,9 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     const before = options.beforeLifespanShutdown?.catch((err) => ctx.log.error('shutdown work failed before lifespan shutdown', err));
     const stopped = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
     for (const ws of [...ctx.websockets]) ws.shutdown();
-    for (const h of ctx.httpInFlight) h.shutdown();
+    for (const h of ctx.httpInFlight.toArray()) h.shutdown();
     httpServer.closeIdleConnections();
-    const inFlight = [...ctx.httpInFlight].map((h) => h.done);
+    const inFlight = ctx.httpInFlight.toArray().map((h) => h.done);
     const drained = await Promise.race([
       Promise.all(inFlight).then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), resolved.drainTimeoutMs).unref()),
@@ -141,7 +144,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     // WebSocket apps and those of the cut HTTP responses have had their disconnect; give them
     // the close timeout to return before lifespan shutdown (and the caller's teardown) goes on.
     await Promise.race([
-      Promise.all([...[...ctx.websockets].map((w) => w.done), ...[...ctx.httpInFlight].map((h) => h.done)]),
+      Promise.all([...[...ctx.websockets].map((w) => w.done), ...ctx.httpInFlight.toArray().map((h) => h.done)]),
       new Promise((r) => setTimeout(r, resolved.applicationCloseTimeoutMs).unref()),
     ]);
     await before;
