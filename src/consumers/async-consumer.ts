@@ -3,7 +3,9 @@
 // order, by calling the method named after the event's type (`chat.message` → chat_message).
 //
 // Hot path: two pump loops feed one queue; the dispatch loop takes from it, and a pump that
-// finds the loop waiting resolves it directly. No timers, races or closures per event.
+// finds the loop waiting resolves it directly. No timers, races or closures per event. An
+// instance without a channel layer has one source only, the client: its loop awaits the
+// client's events itself, with no pump, queue or promise of its own per event.
 import type { Application, ReceiveEvent, Scope, Send } from '../asgi/types.js';
 import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.js';
 import { createLogger } from '../logging.js';
@@ -26,6 +28,14 @@ let taken: ((value: never) => void) | null = null;
 function takeResolve(resolve: (value: never) => void): void {
   taken = resolve;
 }
+let takenReject: ((reason: unknown) => void) | null = null;
+function takeSettlers(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
+  taken = resolve;
+  takenReject = reject;
+}
+
+/** How an instance ended: normally (StopConsumer, stop(), a disconnect handler) or with an error. */
+const ENDED_CLEANLY = Symbol('ended cleanly');
 
 /** Keys of a consumer that `asApp()` may set: its data properties, not its methods. */
 export type InitOptions<T> = { [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]?: T[K] };
@@ -49,6 +59,12 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   #head = 0;
   #waiter: ((e: Incoming) => void) | null = null;
   #unlisten: (() => void) | null = null;
+  // Client-only instances (no channel layer): waiting for the client, and how run() settles.
+  #clientOnly = false;
+  #idle = false;
+  #ended = false;
+  #resolveRun: (() => void) | null = null;
+  #rejectRun: ((reason: unknown) => void) | null = null;
 
   /**
    * An Application that makes one instance per connection, with `initOptions` set on it.
@@ -82,7 +98,10 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#push(new Halt(new StopConsumer()));
+    if (!this.#clientOnly) this.#push(new Halt(new StopConsumer()));
+    // A client-only loop checks #stopping after each handler; one waiting for the client ends
+    // now (the event it waits for is dropped when it comes).
+    else if (this.#idle) this.#end(ENDED_CLEANLY);
   }
 
   #push(e: Incoming): void {
@@ -146,16 +165,70 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   }
 
   /** Runs the instance until a StopConsumer, a disconnect handler, or an error. */
-  async run(scope: Scope, receive: () => Promise<ReceiveEvent>, send: Send): Promise<void> {
+  run(scope: Scope, receive: () => Promise<ReceiveEvent>, send: Send): Promise<void> {
     this.scope = scope;
     this.baseSend = send;
     const alias = (this.constructor as typeof AsyncConsumer).channelLayerAlias;
-    if (alias !== null) {
-      this.channelLayer = getChannelLayer(alias) as unknown as ChannelLayer<M>;
-      this.channelName = await this.channelLayer.newChannel();
+    if (alias !== null) return this.#runWithLayer(alias, receive);
+    this.#clientOnly = true;
+    const ended = new Promise<void>(takeSettlers);
+    this.#resolveRun = taken as () => void;
+    this.#rejectRun = takenReject;
+    void this.#readClient(receive);
+    return ended;
+  }
+
+  /** The loop of an instance without a layer: the client's events, one at a time. */
+  async #readClient(receive: () => Promise<ReceiveEvent>): Promise<void> {
+    let outcome: unknown = ENDED_CLEANLY;
+    try {
+      for (;;) {
+        this.#idle = true;
+        const event = await receive();
+        this.#idle = false;
+        if (this.#stopping) break; // stopped while waiting: already ended
+        try {
+          const pending = this.dispatch(event);
+          if (pending !== undefined) await pending;
+        } catch (err) {
+          if (err instanceof StopConsumer) break;
+          if (!(await this.recoverFrom(err))) {
+            outcome = err;
+            break;
+          }
+        }
+        if (this.#stopping) break;
+        const t = event.type;
+        // Nothing follows a disconnect; asking again would wait forever.
+        if (t === 'websocket.disconnect' || t === 'http.disconnect') break;
+      }
+    } catch (err) {
+      // receive() failed; a StopConsumer from it (how a worker ends an instance) is a clean end
+      if (!(err instanceof StopConsumer)) outcome = err;
     }
+    this.#idle = false;
+    this.#end(outcome);
+  }
+
+  /** Ends a client-only instance once: clean-up, then run() settles with the outcome. */
+  #end(outcome: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopping = true;
+    if (this.cleanUp === NO_CLEAN_UP) this.#settle(outcome);
+    else void this.#cleanUpLogged().then(() => this.#settle(outcome));
+  }
+
+  #settle(outcome: unknown): void {
+    if (outcome === ENDED_CLEANLY) this.#resolveRun!();
+    else this.#rejectRun!(outcome);
+  }
+
+  async #runWithLayer(alias: string, receive: () => Promise<ReceiveEvent>): Promise<void> {
+    this.channelLayer = getChannelLayer(alias) as unknown as ChannelLayer<M>;
+    this.channelName = await this.channelLayer.newChannel();
     void this.#pumpClient(receive);
-    if (alias !== null) this.#readLayer();
+    this.#readLayer();
     // The loop is kept small and closure-free: its frame is made for every connection.
     try {
       for (;;) {
@@ -179,7 +252,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       this.#queue.length = 0;
       if (this.cleanUp !== NO_CLEAN_UP) await this.#cleanUpLogged();
       if (this.#unlisten !== null) this.#unlisten();
-      if (alias !== null) this.channelLayer.discardChannel?.(this.channelName);
+      this.channelLayer.discardChannel?.(this.channelName);
     }
   }
 

@@ -216,15 +216,61 @@ describe('AsyncConsumer dispatch', () => {
     assert.deepEqual(handled, []);
   });
 
-  test('stop() ends an idle instance without waiting for another event', async () => {
+  for (const alias of ['default', null]) {
+    test(`stop() ends an idle instance without waiting for another event (channelLayerAlias ${String(alias)})`, async () => {
+      const handled: string[] = [];
+      let cleanUps = 0;
+      class C extends AsyncConsumer {
+        static override channelLayerAlias = alias;
+        async websocket_connect(): Promise<void> {
+          handled.push('connect');
+          setTimeout(() => this.stop(), 10);
+        }
+        async websocket_receive(): Promise<void> {
+          handled.push('receive');
+        }
+        protected override async cleanUp(): Promise<void> {
+          cleanUps++;
+        }
+      }
+      const comm = new ApplicationCommunicator(C.asApp(), scope());
+      await comm.sendInput({ type: 'websocket.connect' });
+      await comm.wait(1000);
+      // An event that comes after the end is not handled, and clean-up ran once.
+      await comm.sendInput({ type: 'websocket.receive', text: 'late' });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(handled, ['connect']);
+      assert.equal(cleanUps, 1);
+    });
+  }
+
+  test('without a layer, the instance ends after a disconnect its handler did not stop on', async () => {
     class C extends AsyncConsumer {
+      static override channelLayerAlias = null;
+      async websocket_connect(): Promise<void> {}
+      async websocket_disconnect(): Promise<void> {}
+    }
+    const comm = new ApplicationCommunicator(C.asApp(), scope());
+    await comm.sendInput({ type: 'websocket.connect' });
+    await comm.sendInput({ type: 'websocket.disconnect', code: 1000 });
+    await comm.wait(1000);
+  });
+
+  test('without a layer, an error from a handler still ends the instance with it, after clean-up', async () => {
+    const order: string[] = [];
+    class C extends AsyncConsumer {
+      static override channelLayerAlias = null;
       async websocket_connect(): Promise<void> {
-        setTimeout(() => this.stop(), 10);
+        throw new Error('boom in connect');
+      }
+      protected override async cleanUp(): Promise<void> {
+        order.push('cleanUp');
       }
     }
     const comm = new ApplicationCommunicator(C.asApp(), scope());
     await comm.sendInput({ type: 'websocket.connect' });
-    await comm.wait(1000);
+    await assert.rejects(comm.wait(1000), /boom in connect/);
+    assert.deepEqual(order, ['cleanUp']);
   });
 });
 
