@@ -1,6 +1,7 @@
 // canal: everything an application uses.
 export * from './asgi/types.js';
 export { copyScope } from './asgi/copy-scope.js';
+export { SETTLED } from './asgi/settled.js';
 export * from './errors.js';
 export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.js';
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.js';

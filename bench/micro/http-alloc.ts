@@ -7,6 +7,7 @@
 //   node --no-turbo-inlining --import tsx bench/micro/http-alloc.ts   # per function, not per inlined caller
 import { Session } from 'node:inspector/promises';
 import type { Application, HttpScope, ReceiveEvent, SendEvent } from '../../src/asgi/types.js';
+import { SETTLED } from '../../src/asgi/settled.js';
 import app from '../app.js';
 import direct from '../direct.js';
 
@@ -37,7 +38,8 @@ const scope: HttpScope = {
 };
 const REQUEST: ReceiveEvent = { type: 'http.request', body: Buffer.alloc(0), more_body: false };
 const DISCONNECT: ReceiveEvent = { type: 'http.disconnect' };
-const DONE = Promise.resolve();
+// What the interface server's send returns when the event is handled at once.
+const DONE = SETTLED;
 const state = { given: 0 };
 const receive = () => Promise.resolve(state.given++ === 0 ? REQUEST : DISCONNECT);
 const send = (event: SendEvent) => {

@@ -34,6 +34,9 @@ function takeSettlers(resolve: (value: never) => void, reject: (reason: unknown)
   takenReject = reject;
 }
 
+/** The queue of an instance before its first queued event; never written to. */
+const NO_QUEUE: Incoming[] = [];
+
 /** How an instance ended: normally (StopConsumer, stop(), a disconnect handler) or with an error. */
 const ENDED_CLEANLY = Symbol('ended cleanly');
 
@@ -55,7 +58,8 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   /** The server's send, for events the helpers do not cover. */
   baseSend!: Send;
   #stopping = false;
-  #queue: Incoming[] = [];
+  // Made when the first event is queued: a client-only instance never queues one.
+  #queue: Incoming[] = NO_QUEUE;
   #head = 0;
   #waiter: ((e: Incoming) => void) | null = null;
   #unlisten: (() => void) | null = null;
@@ -109,7 +113,10 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     if (w !== null) {
       this.#waiter = null;
       w(e);
-    } else this.#queue.push(e);
+    } else {
+      if (this.#queue === NO_QUEUE) this.#queue = [];
+      this.#queue.push(e);
+    }
   }
 
   #next(): Promise<Incoming> | Incoming {

@@ -8,11 +8,13 @@ import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, 
 import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.js';
 import { parseJson } from '../http/parse-json.js';
 import type { LayerMessage } from '../layers/types.js';
+import { SETTLED } from '../asgi/settled.js';
 import { AsyncConsumer } from './async-consumer.js';
 import { reserveApiNames } from './handlers.js';
 
 // The body of a request without one (most GETs): one shared, empty, read-only Buffer.
 const EMPTY_BODY = Buffer.alloc(0);
+const TEXT_PLAIN: HeaderInput = [['content-type', 'text/plain; charset=utf-8']];
 
 export interface ServerSentEvent {
   data: string | object;
@@ -27,7 +29,7 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
    * called. An init option: `MyConsumer.asApp({ maxBodyBytes: 1024 })`. @default 10 MiB
    */
   maxBodyBytes = 10 * 1024 * 1024;
-  #chunks: Buffer[] = [];
+  #chunks: Buffer[] | null = null;
   #size = 0;
   #started = false;
   #finished = false;
@@ -44,15 +46,15 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
     if (event.body?.length) {
       this.#size += event.body.length;
       if (this.#size > this.maxBodyBytes) {
-        this.#chunks = [];
+        this.#chunks = null;
         return this.sendResponse(413, `request body over ${this.maxBodyBytes} bytes (maxBodyBytes)`);
       }
-      this.#chunks.push(event.body);
+      (this.#chunks ??= []).push(event.body);
     }
     if (event.more_body) return;
     const chunks = this.#chunks;
-    const body = chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY_BODY : Buffer.concat(chunks);
-    if (chunks.length > 0) this.#chunks = [];
+    const body = chunks === null ? EMPTY_BODY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    this.#chunks = null;
     return this.handle(body);
   }
 
@@ -91,9 +93,13 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   // Not async (nor sendResponse): the server's promise is handed back as it is, one turn less
   // per response; refusals are still rejections, never synchronous throws.
   sendHeaders({ status = 200, headers = [] }: { status?: number; headers?: HeaderInput } = {}): Promise<void> {
-    if (this.#started) return Promise.reject(new InvalidEventError(`${this.constructor.name}.sendHeaders(): the response has already started; headers go out once`));
+    return this.#start('sendHeaders', status, headers);
+  }
+
+  #start(caller: string, status: number, headers: HeaderInput): Promise<void> {
+    if (this.#started) return Promise.reject(new InvalidEventError(`${this.constructor.name}.${caller}(): the response has already started; headers go out once`));
     if (!Number.isInteger(status) || status < 100 || status > 999) {
-      return Promise.reject(new InvalidOptionError(`${this.constructor.name}.sendHeaders(): status must be an HTTP status code (100-999), not ${String(status)}`));
+      return Promise.reject(new InvalidOptionError(`${this.constructor.name}.${caller}(): status must be an HTTP status code (100-999), not ${String(status)}`));
     }
     this.#started = true;
     return this.baseSend({ type: 'http.response.start', status, headers });
@@ -126,9 +132,12 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   }
 
   /** A whole response at once. Headers default to a UTF-8 text/plain content type. */
-  async sendResponse(status: number, body: Buffer | Uint8Array | string, headers: HeaderInput = [['content-type', 'text/plain; charset=utf-8']]): Promise<void> {
-    await this.sendHeaders({ status, headers });
-    await this.sendBody(body);
+  // Not async: when the start is SETTLED (sent at once, as the interface server's are) the body
+  // follows in the same turn; otherwise it waits for the start, as an await would.
+  sendResponse(status: number, body: Buffer | Uint8Array | string, headers: HeaderInput = TEXT_PLAIN): Promise<void> {
+    const started = this.#start('sendResponse', status, headers);
+    if (started === SETTLED) return this.sendBody(body);
+    return started.then(() => this.sendBody(body));
   }
 
   /** Starts a Server-Sent Events stream (200, text/event-stream, no caching or proxy buffering). */

@@ -34,20 +34,57 @@ function headerText(eventType: string, part: unknown, what: string): string {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
-/** Headers from an event as a flat [name, value, name, value, …] list of latin1 strings. */
+// Apps tend to send the same header list with every response (a constant, a default): the
+// checked, flat form of the last few lists is kept, and used again for the same list object
+// while each of its pairs still holds the same two strings. Lists of strings only (bytes can
+// change in place); the flat form is read-only (the server passes it on and never writes to it).
+const RECENT = 8;
+const recentLists: unknown[] = new Array(RECENT).fill(null);
+const recentFlat: string[][] = new Array(RECENT).fill(null);
+let recentNext = 0;
+const NO_HEADERS: string[] = [];
+
+function checkedBefore(headers: unknown[]): string[] | undefined {
+  for (let r = 0; r < RECENT; r++) {
+    if (recentLists[r] !== headers) continue;
+    const flat = recentFlat[r]!;
+    let same = flat.length === 2 * headers.length;
+    for (let i = 0; same && i < headers.length; i++) {
+      const pair = headers[i] as unknown[];
+      same = Array.isArray(pair) && pair.length === 2 && pair[0] === flat[2 * i] && pair[1] === flat[2 * i + 1];
+    }
+    if (same) return flat;
+    recentLists[r] = null; // changed since: checked again, and kept anew
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Headers from an event as a flat [name, value, name, value, …] list of latin1 strings (read-only). */
 export function flatHeaders(eventType: string, headers: HeaderInput | undefined): string[] {
+  if (headers === undefined || headers === null) return NO_HEADERS;
+  if (Array.isArray(headers)) {
+    const flat = checkedBefore(headers);
+    if (flat !== undefined) return flat;
+  }
   const out: string[] = [];
-  if (headers === undefined || headers === null) return out;
+  let strings = true;
   if (typeof (headers as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw invalid(eventType, 'headers', headers, 'a list of [name, value] pairs');
   }
   for (const pair of headers) {
     if (!Array.isArray(pair) || pair.length !== 2) throw invalid(eventType, 'headers', pair, 'a [name, value] pair');
+    if (typeof pair[0] !== 'string' || typeof pair[1] !== 'string') strings = false;
     const name = headerText(eventType, pair[0], 'name');
     const value = headerText(eventType, pair[1], 'value');
     if (!TOKEN.test(name)) throw invalid(eventType, 'headers (name)', name, 'an HTTP token');
     if (BAD_VALUE.test(value)) throw invalid(eventType, `headers (value of ${name})`, value, 'free of CR, LF and NUL');
     out.push(name, value);
+  }
+  if (strings && Array.isArray(headers)) {
+    recentLists[recentNext] = headers;
+    recentFlat[recentNext] = out;
+    recentNext = (recentNext + 1) % RECENT;
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // (waiting on `drain`), `http.disconnect` arrives when the client goes away or the response is
 // done. Errors follow docs/app-interface.md: a bad event throws ERR_INVALID_EVENT, a send after
 // the end throws ERR_SEND_AFTER_CLOSE, an app exception gives 500 (or a cut response).
+import { SETTLED } from '../asgi/settled.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.js';
 import { InvalidEventError, SendAfterCloseError } from '../errors.js';
@@ -14,7 +15,6 @@ import { WatchedResponse } from './server-response.js';
 
 const EMPTY = Buffer.alloc(0);
 const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
-const RESOLVED: Promise<void> = Promise.resolve();
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' });
 
 /** Writes a small complete response outside of any app (errors, limits). */
@@ -195,7 +195,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
   send(event: SendEvent): Promise<void> {
     // Not async: most sends finish at once and share one resolved promise.
     try {
-      return this.deliver(event) ?? RESOLVED;
+      return this.deliver(event) ?? SETTLED;
     } catch (err) {
       return Promise.reject(err);
     }

@@ -5,6 +5,7 @@
 // becomes `websocket.disconnect` with its code and reason. `ws` speaks the protocol (framing,
 // UTF-8 checks → 1007, maxPayload → 1009); frames out go through frame-writer.ts (coalesced
 // writes, shared broadcast frames); keepalive and lifetime are websocket-keepalive.ts.
+import { SETTLED } from '../asgi/settled.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
@@ -20,7 +21,6 @@ import { keepalive, type KeptAlive } from './websocket-keepalive.js';
 const CONNECT: WebsocketReceiveEventAny = Object.freeze({ type: 'websocket.connect' });
 /** Events queued for an app that is not reading; past this the socket is paused (memory stays bounded). */
 const INBOX_HIGH = 64;
-const RESOLVED: Promise<void> = Promise.resolve();
 const WS_OPEN = 1;
 /** Bytes a client may send before the handshake is answered before it is no longer read. */
 const EARLY_DATA_LIMIT = 64 * 1024;
@@ -169,7 +169,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   /** Resolves when the connection and its app instance are done (made only when asked for). */
   get done(): Promise<void> {
     if (this.donePromise === null) {
-      this.donePromise = this.finished ? RESOLVED : new Promise((r) => (this.resolveDone = r));
+      this.donePromise = this.finished ? SETTLED : new Promise((r) => (this.resolveDone = r));
     }
     return this.donePromise;
   }
@@ -245,7 +245,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       } else {
         this.sendOther(event);
       }
-      return RESOLVED;
+      return SETTLED;
     } catch (err) {
       return Promise.reject(err);
     }
