@@ -20,10 +20,13 @@ function ProtocolTypeRouterImpl(routes: ProtocolTypeRoutes): Application {
     if (typeof app !== 'function') throw new InvalidOptionError(`ProtocolTypeRouter: '${key}' must be an application (a function), not ${app === null ? 'null' : typeof app}`);
   }
   const table: ProtocolTypeRoutes = { ...routes };
+  const { http, websocket, lifespan, channel } = table;
   // Not async: an async wrapper returning the inner app's promise costs the request three
   // more turns of the microtask queue. Every failure is still a rejection, never a throw.
+  // The app is picked by comparing the type, not by looking it up as a key of the table.
   return (scope, receive, send) => {
-    const app = table[scope.type as keyof ProtocolTypeRoutes];
+    const type = scope.type;
+    const app = type === 'http' ? http : type === 'websocket' ? websocket : type === 'lifespan' ? lifespan : type === 'channel' ? channel : undefined;
     try {
       if (app) return app(scope, receive, send);
     } catch (err) {
