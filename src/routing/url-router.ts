@@ -6,7 +6,7 @@ import type { Application, Scope, Send } from '../asgi/types.js';
 import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { NESTED, type Route } from './path-pattern.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import { copyScopeWithRoute } from '../asgi/copy-scope.js';
 
 const log = createLogger('routing');
 
@@ -69,11 +69,12 @@ function URLRouterImpl(routes: Route[]): Application {
         // The match's own args and kwargs are fresh objects: used as they are unless an outer
         // router captured something to merge with.
         const outer = s.url_route;
-        const next = copyScope(s) as RoutedScope;
-        next.url_route =
+        const next = copyScopeWithRoute(
+          s,
           outer === undefined
             ? { args: m.args, kwargs: m.kwargs }
-            : { args: outer.args.length === 0 ? m.args : outer.args.concat(m.args), kwargs: Object.assign({}, outer.kwargs, m.kwargs) };
+            : { args: outer.args.length === 0 ? m.args : outer.args.concat(m.args), kwargs: Object.assign({}, outer.kwargs, m.kwargs) },
+        ) as RoutedScope;
         if (route.prefix) next[PATH_REMAINING] = m.rest;
         else if (next[PATH_REMAINING] !== undefined) delete next[PATH_REMAINING];
         return route.app(next, receive, send);

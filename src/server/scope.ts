@@ -118,7 +118,8 @@ function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx:
 }
 
 // Each scope is one object literal with every key in a fixed order (no spread of shared
-// fields): an object built that way is cheap to make and cheap for routers to copy.
+// fields): an object built that way is cheap to make and cheap for routers to copy. The order
+// is the one copyScope's fast copies expect (HTTP_KEYS and WS_KEYS in src/asgi/copy-scope.ts).
 
 export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
   const { rawPath, query } = splitTarget(req.url ?? '/');
