@@ -67,12 +67,14 @@ function literalCopy(scope: Scope, routed: boolean, urlRoute: unknown): AnyScope
   const http = type === 'http';
   const layout = http ? HTTP_KEYS : WS_KEYS;
   if (!laidOut(keys, layout)) return null;
-  const c = http ? (routed ? httpRouted(s, urlRoute) : httpCopy(s)) : routed ? websocketRouted(s, urlRoute) : websocketCopy(s);
-  if (keys.length > layout.length) {
-    // The lifespan state, after the layout's keys as in the original (and before url_route).
-    if (!routed) c.state = s.state;
-    else return Object.assign(http ? httpCopy(s) : websocketCopy(s), { state: s.state, url_route: urlRoute });
+  if (keys.length === layout.length) {
+    if (http) return routed ? httpRouted(s, urlRoute) : httpCopy(s);
+    return routed ? websocketRouted(s, urlRoute) : websocketCopy(s);
   }
+  // With the lifespan state: it follows the layout's keys, as in the original, then url_route.
+  const c = http ? httpCopy(s) : websocketCopy(s);
+  c.state = s.state;
+  if (routed) c.url_route = urlRoute;
   return c;
 }
 

@@ -210,7 +210,8 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
         if (t === 'websocket.disconnect' || t === 'http.disconnect') break;
       }
     } catch (err) {
-      // receive() failed; a StopConsumer from it (how a worker ends an instance) is a clean end
+      // receive() or recoverFrom() failed; a StopConsumer from receive() (how a worker ends
+      // an instance) is a clean end
       if (!(err instanceof StopConsumer)) outcome = err;
     }
     this.#idle = false;

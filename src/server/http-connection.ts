@@ -11,7 +11,7 @@ import type { LiveConnection, ServerContext } from './context.js';
 import type { InFlightMember } from './in-flight-list.js';
 import { checkBody, checkBool, checkStatus, flatHeaders } from './events.js';
 import { BadRequestTarget, buildHttpScope } from './scope.js';
-import { WatchedResponse } from './server-response.js';
+import type { WatchedResponse } from './server-response.js';
 
 const EMPTY = Buffer.alloc(0);
 const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
@@ -34,10 +34,6 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
 // should cost as few allocations as the app interface allows.
 function destroyResponse(res: ServerResponse): void {
   res.destroy();
-}
-const kConnection = Symbol('canal.httpConnection');
-function onResponseClose(this: ServerResponse & { [kConnection]?: HttpConnection }): void {
-  this[kConnection]!.onClose();
 }
 function onResponseTimeout(conn: HttpConnection): void {
   conn.onTimeout();
@@ -78,17 +74,13 @@ class HttpConnection implements LiveConnection, InFlightMember {
   constructor(
     private readonly ctx: ServerContext,
     private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly res: WatchedResponse,
     private readonly scope: HttpScope,
     bodyLess: boolean,
   ) {
     this.bodyDone = bodyLess;
     this.started = ctx.accessLog === null ? 0 : Date.now();
-    if (res instanceof WatchedResponse) res.watcher = this;
-    else {
-      (res as ServerResponse & { [kConnection]?: HttpConnection })[kConnection] = this;
-      res.on('close', onResponseClose);
-    }
+    res.watcher = this;
     if (ctx.options.httpResponseTimeoutMs > 0) {
       this.timer = setTimeout(onResponseTimeout, ctx.options.httpResponseTimeoutMs, this);
     }
@@ -354,7 +346,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
   }
 }
 
-export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: WatchedResponse): void {
   ctx.stats.httpRequests++;
   let scope: HttpScope;
   try {

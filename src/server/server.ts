@@ -2,7 +2,7 @@
 // instance on the app interface. `listen()` runs lifespan startup first; `close()` is the
 // graceful shutdown: stop accepting, close WebSockets with 1012 so clients reconnect elsewhere,
 // let in-flight HTTP responses finish within drainTimeoutMs, then lifespan shutdown.
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Application } from '../asgi/types.js';
@@ -62,7 +62,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
   });
   httpServer.maxHeadersCount = resolved.maxHeaderCount;
 
-  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  httpServer.on('request', (req: IncomingMessage, res: WatchedResponse) => {
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
       ctx.stats.rejected++;
       plainResponse(res, 431, `more than ${resolved.maxHeaderCount} header lines`, true);
