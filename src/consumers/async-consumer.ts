@@ -2,11 +2,15 @@
 // its own channel on the channel layer — and handles their events one at a time, in arrival
 // order, by calling the method named after the event's type (`chat.message` → chat_message).
 //
-// Hot path: two pump loops feed one queue; the dispatch loop takes from it, and a pump that
-// finds the loop waiting resolves it directly. No timers, races or closures per event. An
-// instance without a channel layer has one source only, the client: its loop awaits the
+// Hot path: the client's events (a pump awaiting receive()) and the layer's messages (pushed by
+// the layer's listen(), or a pump where a layer has none) go into one queue per instance. An
+// instance with no handler running joins a ready list that one microtask drains for all of
+// them: a group send to 1000 members costs one turn, not a promise and an async-loop turn per
+// member. A handler that returns nothing or SETTLED lets the next event run in the same turn.
+// An instance without a channel layer has one source only, the client: its loop awaits the
 // client's events itself, with no pump, queue or promise of its own per event.
 import type { Application, ReceiveEvent, Scope, Send } from '../asgi/types.js';
+import { SETTLED } from '../asgi/settled.js';
 import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { getChannelLayer } from '../layers/registry.js';
@@ -22,12 +26,15 @@ class Halt {
 
 type Incoming = { type: string } | Halt;
 
-// A promise's resolve function, taken without a closure per promise: `new Promise(takeResolve)`,
-// then read `taken` (the executor runs synchronously).
+// A promise's settling functions, taken without a closure per promise:
+// `new Promise(takeSettlers)`, then read `taken` and `takenReject` (the executor runs synchronously).
 let taken: ((value: never) => void) | null = null;
-function takeResolve(resolve: (value: never) => void): void {
-  taken = resolve;
-}
+function noop(): void {}
+
+/** Instances with layer events to handle and no handler running; drained in one microtask. */
+const ready: AsyncConsumer<any>[] = [];
+let drainQueued = false;
+
 let takenReject: ((reason: unknown) => void) | null = null;
 function takeSettlers(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
   taken = resolve;
@@ -61,11 +68,15 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   // Made when the first event is queued: a client-only instance never queues one.
   #queue: Incoming[] = NO_QUEUE;
   #head = 0;
-  #waiter: ((e: Incoming) => void) | null = null;
+  // With a layer: a handler is running, or the instance waits in the ready list for its turn.
+  #running = false;
+  #onDone: () => void = noop;
+  #onFail: (err: unknown) => void = noop;
   #unlisten: (() => void) | null = null;
-  // Client-only instances (no channel layer): waiting for the client, and how run() settles.
+  // Client-only instances (no channel layer): waiting for the client.
   #clientOnly = false;
   #idle = false;
+  // How run() settles, once.
   #ended = false;
   #resolveRun: (() => void) | null = null;
   #rejectRun: ((reason: unknown) => void) | null = null;
@@ -108,31 +119,33 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     else if (this.#idle) this.#end(ENDED_CLEANLY);
   }
 
+  /** Queues an event; an instance with no handler running takes its turn in the next drain. */
   #push(e: Incoming): void {
-    const w = this.#waiter;
-    if (w !== null) {
-      this.#waiter = null;
-      w(e);
-    } else {
-      if (this.#queue === NO_QUEUE) this.#queue = [];
-      this.#queue.push(e);
+    if (this.#ended) return;
+    if (this.#queue === NO_QUEUE) this.#queue = [];
+    this.#queue.push(e);
+    if (this.#running) return;
+    this.#running = true;
+    ready.push(this);
+    if (!drainQueued) {
+      drainQueued = true;
+      queueMicrotask(AsyncConsumer.#drain);
     }
   }
 
-  #next(): Promise<Incoming> | Incoming {
-    const q = this.#queue;
-    if (this.#head < q.length) {
-      const e = q[this.#head]!;
-      q[this.#head++] = undefined as unknown as Incoming;
-      if (this.#head === q.length) {
-        q.length = 0;
-        this.#head = 0;
-      }
-      return e;
+  /**
+   * Runs the instances that have events and no handler running, in the order their events
+   * came: one microtask for all the members a group send reached, not a promise and a turn
+   * of an async loop for each.
+   */
+  static #drain(): void {
+    for (let i = 0; i < ready.length; i++) {
+      const c = ready[i]!;
+      ready[i] = undefined as unknown as AsyncConsumer<any>;
+      c.#step();
     }
-    const waiting = new Promise<Incoming>(takeResolve);
-    this.#waiter = taken as (e: Incoming) => void;
-    return waiting;
+    ready.length = 0;
+    drainQueued = false;
   }
 
   async #pumpClient(receive: () => Promise<ReceiveEvent>): Promise<void> {
@@ -175,13 +188,20 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   run(scope: Scope, receive: () => Promise<ReceiveEvent>, send: Send): Promise<void> {
     this.scope = scope;
     this.baseSend = send;
-    const alias = (this.constructor as typeof AsyncConsumer).channelLayerAlias;
-    if (alias !== null) return this.#runWithLayer(alias, receive);
-    this.#clientOnly = true;
     const ended = new Promise<void>(takeSettlers);
     this.#resolveRun = taken as () => void;
     this.#rejectRun = takenReject;
-    void this.#readClient(receive);
+    const alias = (this.constructor as typeof AsyncConsumer).channelLayerAlias;
+    if (alias === null) {
+      this.#clientOnly = true;
+      void this.#readClient(receive);
+    } else {
+      try {
+        this.#runWithLayer(alias, receive);
+      } catch (err) {
+        this.#settle(err);
+      }
+    }
     return ended;
   }
 
@@ -218,13 +238,21 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     this.#end(outcome);
   }
 
-  /** Ends a client-only instance once: clean-up, then run() settles with the outcome. */
+  /** Ends the instance once: clean-up, its channel let go, then run() settles with the outcome. */
   #end(outcome: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopping = true;
-    if (this.cleanUp === NO_CLEAN_UP) this.#settle(outcome);
-    else void this.#cleanUpLogged().then(() => this.#settle(outcome));
+    this.#queue.length = 0;
+    this.#head = 0;
+    if (this.cleanUp === NO_CLEAN_UP) this.#release(outcome);
+    else void this.#cleanUpLogged().then(() => this.#release(outcome));
+  }
+
+  #release(outcome: unknown): void {
+    if (this.#unlisten !== null) this.#unlisten();
+    if (this.channelName !== '') this.channelLayer.discardChannel?.(this.channelName);
+    this.#settle(outcome);
   }
 
   #settle(outcome: unknown): void {
@@ -232,36 +260,84 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     else this.#rejectRun!(outcome);
   }
 
-  async #runWithLayer(alias: string, receive: () => Promise<ReceiveEvent>): Promise<void> {
+  #runWithLayer(alias: string, receive: () => Promise<ReceiveEvent>): void {
     this.channelLayer = getChannelLayer(alias) as unknown as ChannelLayer<M>;
-    this.channelName = await this.channelLayer.newChannel();
-    void this.#pumpClient(receive);
-    this.#readLayer();
-    // The loop is kept small and closure-free: its frame is made for every connection.
-    try {
-      for (;;) {
-        const got = this.#next();
-        const event = got instanceof Promise ? await got : got;
-        if (event instanceof Halt) {
-          if (event.reason instanceof StopConsumer) return;
-          throw event.reason;
-        }
-        try {
-          const pending = this.dispatch(event);
-          if (pending !== undefined) await pending;
-        } catch (err) {
-          if (err instanceof StopConsumer) return;
-          if (!(await this.recoverFrom(err))) throw err;
-        }
-        if (this.#stopping) return;
+    this.channelLayer.newChannel().then(
+      (name) => {
+        this.channelName = name;
+        this.#onDone = () => this.#afterHandler();
+        this.#onFail = (err) => this.#handlerFailed(err);
+        void this.#pumpClient(receive);
+        this.#readLayer();
+      },
+      (err: unknown) => this.#settle(err),
+    );
+  }
+
+  /**
+   * Handles queued events until one's handler is still running (it resumes from #afterHandler)
+   * or the queue is empty. Never throws: every outcome ends in a handler, the queue, or #end.
+   */
+  #step(): void {
+    for (;;) {
+      const q = this.#queue;
+      if (this.#head >= q.length) {
+        this.#running = false;
+        return;
       }
-    } finally {
-      this.#stopping = true;
-      this.#queue.length = 0;
-      if (this.cleanUp !== NO_CLEAN_UP) await this.#cleanUpLogged();
-      if (this.#unlisten !== null) this.#unlisten();
-      this.channelLayer.discardChannel?.(this.channelName);
+      const event = q[this.#head]!;
+      q[this.#head++] = undefined as unknown as Incoming;
+      if (this.#head === q.length) {
+        q.length = 0;
+        this.#head = 0;
+      }
+      if (event instanceof Halt) {
+        this.#end(event.reason instanceof StopConsumer ? ENDED_CLEANLY : event.reason);
+        return;
+      }
+      let pending: Promise<void> | void;
+      try {
+        pending = this.dispatch(event);
+      } catch (err) {
+        this.#handlerFailed(err);
+        return;
+      }
+      // A handler that returns nothing, or a send's SETTLED, is finished now.
+      if (pending !== undefined && pending !== SETTLED) {
+        pending.then(this.#onDone, this.#onFail);
+        return;
+      }
+      if (this.#stopping) {
+        this.#end(ENDED_CLEANLY);
+        return;
+      }
     }
+  }
+
+  #afterHandler(): void {
+    if (this.#stopping) this.#end(ENDED_CLEANLY);
+    else this.#step();
+  }
+
+  #handlerFailed(err: unknown): void {
+    if (err instanceof StopConsumer) {
+      this.#end(ENDED_CLEANLY);
+      return;
+    }
+    let recovered: Promise<boolean> | boolean;
+    try {
+      recovered = this.recoverFrom(err);
+    } catch (err2) {
+      this.#end(err2);
+      return;
+    }
+    if (recovered === true) this.#afterHandler();
+    else if (recovered === false) this.#end(err);
+    else
+      recovered.then(
+        (ok) => (ok ? this.#afterHandler() : this.#end(err)),
+        (err2: unknown) => this.#end(err2),
+      );
   }
 
   /** Starts reading this instance's channel: push delivery where the layer has it, else a pump. */

@@ -164,7 +164,8 @@ describe('examples/chat/run-cluster.sh and the Procfile', () => {
     assert.match(out, new RegExp(`== starting redis-server on 127\\.0\\.0\\.1:${redisPort}`));
     assert.match(out, new RegExp(`== creating database ${name}`));
     assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${web1}/chat/lobby/\\n.*http://127\\.0\\.0\\.1:${web2}/chat/lobby/`));
-    assert.match(out, /worker \| canal: worker reading thumbnails/);
+    // The script waits for the servers to answer, not for the worker, which may start later.
+    await script.waitFor(/worker \| canal: worker reading thumbnails/);
     assert.equal((await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount, 1);
     for (const port of [web1, web2]) assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })).status, 200);
     await shareARoom(web1, web2);

@@ -151,6 +151,63 @@ describe('AsyncConsumer dispatch', () => {
     assert.equal(maxActive, 1);
   });
 
+  test('one group send runs every member; a member whose handler throws ends alone, the rest go on', async () => {
+    const handled: string[] = [];
+    class Member extends AsyncConsumer {
+      async websocket_connect(): Promise<void> {
+        await this.channelLayer.groupAdd('room', this.channelName);
+        await this.baseSend({ type: 'websocket.accept' });
+      }
+      // Not async: a throw comes out of the call itself, in the middle of the group's members.
+      room_news(event: LayerMessage): Promise<void> | void {
+        if (this.scope.type === 'websocket' && this.scope.path === '/ws/bad/') throw new Error('bad member');
+        handled.push(`${this.scope.type === 'websocket' ? this.scope.path : ''} ${String(event.n)}`);
+      }
+    }
+    const paths = ['/ws/a/', '/ws/bad/', '/ws/b/', '/ws/c/'];
+    const comms = paths.map((p) => new ApplicationCommunicator(Member.asApp(), websocketScope(p)));
+    for (const c of comms) {
+      await c.sendInput({ type: 'websocket.connect' });
+      await c.receiveOutput();
+    }
+    await getChannelLayer().groupSend('room', { type: 'room.news', n: 1 });
+    await assert.rejects(comms[1]!.wait(1000), /bad member/);
+    await getChannelLayer().groupSend('room', { type: 'room.news', n: 2 });
+    await until(() => handled.length === 6);
+    assert.deepEqual(handled.sort(), ['/ws/a/ 1', '/ws/a/ 2', '/ws/b/ 1', '/ws/b/ 2', '/ws/c/ 1', '/ws/c/ 2']);
+  });
+
+  test('a message sent by a handler during a group send is handled in arrival order by every member', async () => {
+    const seen = new Map<string, string[]>();
+    const names: string[] = [];
+    class Relay extends AsyncConsumer {
+      async websocket_connect(): Promise<void> {
+        names.push(this.channelName);
+        seen.set(this.channelName, []);
+        await this.channelLayer.groupAdd('relay', this.channelName);
+      }
+      // The first member, on the group message, sends a direct message to every member.
+      room_go(event: LayerMessage): void {
+        seen.get(this.channelName)!.push(`go ${String(event.n)}`);
+        if (this.channelName === names[0]) for (const n of names) void this.channelLayer.send(n, { type: 'room.direct', n: event.n });
+      }
+      async room_direct(event: LayerMessage): Promise<void> {
+        await new Promise((r) => setImmediate(r));
+        seen.get(this.channelName)!.push(`direct ${String(event.n)}`);
+      }
+    }
+    const comms = [0, 1, 2].map(() => new ApplicationCommunicator(Relay.asApp(), scope()));
+    for (const c of comms) await c.sendInput({ type: 'websocket.connect' });
+    await until(() => names.length === 3);
+    await new Promise((r) => setTimeout(r, 5));
+    await getChannelLayer().groupSend('relay', { type: 'room.go', n: 1 });
+    await getChannelLayer().groupSend('relay', { type: 'room.go', n: 2 });
+    await until(() => [...seen.values()].every((l) => l.length === 4));
+    // Each member: its group message first, then the direct one that came while the group send
+    // was still being handed out, then the second group send.
+    for (const n of names) assert.deepEqual(seen.get(n), ['go 1', 'direct 1', 'go 2', 'direct 2'], n);
+  });
+
   test('messages on its own channel reach the handler; this.channelName comes from newChannel()', async () => {
     const got: LayerMessage[] = [];
     let name = '';
