@@ -15,7 +15,7 @@ import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { getChannelLayer } from '../layers/registry.js';
 import type { ChannelLayer, LayerMessage } from '../layers/types.js';
-import { handlerName, isReservedHandlerName, reserveApiNames } from './handlers.js';
+import { dispatchableName, handlerName, reserveApiNames } from './handlers.js';
 
 const log = createLogger('dispatch');
 
@@ -66,6 +66,9 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   baseSend!: Send;
   #stopping = false;
   // Made when the first event is queued: a client-only instance never queues one.
+  // The oldest waiting event while #queue is empty (most instances hold one at a time); the
+  // others wait in #queue from #head on, in arrival order.
+  #first: Incoming | null = null;
   #queue: Incoming[] = NO_QUEUE;
   #head = 0;
   // With a layer: a handler is running, or the instance waits in the ready list for its turn.
@@ -122,8 +125,11 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   /** Queues an event; an instance with no handler running takes its turn in the next drain. */
   #push(e: Incoming): void {
     if (this.#ended) return;
-    if (this.#queue === NO_QUEUE) this.#queue = [];
-    this.#queue.push(e);
+    if (this.#first === null && this.#head === this.#queue.length) this.#first = e;
+    else {
+      if (this.#queue === NO_QUEUE) this.#queue = [];
+      this.#queue.push(e);
+    }
     if (this.#running) return;
     this.#running = true;
     ready.push(this);
@@ -243,6 +249,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopping = true;
+    this.#first = null;
     this.#queue.length = 0;
     this.#head = 0;
     if (this.cleanUp === NO_CLEAN_UP) this.#release(outcome);
@@ -280,16 +287,20 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
    */
   #step(): void {
     for (;;) {
-      const q = this.#queue;
-      if (this.#head >= q.length) {
-        this.#running = false;
-        return;
-      }
-      const event = q[this.#head]!;
-      q[this.#head++] = undefined as unknown as Incoming;
-      if (this.#head === q.length) {
-        q.length = 0;
-        this.#head = 0;
+      let event = this.#first;
+      if (event !== null) this.#first = null;
+      else {
+        const q = this.#queue;
+        if (this.#head >= q.length) {
+          this.#running = false;
+          return;
+        }
+        event = q[this.#head]!;
+        q[this.#head++] = undefined as unknown as Incoming;
+        if (this.#head === q.length) {
+          q.length = 0;
+          this.#head = 0;
+        }
       }
       if (event instanceof Halt) {
         this.#end(event.reason instanceof StopConsumer ? ENDED_CLEANLY : event.reason);
@@ -351,7 +362,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     const limit = (layer as { capacityFor?(c: string): number }).capacityFor?.(this.channelName) ?? 100;
     this.#unlisten = layer.listen(this.channelName, (message: M) => {
       if (this.#stopping) return true;
-      if (this.#queue.length - this.#head >= limit) return false;
+      if ((this.#first !== null ? 1 : 0) + this.#queue.length - this.#head >= limit) return false;
       this.#push(message);
       return true;
     });
@@ -387,10 +398,11 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
    * or missing handler throws NoHandlerError synchronously.
    */
   dispatch(event: { type: string }): Promise<void> | void {
-    const name = handlerName(event.type);
-    if (name.charCodeAt(0) === 95 /* _ */ || isReservedHandlerName(name)) {
+    const name = dispatchableName(event.type);
+    if (name === null) {
+      const refused = handlerName(event.type);
       throw new NoHandlerError(
-        `message type ${JSON.stringify(event.type)} maps to ${this.constructor.name}.${name}, which is not a handler: names starting with '_' and the consumer's own API methods are never dispatched; rename the message type`,
+        `message type ${JSON.stringify(event.type)} maps to ${this.constructor.name}.${refused}, which is not a handler: names starting with '_' and the consumer's own API methods are never dispatched; rename the message type`,
       );
     }
     const handler = (this as unknown as Record<string, unknown>)[name];
