@@ -44,6 +44,16 @@ const OWN_KEYS = ['hosts', 'prefix', 'symmetricEncryptionKeys', 'commandTimeoutM
 /** Most messages one read of this process's channels takes from Redis. */
 const BATCH_POP = 256;
 
+/**
+ * Resolves once the event loop has handled this pass's I/O (the deliveries just made are
+ * written by then). The next pop waits for it: messages that came while those deliveries ran
+ * are then taken together, and each socket gets them in one write, instead of one message per
+ * round trip, each written on its own.
+ */
+function afterThisPass(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function nonLocal(channel: string): string {
   const bang = channel.indexOf('!');
   return bang < 0 ? channel : channel.slice(0, bang + 1);
@@ -376,6 +386,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
             if (!got) continue;
             const popped = got[1];
             for (let i = 0; i < popped.length; i++) this.dispatch(popped[i]![0], Number(popped[i]![1].toString()));
+            await afterThisPass();
             continue;
           }
           const first = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as [Buffer, Buffer, Buffer] | null;
@@ -387,6 +398,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           // Whatever else arrived meanwhile comes in one more round trip.
           const rest = (await shard.run((c) => c.zpopminBuffer(key, BATCH_POP - 1))) as unknown as Buffer[];
           for (let i = 0; i < rest.length; i += 2) this.dispatch(rest[i]!, Number(rest[i + 1]!.toString()));
+          await afterThisPass();
         } catch (err) {
           if (client) shard.release(client);
           if (this.closed) break;
