@@ -9,6 +9,7 @@ import { ApplicationCommunicator } from '../../src/testing/application-communica
 import { websocketScope } from '../../src/testing/scope-builder.js';
 import type { LayerMessage } from '../../src/layers/types.js';
 import { until } from './consumers-helpers.js';
+import { SETTLED } from '../../src/asgi/settled.js';
 
 afterEach(() => resetChannelLayers());
 
@@ -206,6 +207,37 @@ describe('AsyncConsumer dispatch', () => {
     // Each member: its group message first, then the direct one that came while the group send
     // was still being handed out, then the second group send.
     for (const n of names) assert.deepEqual(seen.get(n), ['go 1', 'direct 1', 'go 2', 'direct 2'], n);
+  });
+
+  test('a handler that returns the send\'s SETTLED lets the next message run at once, in order; a rejected send ends the instance', async () => {
+    const sent: string[] = [];
+    let name = '';
+    class Quick extends AsyncConsumer {
+      async websocket_connect(): Promise<void> {
+        name = this.channelName;
+      }
+      chat_message(event: LayerMessage): Promise<void> {
+        return this.baseSend({ type: 'websocket.send', text: String(event.text) });
+      }
+    }
+    let fail = false;
+    const send = (event: { type: string; text?: string }): Promise<void> => {
+      if (event.type !== 'websocket.send') return SETTLED;
+      if (fail) return Promise.reject(new Error('socket gone'));
+      sent.push(event.text!);
+      return SETTLED;
+    };
+    let given = false;
+    const receive = () => (given ? new Promise<never>(() => {}) : ((given = true), Promise.resolve({ type: 'websocket.connect' } as const)));
+    const ended = Quick.asApp()(scope(), receive as never, send as never);
+    await until(() => name !== '');
+    const layer = getChannelLayer();
+    for (let i = 0; i < 20; i++) void layer.send(name, { type: 'chat.message', text: `m${i}` });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent, Array.from({ length: 20 }, (_, i) => `m${i}`));
+    fail = true;
+    await layer.send(name, { type: 'chat.message', text: 'lost' });
+    await assert.rejects(Promise.race([ended, new Promise((_, no) => setTimeout(() => no(new Error('did not end')), 1000))]), /socket gone/);
   });
 
   test('messages on its own channel reach the handler; this.channelName comes from newChannel()', async () => {
