@@ -39,21 +39,28 @@ describe('core layer group send: one round trip and two', () => {
     // A channelCapacity rule (that matches nothing here) takes the two-round-trip path.
     const twoTrips = new RedisChannelLayer({ hosts: [REDIS_URL], prefix: p, channelCapacity: { 'nothing-here.*': 5 } });
     const members = new RedisChannelLayer({ hosts: [REDIS_URL], prefix: p });
+    const others = new RedisChannelLayer({ hosts: [REDIS_URL], prefix: p });
     try {
       const channels: string[] = [];
       for (let i = 0; i < 20; i++) channels.push(await members.newChannel()); // > 15: an array16 list
       for (const c of channels) await members.groupAdd('room', c);
       await members.groupAdd('room', 'thumbnails'); // a named channel: a key of its own
+      // Members of a second process joined between the first one's: each key's list keeps its
+      // own channels in join order, whichever runs they come in.
+      for (let i = 0; i < 3; i++) {
+        await others.groupAdd('room', await others.newChannel());
+        await members.groupAdd('room', await members.newChannel());
+      }
       const message: Record<string, unknown> = { type: 'chat.message' };
       for (let i = 0; i < 16; i++) message[`k${i}`] = i % 2 ? `v${i}` : i; // 17 entries, 18 with the list: a map16 header
       message.raw = Buffer.from([0, 1, 2, 255]);
-      const keys = [`${p}specific.${members.clientPrefix}!`, `${p}thumbnails`];
+      const keys = [`${p}specific.${members.clientPrefix}!`, `${p}thumbnails`, `${p}specific.${others.clientPrefix}!`];
 
       await oneTrip.groupSend('room', message as { type: string });
       const viaOne = await takeStored(keys);
       await twoTrips.groupSend('room', message as { type: string });
       const viaTwo = await takeStored(keys);
-      assert.equal(viaOne.length, 2, 'one member per Redis key');
+      assert.equal(viaOne.length, 3, 'one member per Redis key');
       assert.deepEqual(viaOne, viaTwo);
 
       // Small maps (a fixmap header) and short lists as well, and the receivers get them.
@@ -65,7 +72,7 @@ describe('core layer group send: one round trip and two', () => {
       const named = await within(members.receive('thumbnails'), 5000, 'the named channel');
       assert.deepEqual(named, { type: 'chat.message', text: 'hi' });
     } finally {
-      await Promise.all([oneTrip.close(), twoTrips.close(), members.close()]);
+      await Promise.all([oneTrip.close(), twoTrips.close(), members.close(), others.close()]);
     }
   });
 

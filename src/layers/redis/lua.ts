@@ -55,17 +55,31 @@ local full = {}
 if #members == 0 then return full end
 local prefix = ARGV[2]
 local order, lists = {}, {}
+-- Members of one process come one after another, and most groups span few processes: a
+-- member that starts with the last process part (up to and with its '!') joins that list
+-- without a new string being made for it.
+local last, lastList = nil, nil
 for i = 1, #members do
   local channel = members[i]
-  local bang = string.find(channel, '!', 1, true)
-  local key = prefix .. (bang and string.sub(channel, 1, bang) or channel)
-  local list = lists[key]
-  if list == nil then
-    list = {}
-    lists[key] = list
-    order[#order + 1] = key
+  if last ~= nil and string.find(channel, last, 1, true) == 1 then
+    lastList[#lastList + 1] = channel
+  else
+    local bang = string.find(channel, '!', 1, true)
+    local part = bang and string.sub(channel, 1, bang) or channel
+    local key = prefix .. part
+    local list = lists[key]
+    if list == nil then
+      list = {}
+      lists[key] = list
+      order[#order + 1] = key
+    end
+    list[#list + 1] = channel
+    if bang then
+      last, lastList = part, list
+    else
+      last, lastList = nil, nil
+    end
   end
-  list[#list + 1] = channel
 end
 local capacity = tonumber(ARGV[5])
 local now = ARGV[6]
