@@ -148,7 +148,16 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     for (let i = 0; i < ready.length; i++) {
       const c = ready[i]!;
       ready[i] = undefined as unknown as AsyncConsumer<any>;
-      c.#step();
+      try {
+        c.#step();
+      } catch (err) {
+        // #step settles every handler outcome itself; should anything else throw, it ends that
+        // instance only, and the other instances of this drain still run.
+        log.error(`${c.constructor.name}: ended on an error outside its handlers`, err);
+        c.#running = false;
+        if (c.#ended) c.#settle(err);
+        else c.#end(err);
+      }
     }
     ready.length = 0;
     drainQueued = false;
@@ -257,8 +266,12 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   }
 
   #release(outcome: unknown): void {
-    if (this.#unlisten !== null) this.#unlisten();
-    if (this.channelName !== '') this.channelLayer.discardChannel?.(this.channelName);
+    try {
+      if (this.#unlisten !== null) this.#unlisten();
+      if (this.channelName !== '') this.channelLayer.discardChannel?.(this.channelName);
+    } catch (err) {
+      log.warn(`${this.constructor.name}: letting go of its channel ${this.channelName} failed: ${(err as Error).message}`);
+    }
     this.#settle(outcome);
   }
 
@@ -313,8 +326,9 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
         this.#handlerFailed(err);
         return;
       }
-      // A handler that returns nothing, or a send's SETTLED, is finished now.
-      if (pending !== undefined && pending !== SETTLED) {
+      // A handler that returns nothing, or a send's SETTLED, is finished now; so is one that
+      // returns a value that is not a promise (a plain function's result).
+      if (pending !== undefined && pending !== SETTLED && typeof (pending as { then?: unknown } | null)?.then === 'function') {
         pending.then(this.#onDone, this.#onFail);
         return;
       }
