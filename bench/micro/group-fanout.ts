@@ -6,7 +6,8 @@
 // the measure.
 //
 //   node --import tsx bench/micro/group-fanout.ts [rounds] [ms per round] [members]
-import type { ReceiveEvent, SendEvent, WebsocketScope } from '../../src/asgi/types.js';
+import type { ReceiveEvent, SendEvent } from '../../src/asgi/types.js';
+import { websocketScope } from '../../src/testing/scope-builder.js';
 import { SETTLED } from '../../src/asgi/settled.js';
 import { getChannelLayer } from '../../src/layers/registry.js';
 import app from '../app.js';
@@ -15,21 +16,7 @@ const rounds = Number(process.argv[2] ?? 9);
 const ms = Number(process.argv[3] ?? 1000);
 const members = Number(process.argv[4] ?? 1000);
 
-const scope: WebsocketScope = {
-  type: 'websocket',
-  asgi: { version: '3.0', spec_version: '2.4' },
-  http_version: '1.1',
-  scheme: 'ws',
-  path: '/bench/group/fan/',
-  raw_path: Buffer.from('/bench/group/fan/'),
-  query_string: Buffer.alloc(0),
-  root_path: '',
-  headers: [[Buffer.from('host'), Buffer.from('127.0.0.1:8000')]],
-  client: ['127.0.0.1', 50000],
-  server: ['127.0.0.1', 8000],
-  subprotocols: [],
-  extensions: {},
-};
+const scope = websocketScope('/bench/group/fan/');
 
 const state = { frames: 0, accepted: 0, want: 0, wake: null as (() => void) | null };
 const CONNECT: ReceiveEvent = { type: 'websocket.connect' };
