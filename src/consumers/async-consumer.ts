@@ -159,7 +159,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
         else c.#end(err);
       }
     }
-    ready.length = 0;
+    if (ready.length !== 0) ready.length = 0;
     drainQueued = false;
   }
 
@@ -259,7 +259,9 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     this.#ended = true;
     this.#stopping = true;
     this.#first = null;
-    this.#queue.length = 0;
+    // Setting an array's length is a runtime call even when it changes nothing (a client-only
+    // instance's queue is the shared empty one).
+    if (this.#queue.length !== 0) this.#queue.length = 0;
     this.#head = 0;
     if (this.cleanUp === NO_CLEAN_UP) this.#release(outcome);
     else void this.#cleanUpLogged().then(() => this.#release(outcome));

@@ -72,7 +72,7 @@ function flush(): void {
   if (textFrames.size > 0) textFrames.clear();
   if (binaryFrames.size > 0) binaryFrames.clear();
   for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
-  corked.length = 0;
+  if (corked.length !== 0) corked.length = 0;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
