@@ -135,7 +135,10 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     ready.push(this);
     if (!drainQueued) {
       drainQueued = true;
-      queueMicrotask(AsyncConsumer.#drain);
+      // A reaction on a settled promise, not queueMicrotask: Node wraps each queueMicrotask
+      // callback in an async resource (≈110–180 ns against ≈40–50 ns here). The drain never
+      // throws, so no rejection can come of it.
+      SETTLED.then(AsyncConsumer.#drain);
     }
   }
 
