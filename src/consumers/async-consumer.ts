@@ -234,7 +234,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
         if (this.#stopping) break; // stopped while waiting: already ended
         try {
           const pending = this.dispatch(event);
-          if (pending !== undefined) await pending;
+          if (pending !== undefined && pending !== SETTLED) await pending;
         } catch (err) {
           if (err instanceof StopConsumer) break;
           if (!(await this.recoverFrom(err))) {
