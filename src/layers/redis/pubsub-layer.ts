@@ -44,6 +44,9 @@ interface PubSubShard {
   commands: Shard;
   subscriber: RedisClient;
   subscribed: Map<string, Promise<unknown>>;
+  /** Names waiting for the one SUBSCRIBE that will carry them all (while the client is readied). */
+  batch: string[] | null;
+  batchDone: Promise<unknown> | null;
 }
 
 export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> extends LayerCore<M> implements ChannelLayer<M> {
@@ -80,7 +83,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
       this.emit('reconnect', { host: spec.label, downMs });
     });
     subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.onMessage(channel.toString('utf8'), payload));
-    return { commands, subscriber, subscribed: new Map() };
+    return { commands, subscriber, subscribed: new Map(), batch: null, batchDone: null };
   }
 
   private shardFor(name: string): PubSubShard {
@@ -95,7 +98,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const shard = this.shardFor(name);
     let pending = shard.subscribed.get(name);
     if (!pending) {
-      pending = shard.commands.ready(shard.subscriber).then((c) => c.subscribe(name));
+      pending = this.subscribeInBatch(shard, name);
       shard.subscribed.set(name, pending);
       pending.catch(() => shard.subscribed.delete(name));
     }
@@ -104,6 +107,30 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     } catch (err) {
       throw shard.commands.unavailable(err);
     }
+  }
+
+  /**
+   * Subscribes `name` together with every other name asked for before the subscriber client is
+   * ready to take the command (a microtask when it is connected; the whole wait while it
+   * reconnects): 1000 consumers connecting at once make one SUBSCRIBE, not 1000.
+   */
+  private subscribeInBatch(shard: PubSubShard, name: string): Promise<unknown> {
+    if (shard.batch === null) {
+      const names: string[] = [];
+      shard.batch = names;
+      shard.batchDone = shard.commands.ready(shard.subscriber).then(
+        (c) => {
+          if (shard.batch === names) shard.batch = null;
+          return c.subscribe(...names);
+        },
+        (err: unknown) => {
+          if (shard.batch === names) shard.batch = null;
+          throw err;
+        },
+      );
+    }
+    shard.batch.push(name);
+    return shard.batchDone!;
   }
 
   private async unsubscribe(name: string): Promise<void> {
