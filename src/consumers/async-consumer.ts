@@ -328,7 +328,15 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       try {
         pending = this.dispatch(event);
       } catch (err) {
-        this.#handlerFailed(err);
+        // Recovered at once: go on in this loop (not by calling back into it, so a run of
+        // failing events does not deepen the stack).
+        if (this.#recover(err)) {
+          if (this.#stopping) {
+            this.#end(ENDED_CLEANLY);
+            return;
+          }
+          continue;
+        }
         return;
       }
       // A handler that returns nothing, or a send's SETTLED, is finished now; so is one that
@@ -349,25 +357,37 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
     else this.#step();
   }
 
+  /** A handler's promise rejected. */
   #handlerFailed(err: unknown): void {
+    if (this.#recover(err)) this.#afterHandler();
+  }
+
+  /**
+   * Deals with an error a handler raised: true when recoverFrom() recovered it at once (the
+   * caller goes on); otherwise the instance has ended, or goes on once an async recoverFrom()
+   * says so.
+   */
+  #recover(err: unknown): boolean {
     if (err instanceof StopConsumer) {
       this.#end(ENDED_CLEANLY);
-      return;
+      return false;
     }
     let recovered: Promise<boolean> | boolean;
     try {
       recovered = this.recoverFrom(err);
     } catch (err2) {
       this.#end(err2);
-      return;
+      return false;
     }
-    if (recovered === true) this.#afterHandler();
-    else if (recovered === false) this.#end(err);
-    else
-      recovered.then(
+    if (typeof (recovered as { then?: unknown } | null)?.then !== 'function') {
+      if (recovered) return true;
+      this.#end(err);
+    } else
+      (recovered as Promise<boolean>).then(
         (ok) => (ok ? this.#afterHandler() : this.#end(err)),
         (err2: unknown) => this.#end(err2),
       );
+    return false;
   }
 
   /** Starts reading this instance's channel: push delivery where the layer has it, else a pump. */

@@ -1,0 +1,50 @@
+// A long run of queued messages whose handler throws, each recovered at once by a recoverFrom()
+// that returns true, is handled in one loop: the stack does not grow with each recovered error
+// (it did, by three frames per message, and overflowed on a deep queue).
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AsyncConsumer } from '../../src/consumers/index.js';
+import { configureChannelLayers, getChannelLayer, resetChannelLayers } from '../../src/layers/registry.js';
+import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
+import { websocketScope } from '../../src/testing/scope-builder.js';
+import type { LayerMessage } from '../../src/layers/types.js';
+
+afterEach(() => resetChannelLayers());
+
+test('30,000 recovered errors in a row neither overflow the stack nor stop the consumer', async () => {
+  configureChannelLayers({ default: { backend: 'memory', options: { capacity: 50_000 } } });
+  let name = '';
+  let failed = 0;
+  const fine: unknown[] = [];
+  class Forgiving extends AsyncConsumer {
+    async websocket_connect(): Promise<void> {
+      name = this.channelName;
+    }
+    job_bad(): void {
+      throw new Error('bad job');
+    }
+    job_good(event: LayerMessage): void {
+      fine.push(event.n);
+    }
+    protected override recoverFrom(): boolean {
+      failed++;
+      return true;
+    }
+  }
+  const comm = new ApplicationCommunicator(Forgiving.asApp(), websocketScope('/ws/'));
+  await comm.sendInput({ type: 'websocket.connect' });
+  const deadline = Date.now() + 2000;
+  while (name === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.notEqual(name, '', 'the consumer started');
+  const layer = getChannelLayer();
+  // Queued before the consumer runs any of them: sends deliver at once, handlers run later.
+  for (let i = 0; i < 30_000; i++) void layer.send(name, { type: 'job.bad' });
+  void layer.send(name, { type: 'job.good', n: 1 });
+  const until = Date.now() + 10_000;
+  while (fine.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(failed, 30_000);
+  assert.deepEqual(fine, [1]);
+  await layer.send(name, { type: 'job.good', n: 2 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(fine, [1, 2], 'still running');
+});
