@@ -29,17 +29,17 @@ type Incoming = { type: string } | Halt;
 // A promise's settling functions, taken without a closure per promise:
 // `new Promise(takeSettlers)`, then read `taken` and `takenReject` (the executor runs synchronously).
 let taken: ((value: never) => void) | null = null;
-function noop(): void {}
-
-/** Instances with layer events to handle and no handler running; drained in one microtask. */
-const ready: AsyncConsumer<any>[] = [];
-let drainQueued = false;
-
 let takenReject: ((reason: unknown) => void) | null = null;
 function takeSettlers(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
   taken = resolve;
   takenReject = reject;
 }
+
+function noop(): void {}
+
+/** Instances with layer events to handle and no handler running; drained in one microtask. */
+const ready: AsyncConsumer<any>[] = [];
+let drainQueued = false;
 
 /** The queue of an instance before its first queued event; never written to. */
 const NO_QUEUE: Incoming[] = [];
@@ -65,9 +65,9 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   /** The server's send, for events the helpers do not cover. */
   baseSend!: Send;
   #stopping = false;
-  // Made when the first event is queued: a client-only instance never queues one.
   // The oldest waiting event while #queue is empty (most instances hold one at a time); the
-  // others wait in #queue from #head on, in arrival order.
+  // others wait in #queue from #head on, in arrival order. #queue is made when a second event
+  // waits: a client-only instance never queues one.
   #first: Incoming | null = null;
   #queue: Incoming[] = NO_QUEUE;
   #head = 0;
@@ -330,19 +330,13 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
       } catch (err) {
         // Recovered at once: go on in this loop (not by calling back into it, so a run of
         // failing events does not deepen the stack).
-        if (this.#recover(err)) {
-          if (this.#stopping) {
-            this.#end(ENDED_CLEANLY);
-            return;
-          }
-          continue;
-        }
-        return;
+        if (!this.#recover(err)) return;
+        pending = undefined;
       }
       // A handler that returns nothing, or a send's SETTLED, is finished now; so is one that
       // returns a value that is not a promise (a plain function's result).
-      if (pending !== undefined && pending !== SETTLED && typeof (pending as { then?: unknown } | null)?.then === 'function') {
-        pending.then(this.#onDone, this.#onFail);
+      if (pending !== SETTLED && typeof (pending as { then?: unknown } | undefined)?.then === 'function') {
+        (pending as Promise<void>).then(this.#onDone, this.#onFail);
         return;
       }
       if (this.#stopping) {

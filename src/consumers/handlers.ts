@@ -30,18 +30,14 @@ export function handlerName(type: string): string {
 // names without one are reserved.
 const reserved = new Set<string>(Object.getOwnPropertyNames(Object.prototype));
 
+// type → handler name, for types whose name may be dispatched (one lookup on the hot path).
+const dispatchable = new Map<string, string>();
+
 /** Marks the camelCase methods of a built-in consumer class as not dispatchable. */
 export function reserveApiNames(proto: object): void {
   for (const name of Object.getOwnPropertyNames(proto)) if (!name.includes('_')) reserved.add(name);
   dispatchable.clear();
 }
-
-export function isReservedHandlerName(name: string): boolean {
-  return reserved.has(name);
-}
-
-// type → handler name, for types whose name may be dispatched (one lookup on the hot path).
-const dispatchable = new Map<string, string>();
 
 /** The handler name for `type`, or null when it is refused (starts with `_`, or reserved). */
 export function dispatchableName(type: string): string | null {

@@ -8,16 +8,9 @@ import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.j
 import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
 import { websocketScope } from '../../src/testing/scope-builder.js';
 import type { LayerMessage } from '../../src/layers/types.js';
+import { until } from '../unit/consumers-helpers.js';
 
 afterEach(() => resetChannelLayers());
-
-async function until(check: () => boolean, ms = 1000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('a handler returning a non-promise value lets the next message run, for every member', async () => {
   const seen: string[] = [];

@@ -8,6 +8,7 @@ import { configureChannelLayers, getChannelLayer, resetChannelLayers } from '../
 import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
 import { websocketScope } from '../../src/testing/scope-builder.js';
 import type { LayerMessage } from '../../src/layers/types.js';
+import { until } from '../unit/consumers-helpers.js';
 
 afterEach(() => resetChannelLayers());
 
@@ -33,15 +34,12 @@ test('30,000 recovered errors in a row neither overflow the stack nor stop the c
   }
   const comm = new ApplicationCommunicator(Forgiving.asApp(), websocketScope('/ws/'));
   await comm.sendInput({ type: 'websocket.connect' });
-  const deadline = Date.now() + 2000;
-  while (name === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  assert.notEqual(name, '', 'the consumer started');
+  await until(() => name !== '', 2000);
   const layer = getChannelLayer();
   // Queued before the consumer runs any of them: sends deliver at once, handlers run later.
   for (let i = 0; i < 30_000; i++) void layer.send(name, { type: 'job.bad' });
   void layer.send(name, { type: 'job.good', n: 1 });
-  const until = Date.now() + 10_000;
-  while (fine.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  await until(() => fine.length > 0, 10_000);
   assert.equal(failed, 30_000);
   assert.deepEqual(fine, [1]);
   await layer.send(name, { type: 'job.good', n: 2 });

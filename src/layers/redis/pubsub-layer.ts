@@ -45,8 +45,7 @@ interface PubSubShard {
   subscriber: RedisClient;
   subscribed: Map<string, Promise<unknown>>;
   /** Names waiting for the one SUBSCRIBE that will carry them all (while the client is readied). */
-  batch: string[] | null;
-  batchDone: Promise<unknown> | null;
+  batch: { names: string[]; done: Promise<unknown> } | null;
 }
 
 export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> extends LayerCore<M> implements ChannelLayer<M> {
@@ -83,7 +82,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
       this.emit('reconnect', { host: spec.label, downMs });
     });
     subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.onMessage(channel.toString('utf8'), payload));
-    return { commands, subscriber, subscribed: new Map(), batch: null, batchDone: null };
+    return { commands, subscriber, subscribed: new Map(), batch: null };
   }
 
   private shardFor(name: string): PubSubShard {
@@ -115,22 +114,23 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
    * reconnects): 1000 consumers connecting at once make one SUBSCRIBE, not 1000.
    */
   private subscribeInBatch(shard: PubSubShard, name: string): Promise<unknown> {
-    if (shard.batch === null) {
+    let batch = shard.batch;
+    if (batch === null) {
       const names: string[] = [];
-      shard.batch = names;
-      shard.batchDone = shard.commands.ready(shard.subscriber).then(
+      const done = shard.commands.ready(shard.subscriber).then(
         (c) => {
-          if (shard.batch === names) shard.batch = null;
+          if (shard.batch?.names === names) shard.batch = null;
           return c.subscribe(...names);
         },
         (err: unknown) => {
-          if (shard.batch === names) shard.batch = null;
+          if (shard.batch?.names === names) shard.batch = null;
           throw err;
         },
       );
+      batch = shard.batch = { names, done };
     }
-    shard.batch.push(name);
-    return shard.batchDone!;
+    batch.names.push(name);
+    return batch.done;
   }
 
   private async unsubscribe(name: string): Promise<void> {
