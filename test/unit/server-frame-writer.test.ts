@@ -41,6 +41,21 @@ class RecordingSocket extends Writable {
   }
 }
 
+/** A socket whose every write takes `ms` of CPU, as a write to a real socket takes time. */
+class SlowSocket extends RecordingSocket {
+  constructor(private readonly ms: number) {
+    super();
+  }
+  override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
+    const until = performance.now() + this.ms;
+    while (performance.now() < until);
+    super._writev(chunks, cb);
+  }
+  override _write(chunk: Buffer, enc: BufferEncoding, cb: () => void): void {
+    this._writev([{ chunk }], cb);
+  }
+}
+
 const endOfTurn = () => new Promise((r) => setImmediate(r));
 const afterTicks = () => new Promise((r) => process.nextTick(r));
 
@@ -162,5 +177,35 @@ describe('frame writer', () => {
     assert.equal(got[2]!.data, big.toString('hex'));
     assert.deepEqual(got[3], { data: '010203', binary: true });
     assert.deepEqual(got[4], { data: '', binary: false });
+  });
+
+  it('spreads a flush of many sockets over passes of the loop; what is sent meanwhile joins the sockets still held', async () => {
+    const sockets = Array.from({ length: 100 }, () => new SlowSocket(0.5));
+    const written = () => sockets.filter((s) => s.calls.length > 0).length;
+    for (const s of sockets) writeDataFrame(s, 'first', false);
+    await afterTicks();
+    const afterTurn = written();
+    assert.ok(afterTurn > 0 && afterTurn < 100, `some sockets flushed at the end of the turn, not all (${afterTurn})`);
+    for (const s of sockets) writeDataFrame(s, 'second', false); // arrives while the flush is under way
+    for (let pass = 0; pass < 100 && sockets.some((s) => s.writableCorked); pass++) await endOfTurn();
+    let joined = 0;
+    for (const [i, s] of sockets.entries()) {
+      assert.deepEqual((await s.messages()).map((m) => m.data), ['first', 'second'], `socket ${i}: both frames, in order`);
+      if (i < afterTurn) assert.equal(s.calls.length, 2, `socket ${i} was flushed before the second frame came`);
+      else if (s.calls.length === 1) joined++;
+    }
+    assert.ok(joined > 0, 'the sockets still held sent both frames in one write');
+  });
+
+  it('finishes a spread flush at once when other work has had as much of the loop as the flush', async () => {
+    const sockets = Array.from({ length: 100 }, () => new SlowSocket(0.5));
+    for (const s of sockets) writeDataFrame(s, 'x', false);
+    await afterTicks();
+    const held = sockets.filter((s) => s.calls.length === 0).length;
+    assert.ok(held > 0, 'part of the flush is left for later passes');
+    const until = performance.now() + 100; // other work, longer than the slice took
+    while (performance.now() < until);
+    await endOfTurn();
+    assert.ok(sockets.every((s) => s.calls.length === 1), 'the rest went in the next pass');
   });
 });
