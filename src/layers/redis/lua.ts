@@ -39,64 +39,110 @@ return full
 `;
 
 /**
- * group send in one round trip (one shard, no encryption, one capacity for every channel):
- * KEYS[1] the group key; ARGV: group cut-off, key prefix, head (12 random bytes and the map
- * header of the message with one more entry), rest (the message's entries and the packed
- * "__asgi_channel__" key), capacity, now, expiry. Reads the members as GROUP_MEMBERS does,
- * groups them by Redis key as the two-step send does (a process-local channel a.b!c under
- * <prefix>a.b!), and stores head .. rest .. packed list of that key's channels: the bytes
- * channels_redis writes for {**message, "__asgi_channel__": channels}. Returns the channels
- * whose key was full.
+ * group sends in one round trip (one shard, no encryption, one capacity for every channel): the
+ * group sends a process made in one turn of its event loop, in the order they were made.
+ * KEYS: the group keys. ARGV: group cut-off, key prefix, capacity, expiry, then four per
+ * message: the index of its group key in KEYS, head (12 random bytes and the map header of the
+ * message with one more entry), rest (the message's entries and the packed "__asgi_channel__"
+ * key), and its score (send time).
+ * Each group's members are read once, as GROUP_MEMBERS does, and grouped by Redis key as the
+ * two-step send does (a process-local channel a.b!c under <prefix>a.b!); each message is stored
+ * under each key as head .. rest .. packed list of that key's channels: the bytes
+ * channels_redis writes for {**message, "__asgi_channel__": channels}, with its own score and
+ * the key's EXPIRE refreshed, or refused when the key holds `capacity` messages. Returns, per
+ * message, the channels whose key was full.
  */
 export const GROUP_FANOUT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-local full = {}
-if #members == 0 then return full end
+local groupCutoff = ARGV[1]
 local prefix = ARGV[2]
-local order, lists = {}, {}
--- Members of one process come one after another, and most groups span few processes: a
--- member that starts with the last process part (up to and with its '!') joins that list
--- without a new string being made for it.
-local last, lastList = nil, nil
-for i = 1, #members do
-  local channel = members[i]
-  if last ~= nil and string.find(channel, last, 1, true) == 1 then
-    lastList[#lastList + 1] = channel
-  else
-    local bang = string.find(channel, '!', 1, true)
-    local part = bang and string.sub(channel, 1, bang) or channel
-    local key = prefix .. part
-    local list = lists[key]
-    if list == nil then
-      list = {}
-      lists[key] = list
-      order[#order + 1] = key
+local capacity = tonumber(ARGV[3])
+local expiry = tonumber(ARGV[4])
+local find, sub, pack = string.find, string.sub, cmsgpack.pack
+local groups = {}
+local counts, added, addedList, addedKeys = {}, {}, {}, 0
+local results = {}
+for j = 1, (#ARGV - 4) / 4 do
+  local base = j * 4
+  local gi = tonumber(ARGV[base + 1])
+  local g = groups[gi]
+  if g == nil then
+    redis.call('ZREMRANGEBYSCORE', KEYS[gi], 0, groupCutoff)
+    local members = redis.call('ZRANGE', KEYS[gi], 0, -1)
+    local order, lists, sizes = {}, {}, {}
+    local keys = 0
+    -- Members of one process come one after another, and most groups span few processes: a
+    -- member that starts with the last process part (up to and with its '!') joins that list
+    -- without a new string being made for it. Lists grow by counters, not by the # operator.
+    local last, lastList, lastKey, lastSize = nil, nil, nil, 0
+    for i = 1, #members do
+      local channel = members[i]
+      if last ~= nil and find(channel, last, 1, true) == 1 then
+        lastSize = lastSize + 1
+        lastList[lastSize] = channel
+      else
+        if lastKey ~= nil then sizes[lastKey] = lastSize end
+        local bang = find(channel, '!', 1, true)
+        local part = bang and sub(channel, 1, bang) or channel
+        local key = prefix .. part
+        local list = lists[key]
+        if list == nil then
+          list = {}
+          lists[key] = list
+          sizes[key] = 0
+          keys = keys + 1
+          order[keys] = key
+        end
+        local size = sizes[key] + 1
+        list[size] = channel
+        if bang then
+          last, lastList, lastKey, lastSize = part, list, key, size
+        else
+          sizes[key] = size
+          last, lastList, lastKey, lastSize = nil, nil, nil, 0
+        end
+      end
     end
-    list[#list + 1] = channel
-    if bang then
-      last, lastList = part, list
+    g = { order = order, lists = lists, keys = keys, packed = {} }
+    groups[gi] = g
+  end
+  local head = ARGV[base + 2] .. ARGV[base + 3]
+  local score = ARGV[base + 4]
+  local full, nfull = {}, 0
+  for k = 1, g.keys do
+    local key = g.order[k]
+    local count = counts[key]
+    if count == nil then
+      redis.call('ZREMRANGEBYSCORE', key, 0, math.floor(tonumber(score)) - expiry)
+      count = redis.call('ZCARD', key)
+    end
+    if count < capacity then
+      local packed = g.packed[k]
+      if packed == nil then
+        packed = pack(g.lists[key])
+        g.packed[k] = packed
+      end
+      redis.call('ZADD', key, score, head .. packed)
+      count = count + 1
+      if not added[key] then
+        added[key] = true
+        addedKeys = addedKeys + 1
+        addedList[addedKeys] = key
+      end
     else
-      last, lastList = nil, nil
+      local list = g.lists[key]
+      for x = 1, #list do
+        nfull = nfull + 1
+        full[nfull] = list[x]
+      end
     end
+    counts[key] = count
   end
+  results[j] = full
 end
-local capacity = tonumber(ARGV[5])
-local now = ARGV[6]
-local expiry = tonumber(ARGV[7])
-local cutoff = math.floor(tonumber(now)) - expiry
-local head = ARGV[3] .. ARGV[4]
-for _, key in ipairs(order) do
-  local list = lists[key]
-  redis.call('ZREMRANGEBYSCORE', key, 0, cutoff)
-  if redis.call('ZCOUNT', key, '-inf', '+inf') < capacity then
-    redis.call('ZADD', key, now, head .. cmsgpack.pack(list))
-    redis.call('EXPIRE', key, expiry)
-  else
-    for j = 1, #list do full[#full + 1] = list[j] end
-  end
+for i = 1, addedKeys do
+  redis.call('EXPIRE', addedList[i], expiry)
 end
-return full
+return results
 `;
 
 /** group members: KEYS[1] group key; ARGV: cutoff. Drops expired memberships, returns the rest. */

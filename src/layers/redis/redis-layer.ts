@@ -54,6 +54,43 @@ function afterThisPass(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Most group sends one script carries; a turn that makes more sends several scripts. */
+const MAX_GROUP_BATCH = 128;
+
+/**
+ * The group sends of one turn of the event loop (one shard, no encryption, one capacity),
+ * sent to Redis together as one GROUP_FANOUT script: messages that arrive together are stored
+ * together, and a receive loop waiting on their key gets them in one reply instead of the
+ * first alone. Each group's members are read once per script.
+ */
+class GroupBatch {
+  /** Distinct group keys, in first-use order. */
+  readonly keys: string[] = [];
+  private readonly keyIndex = new Map<string, number>();
+  /** Four per message: its group key's index (1-based, as Lua's KEYS), head, rest, score. */
+  readonly args: (number | Buffer)[] = [];
+  size = 0;
+  sent = false;
+  resolve!: (full: string[][]) => void;
+  reject!: (err: unknown) => void;
+  /** Per message, the channels whose key was full. */
+  readonly answer = new Promise<string[][]>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+
+  /** Adds one message; returns its index in the answer. */
+  add(groupKey: string, head: Buffer, rest: Buffer, score: number): number {
+    let k = this.keyIndex.get(groupKey);
+    if (k === undefined) {
+      k = this.keys.push(groupKey);
+      this.keyIndex.set(groupKey, k);
+    }
+    this.args.push(k, head, rest, score);
+    return this.size++;
+  }
+}
+
 function nonLocal(channel: string): string {
   const bang = channel.indexOf('!');
   return bang < 0 ? channel : channel.slice(0, bang + 1);
@@ -72,6 +109,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   /** Groups this process's channels joined, so memberships come back after Redis loses them. */
   private readonly memberships = new Map<string, Set<string>>();
   private readonly loops = new Set<number>();
+  /** The group sends of this turn, not yet sent (see GroupBatch). */
+  private groupBatch: GroupBatch | null = null;
   /** Whether Redis has BZMPOP (7.0+): null until the first receive loop finds out. */
   private batchPop: boolean | null = null;
 
@@ -88,7 +127,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.shards.forEach((shard, index) => {
       shard.client.defineCommand('canalSend', { numberOfKeys: 1, lua: SEND });
       shard.client.defineCommand('canalGroupMembers', { numberOfKeys: 1, lua: GROUP_MEMBERS });
-      shard.client.defineCommand('canalGroupFanout', { numberOfKeys: 1, lua: GROUP_FANOUT });
+      shard.client.defineCommand('canalGroupFanout', { lua: GROUP_FANOUT }); // numkeys first
       shard.client.defineCommand('canalFlush', { numberOfKeys: 0, lua: FLUSH });
       shard.client.defineCommand('canalRestoreInflight', { numberOfKeys: 2, lua: RESTORE_INFLIGHT });
       shard.on('reconnect', (downMs: number) => {
@@ -128,8 +167,11 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const key = this.prefix + nonLocal(channel);
     const shard = local ? this.shardFor(nonLocal(channel)) : this.shards[this.sendCursor++ % this.shards.length]!;
     const member = encodeMessage(body, this.codec);
+    // Scored now: messages are ordered by the calls, whichever command reaches Redis first.
+    const score = this.nextScore();
+    this.sendGroupBatch(); // group sends made before this one go first
     const ok = await shard.run((c) =>
-      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(key, member, this.nextScore(), this.expirySeconds, this.capacityFor(channel)),
+      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(key, member, score, this.expirySeconds, this.capacityFor(channel)),
     );
     if (ok === 0) throw new ChannelFull(`channel ${channel} is full (capacity ${this.capacityFor(channel)}); its reader is not keeping up`);
   }
@@ -175,6 +217,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       set.add(channel);
     }
     const key = this.groupKey(group);
+    this.sendGroupBatch(); // group sends made before this one go first
     await this.shardFor(group).run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
   }
 
@@ -184,6 +227,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.checkChannel(channel);
     const set = this.memberships.get(group);
     if (set?.delete(channel) && set.size === 0) this.memberships.delete(group);
+    this.sendGroupBatch(); // group sends made before this one go first
     await this.shardFor(group).run((c) => c.zrem(this.groupKey(group), channel));
   }
 
@@ -196,16 +240,32 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     // then a script per shard with the messages built here.
     if (this.shards.length === 1 && this.codec.crypter === null && this.settings.uniformCapacity && !Object.hasOwn(message, '__asgi_channel__')) {
       const { head, rest } = groupMessageParts(message);
-      const connected = this.shards[0]!.client.status === 'ready';
-      const sent = this.groupSendOneTrip(group, head, rest);
-      // Redis is away: fail fast, and the drop is counted before groupSend returns. Connected:
-      // the script is handed to the connection and groupSend returns without waiting for its
-      // answer, so a consumer that sends a group message per frame handles its next frame at
-      // once (docs/redis-layers.md). Order is the connection's order, which later sends of this
-      // layer share; drops of full members are counted when the answer comes.
-      if (!connected) return sent;
+      if (this.shards[0]!.client.status !== 'ready') {
+        // Redis is away: fail fast, and the drop is counted before groupSend returns.
+        this.sendGroupBatch();
+        const alone = new GroupBatch();
+        const sent = this.queueGroupSend(alone, group, head, rest);
+        this.sendGroupBatch(alone);
+        return sent;
+      }
+      // Connected: the message joins the group sends of this turn, which go to Redis together
+      // as one script when the turn ends, and groupSend returns without waiting for the answer,
+      // so a consumer that sends a group message per frame handles its next frame at once
+      // (docs/redis-layers.md). Order is the order of the calls, which later sends of this layer
+      // keep; drops of full members are counted when the answer comes.
+      let batch = this.groupBatch;
+      if (batch === null) {
+        batch = this.groupBatch = new GroupBatch();
+        process.nextTick(() => this.sendGroupBatch(batch!));
+      }
+      const sent = this.queueGroupSend(batch, group, head, rest);
+      if (batch.size >= MAX_GROUP_BATCH) this.sendGroupBatch(batch);
       return this.handOff(sent, group);
     }
+    // Group sends of this turn go first: the connection's order is the order of the calls,
+    // and so is the score, taken now rather than after the members' round trip.
+    this.sendGroupBatch();
+    const score = this.nextScore();
     let members: string[];
     try {
       members = await this.shardFor(group).run((c) =>
@@ -245,7 +305,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         const shard = this.shards[index]!;
         try {
           const full = (await shard.run((c) =>
-            c.eval(GROUP_SEND, batch.keys.length, ...batch.keys, ...batch.payloads, ...batch.capacities, this.nextScore(), this.expirySeconds),
+            c.eval(GROUP_SEND, batch.keys.length, ...batch.keys, ...batch.payloads, ...batch.capacities, score, this.expirySeconds),
           )) as number[];
           for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
         } catch (err) {
@@ -257,32 +317,44 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     );
   }
 
-  private async groupSendOneTrip(group: string, head: Buffer, rest: Buffer): Promise<void> {
-    let full: string[];
-    try {
-      full = await this.shards[0]!.run((c) =>
-        (c as RedisClient & { canalGroupFanout: (...a: unknown[]) => Promise<string[]> }).canalGroupFanout(
-          this.groupKey(group),
+  /** Adds one group send to `batch`; the promise settles when Redis has answered for it. */
+  private queueGroupSend(batch: GroupBatch, group: string, head: Buffer, rest: Buffer): Promise<void> {
+    const index = batch.add(this.groupKey(group), head, rest, this.nextScore());
+    return batch.answer.then(
+      (full) => {
+        for (const channel of full[index]!) this.countDrop({ channel, group, reason: 'full' });
+      },
+      (err: unknown) => {
+        if (!(err instanceof LayerUnavailableError)) throw err;
+        this.countDrop({ channel: null, group, reason: 'unavailable' });
+        log.warn(`groupSend to ${group} dropped: ${err.message}`);
+      },
+    );
+  }
+
+  /** Sends the group sends waiting in `batch` (by default the current turn's) as one script. */
+  private sendGroupBatch(batch: GroupBatch | null = this.groupBatch): void {
+    if (batch === null || batch.sent) return;
+    batch.sent = true;
+    if (batch === this.groupBatch) this.groupBatch = null;
+    this.shards[0]!
+      .run((c) =>
+        (c as RedisClient & { canalGroupFanout: (...a: unknown[]) => Promise<string[][]> }).canalGroupFanout(
+          batch.keys.length,
+          ...batch.keys,
           Math.floor(this.now) - this.groupExpiry,
           this.prefix,
-          head,
-          rest,
           this.settings.capacity,
-          this.nextScore(),
           this.expirySeconds,
+          ...batch.args,
         ),
-      );
-    } catch (err) {
-      if (!(err instanceof LayerUnavailableError)) throw err;
-      this.countDrop({ channel: null, group, reason: 'unavailable' });
-      log.warn(`groupSend to ${group} dropped: ${err.message}`);
-      return;
-    }
-    for (const channel of full) this.countDrop({ channel, group, reason: 'full' });
+      )
+      .then(batch.resolve, batch.reject);
   }
 
   async flush(): Promise<void> {
     this.assertOpen();
+    this.sendGroupBatch();
     this.memberships.clear();
     this.clearLocal();
     await Promise.all(
@@ -292,6 +364,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.sendGroupBatch();
     this.markClosed();
     // Group sends already handed to Redis get their answers (within the command timeout).
     await this.answersDue();
