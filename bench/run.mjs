@@ -12,18 +12,8 @@
 // The shared folders are copied to bench/.work/ (ignored by git) and installed there with
 // `npm ci`, so ../shared is never written to. Other options go to compare.mjs unchanged.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SHARED = resolve(ROOT, '..', 'shared');
-const WORK = join(ROOT, 'bench', '.work');
-
-if (!existsSync(join(SHARED, 'bench', 'compare.mjs'))) {
-  console.error(`bench: ${join(SHARED, 'bench')} not found; the shared folder must sit beside the project`);
-  process.exit(1);
-}
+import { join } from 'node:path';
+import { prepareServers, WORK } from './servers.mjs';
 
 const argv = process.argv.slice(2);
 function takeFlag(name) {
@@ -43,36 +33,7 @@ const withDjango = takeFlag('--django');
 const withPubsub = takeFlag('--pubsub');
 const only = takeValue('--servers')?.split(',');
 
-/** Copies one shared folder into bench/.work and installs it when its lock file changed. */
-function prepare(name, from) {
-  const dest = join(WORK, name);
-  const lock = join(from, 'package-lock.json');
-  const stamp = join(dest, '.installed');
-  const want = existsSync(lock) ? readFileSync(lock, 'utf8') : '';
-  cpSync(from, dest, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('db.sqlite3') });
-  if (want && (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want)) {
-    console.error(`bench: npm ci in ${dest}`);
-    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dest, stdio: 'inherit' });
-    if (r.status !== 0) process.exit(r.status ?? 1);
-    writeFileSync(stamp, want);
-  }
-  return dest;
-}
-
-mkdirSync(WORK, { recursive: true });
-const loadgen = prepare('loadgen', join(SHARED, 'bench'));
-const anchors = {};
-for (const a of ['raw-ws', 'socketio', 'django']) anchors[a] = prepare(join('anchors', a), join(SHARED, 'anchors', a));
-
-const canal = `node ${join(ROOT, 'bin', 'canal.mjs')} serve`;
-const servers = [
-  ['raw-ws', `${anchors['raw-ws']}/start.sh`],
-  ['canal', `${canal} ${join(ROOT, 'bench', 'app.ts')}`],
-  ['canal-direct', `${canal} ${join(ROOT, 'bench', 'direct.ts')}`],
-  ['socketio@socketio', `${anchors.socketio}/start.sh`],
-];
-if (withPubsub) servers.splice(2, 0, ['canal-pubsub', `env LAYER=redis-pubsub ${canal} ${join(ROOT, 'bench', 'app.ts')}`]);
-if (withDjango) servers.push(['django', `${anchors.django}/start.sh`]);
+const { loadgen, servers } = prepareServers({ pubsub: withPubsub, django: withDjango });
 
 const chosen = servers.filter(([name]) => !only || only.includes(name.split('@')[0]));
 const args = [join(loadgen, 'compare.mjs')];
