@@ -1,10 +1,13 @@
-// Copies of a server-built HTTP scope per second: object spread against Object.assign (what
-// copyScope uses), as routers and middleware make one per layer per connection.
+// Copies of a server-built HTTP scope per second: object spread, Object.assign, and
+// copyScopeWithRoute (what URLRouter uses: one literal for a scope laid out as the server
+// builds it), as routers and middleware make one per layer per connection.
 //
 //   node --import tsx bench/micro/scope-copy.ts
 import type { IncomingMessage } from 'node:http';
 import { buildHttpScope } from '../../src/server/scope.js';
 import type { ServerContext } from '../../src/server/context.js';
+import { copyScopeWithRoute } from '../../src/asgi/copy-scope.js';
+import type { Scope } from '../../src/asgi/types.js';
 
 const req = {
   url: '/chat/lobby/?x=1',
@@ -19,6 +22,7 @@ const ctx = { options: { rootPath: '' }, lifespanState: null } as unknown as Ser
 const variants: Record<string, (s: object) => object> = {
   spread: (s) => ({ ...s, url_route: { args: [], kwargs: {} } }),
   'Object.assign': (s) => Object.assign({}, s, { url_route: { args: [], kwargs: {} } }),
+  copyScopeWithRoute: (s) => copyScopeWithRoute(s as Scope, { args: [], kwargs: {} }),
 };
 let sink: unknown;
 const results: Record<string, number[]> = {};

@@ -15,12 +15,30 @@ type AnyScope = Record<string, unknown>;
 export const HTTP_KEYS: readonly string[] = ['type', 'asgi', 'http_version', 'method', 'scheme', 'path', 'raw_path', 'query_string', 'root_path', 'headers', 'client', 'server', 'extensions'];
 export const WS_KEYS: readonly string[] = ['type', 'asgi', 'http_version', 'scheme', 'path', 'raw_path', 'query_string', 'root_path', 'headers', 'client', 'server', 'subprotocols', 'extensions'];
 
-/** True when `keys` is `layout`, optionally followed by `state` (the lifespan state). */
-function laidOut(keys: string[], layout: readonly string[]): boolean {
+/** How a scope's keys compare with a layout. */
+const enum Layout {
+  Other,
+  Exact,
+  /** the layout's keys, then `state` (the lifespan state) */
+  WithState,
+}
+
+/**
+ * Whether the scope's keys are `layout`, optionally followed by `state`. Walked with for-in,
+ * which reads the keys a fast object's map already holds instead of making an array of them
+ * (Object.keys) for every copy. for-in also lists inherited enumerable keys, after the own
+ * ones: a scope with any is "other" and copied by Object.assign, which is always right.
+ */
+function layoutOf(s: AnyScope, layout: readonly string[]): Layout {
   const n = layout.length;
-  if (keys.length !== n && !(keys.length === n + 1 && keys[n] === 'state')) return false;
-  for (let i = 0; i < n; i++) if (keys[i] !== layout[i]) return false;
-  return true;
+  let i = 0;
+  for (const key in s) {
+    if (i < n) {
+      if (key !== layout[i]) return Layout.Other;
+    } else if (i > n || key !== 'state') return Layout.Other;
+    i++;
+  }
+  return i === n ? Layout.Exact : i === n + 1 ? Layout.WithState : Layout.Other;
 }
 
 // One literal per layout, `url_route` inside it when routed: a key added to the new object
@@ -63,11 +81,11 @@ function literalCopy(scope: Scope, routed: boolean, urlRoute: unknown): AnyScope
   const s = scope as unknown as AnyScope;
   const type = s.type;
   if (type !== 'http' && type !== 'websocket') return null;
-  const keys = Object.keys(s);
   const http = type === 'http';
   const layout = http ? HTTP_KEYS : WS_KEYS;
-  if (!laidOut(keys, layout)) return null;
-  if (keys.length === layout.length) {
+  const laid = layoutOf(s, layout);
+  if (laid === Layout.Other) return null;
+  if (laid === Layout.Exact) {
     if (http) return routed ? httpRouted(s, urlRoute) : httpCopy(s);
     return routed ? websocketRouted(s, urlRoute) : websocketCopy(s);
   }
