@@ -4,31 +4,15 @@
 // order of the calls; a send() made after a groupSend() in the same turn lands after it; full
 // members are counted per message. Runs on a redis-server of its own, so the script count is
 // its alone.
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
 import type { DropEvent } from '../../src/layers/redis/layer-core.js';
-import { OwnRedis, within } from './helpers.js';
+import { ownRedisFixture, within } from './helpers.js';
 
-const redis = new OwnRedis();
-let admin: Redis;
-
-before(async () => {
-  await redis.start();
-  admin = new Redis(redis.url);
-});
-after(async () => {
-  admin?.disconnect();
-  await redis.stop();
-});
-
+const redis = ownRedisFixture();
 /** Scripts Redis has run so far (EVALSHA, and EVAL for a script it did not have yet). */
-async function scriptCalls(): Promise<number> {
-  const info = await admin.info('commandstats');
-  const count = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-  return count('evalsha') + count('eval');
-}
+const scriptCalls = () => redis.commandCalls('evalsha', 'eval');
 
 async function receiveAll(layer: RedisChannelLayer, channel: string, n: number): Promise<unknown[]> {
   const got: unknown[] = [];
@@ -104,8 +88,8 @@ it('a member at capacity is counted as a drop for each group send of the turn th
       { channel: 'thumbnails', group: 'jobs', reason: 'full' },
       { channel: 'thumbnails', group: 'jobs', reason: 'full' },
     ]);
-    assert.equal(await admin.zcard('batch3thumbnails'), 3, 'the first three are stored');
-    const ttl = await admin.ttl('batch3thumbnails');
+    assert.equal(await redis.admin.zcard('batch3thumbnails'), 3, 'the first three are stored');
+    const ttl = await redis.admin.ttl('batch3thumbnails');
     assert.ok(ttl > 0 && ttl <= 70, `the channel key expires (TTL ${ttl} s, expiry 60 s)`);
     assert.deepEqual(await receiveAll(layer, 'thumbnails', 3), [0, 1, 2].map((n) => ({ type: 'job', n })));
   } finally {

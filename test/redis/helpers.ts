@@ -219,3 +219,38 @@ export function redisFixture(): { prefix(): string; readonly admin: Redis } {
     },
   };
 }
+
+/**
+ * A redis-server of the test file's own, started before its tests and stopped after them, with
+ * a connection for inspecting it: for tests that count its commands (INFO commandstats), which
+ * no other test may add to.
+ */
+export function ownRedisFixture(): { readonly url: string; readonly admin: Redis; commandCalls(...commands: string[]): Promise<number> } {
+  const redis = new OwnRedis();
+  let admin: Redis | null = null;
+  before(async () => {
+    await redis.start();
+    admin = new Redis(redis.url);
+  });
+  after(async () => {
+    admin?.disconnect();
+    await redis.stop();
+  });
+  const fixture = {
+    get url() {
+      return redis.url;
+    },
+    get admin() {
+      if (!admin) throw new Error('the own-Redis fixture is used before its before() hook ran');
+      return admin;
+    },
+    /** How many times Redis has run these commands so far, together. */
+    async commandCalls(...commands: string[]): Promise<number> {
+      const info = await fixture.admin.info('commandstats');
+      let n = 0;
+      for (const c of commands) n += Number(new RegExp(`cmdstat_${c}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return n;
+    },
+  };
+  return fixture;
+}
