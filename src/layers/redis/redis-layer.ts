@@ -16,6 +16,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import { ChannelFull, InvalidOptionError, LayerClosedError } from '../../errors.js';
 import { createLogger } from '../../logging.js';
 import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.js';
+import { ChannelListCache } from './channel-list-cache.js';
 import { consistentHash } from './consistent-hash.js';
 import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.js';
 import { LayerUnavailableError, Shard } from './connection.js';
@@ -53,6 +54,9 @@ const BATCH_POP = 256;
 function afterThisPass(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Shorter member lists are decoded every time: keeping them saves little. */
+const MIN_KEPT_LIST = 8;
 
 /** Most group sends one script carries; a turn that makes more sends several scripts. */
 const MAX_GROUP_BATCH = 128;
@@ -109,6 +113,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   /** Groups this process's channels joined, so memberships come back after Redis loses them. */
   private readonly memberships = new Map<string, Set<string>>();
   private readonly loops = new Set<number>();
+  /** Member lists of recent group messages, by their bytes (unencrypted layers only). */
+  private readonly lists: ChannelListCache | null;
   /** The group sends of this turn, not yet sent (see GroupBatch). */
   private groupBatch: GroupBatch | null = null;
   /** Whether Redis has BZMPOP (7.0+): null until the first receive loop finds out. */
@@ -123,6 +129,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.blockTimeout = options.blockTimeout ?? 5;
     const crypter = options.symmetricEncryptionKeys ? new MultiFernet(options.symmetricEncryptionKeys) : null;
     this.codec = { crypter, ttlSeconds: this.expiry + 10 };
+    this.lists = crypter === null ? new ChannelListCache() : null;
     this.shards = parseHosts(options.hosts).map((spec) => new Shard(spec, waitMs));
     this.shards.forEach((shard, index) => {
       shard.client.defineCommand('canalSend', { numberOfKeys: 1, lua: SEND });
@@ -489,11 +496,22 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   }
 
   private dispatch(member: Buffer, score: number): void {
+    // A group message naming the same channels as one before it: its list is not decoded again.
+    if (this.lists !== null && this.now - score <= this.expiry) {
+      const known = this.lists.take(member);
+      if (known !== null) {
+        this.deliverShared(known.message as M, known.channels);
+        return;
+      }
+    }
     const message = this.accept(member, score);
     if (!message) return;
     const target = (message as Record<string, unknown>).__asgi_channel__;
     delete (message as Record<string, unknown>).__asgi_channel__;
-    this.deliverShared(message, typeof target === 'string' ? [target] : Array.isArray(target) ? (target as string[]) : []);
+    if (Array.isArray(target)) {
+      if (this.lists !== null && target.length >= MIN_KEPT_LIST) this.lists.learn(member, message, target as string[]);
+      this.deliverShared(message, target as string[]);
+    } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }
 
   /** Re-adds this process's memberships after Redis came back (a restart without persistence loses them). */
