@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
 import type { DropEvent } from '../../src/layers/redis/layer-core.js';
-import { ownRedisFixture, within } from './helpers.js';
+import { ownRedisFixture, until, within } from './helpers.js';
 
 const redis = ownRedisFixture();
 /** Scripts Redis has run so far (EVALSHA, and EVAL for a script it did not have yet). */
@@ -77,13 +77,7 @@ it('a member at capacity is counted as a drop for each group send of the turn th
     const sends: Promise<void>[] = [];
     for (let i = 0; i < 5; i++) sends.push(layer.groupSend('jobs', { type: 'job', n: i }));
     await Promise.all(sends);
-    await within(
-      (async () => {
-        while (drops.length < 2) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5000,
-      'two drops',
-    );
+    await until(() => drops.length >= 2, 'two drops');
     assert.deepEqual(drops, [
       { channel: 'thumbnails', group: 'jobs', reason: 'full' },
       { channel: 'thumbnails', group: 'jobs', reason: 'full' },

@@ -7,18 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
 import type { DropEvent } from '../../src/layers/redis/layer-core.js';
-import { REDIS_URL, redisFixture, within } from './helpers.js';
+import { REDIS_URL, redisFixture, until, within } from './helpers.js';
 
 const redis = redisFixture();
-
-/** Resolves once `check` holds; groupSend returns before Redis has answered. */
-async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Every stored member of `keys`, less its 12 random bytes, as hex; then the keys are emptied. */
 async function takeStored(keys: string[]): Promise<string[]> {

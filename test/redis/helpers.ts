@@ -182,6 +182,15 @@ export class OwnRedis {
   }
 }
 
+/** Resolves once `check` holds (checked every 10 ms); fails naming `what` after `ms`. */
+export async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([

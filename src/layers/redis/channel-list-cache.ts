@@ -12,12 +12,11 @@
 // Unencrypted messages only (an encrypted body is decrypted whole anyway).
 import { isDeepStrictEqual } from 'node:util';
 import type { LayerMessage } from '../types.js';
-import { unpackMessage } from './codec.js';
+import { CHANNEL_KEY, PREFIX_BYTES, unpackMessage } from './codec.js';
 
-/** The packed key "__asgi_channel__" (fixstr of 16). */
-const KEY = Buffer.concat([Buffer.from([0xa0 | 16]), Buffer.from('__asgi_channel__', 'latin1')]);
-const PREFIX_BYTES = 12;
 const MAX_ENTRIES = 8;
+/** Shorter lists are decoded every time: keeping them saves little. */
+const MIN_LIST_LENGTH = 8;
 /** Lists longer than this are decoded every time rather than kept. */
 const MAX_LIST_BYTES = 1024 * 1024;
 
@@ -74,21 +73,19 @@ export class ChannelListCache {
 
   /**
    * Keeps the list of a message just decoded whole (`message` without its `__asgi_channel__`,
-   * `channels` the list) when its other entries, decoded alone, are the message: msgpack reads
+   * `channels` the list, of at least MIN_LIST_LENGTH) when its other entries, decoded alone,
+   * are the message: msgpack reads
    * a map's entries one after another, so those entries end where the key "__asgi_channel__"
    * was found, and what follows the key is the list the whole message gave.
    */
   learn(member: Buffer, message: LayerMessage, channels: readonly string[]): void {
+    if (channels.length < MIN_LIST_LENGTH) return;
     const body = member.subarray(PREFIX_BYTES);
-    const at = body.lastIndexOf(KEY);
+    const at = body.lastIndexOf(CHANNEL_KEY);
     if (at <= 0 || body.length - at > MAX_LIST_BYTES) return;
     const rest = decodeWithoutLast(body.subarray(0, at));
     if (rest === null || !isDeepStrictEqual(rest, message)) return;
     this.entries.unshift({ tail: Buffer.from(body.subarray(at)), channels: Object.freeze([...channels]) });
     if (this.entries.length > MAX_ENTRIES) this.entries.pop();
-  }
-
-  clear(): void {
-    this.entries.length = 0;
   }
 }

@@ -62,7 +62,8 @@ export interface CodecOptions {
 
 // The 12 random bytes of each message are cut from a pool: one call for the random source
 // every 256 messages instead of one per message. Every message still gets bytes of its own.
-const PREFIX_BYTES = 12;
+/** The random bytes before every message body. */
+export const PREFIX_BYTES = 12;
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
@@ -83,7 +84,8 @@ export function encodeMessage(message: object, codec: CodecOptions): Buffer {
   return Buffer.concat([randomPrefix(), body]);
 }
 
-const CHANNEL_KEY = packr.pack('__asgi_channel__');
+/** The packed key "__asgi_channel__", as it stands before a message's channel or channels. */
+export const CHANNEL_KEY = packr.pack('__asgi_channel__');
 
 function mapHeader(entries: number): Buffer {
   if (entries < 16) return Buffer.from([0x80 | entries]);

@@ -55,9 +55,6 @@ function afterThisPass(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Shorter member lists are decoded every time: keeping them saves little. */
-const MIN_KEPT_LIST = 8;
-
 /** Most group sends one script carries; a turn that makes more sends several scripts. */
 const MAX_GROUP_BATCH = 128;
 
@@ -247,27 +244,19 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     // then a script per shard with the messages built here.
     if (this.shards.length === 1 && this.codec.crypter === null && this.settings.uniformCapacity && !Object.hasOwn(message, '__asgi_channel__')) {
       const { head, rest } = groupMessageParts(message);
-      if (this.shards[0]!.client.status !== 'ready') {
-        // Redis is away: fail fast, and the drop is counted before groupSend returns.
-        this.sendGroupBatch();
-        const alone = new GroupBatch();
-        const sent = this.queueGroupSend(alone, group, head, rest);
-        this.sendGroupBatch(alone);
-        return sent;
-      }
       // Connected: the message joins the group sends of this turn, which go to Redis together
       // as one script when the turn ends, and groupSend returns without waiting for the answer,
       // so a consumer that sends a group message per frame handles its next frame at once
       // (docs/redis-layers.md). Order is the order of the calls, which later sends of this layer
-      // keep; drops of full members are counted when the answer comes.
-      let batch = this.groupBatch;
-      if (batch === null) {
-        batch = this.groupBatch = new GroupBatch();
-        process.nextTick(() => this.sendGroupBatch(batch!));
-      }
+      // keep; drops of full members are counted when the answer comes. Redis away: the sends
+      // of this turn go now, this one after them, and its drop is counted before groupSend
+      // returns.
+      const connected = this.shards[0]!.client.status === 'ready';
+      if (!connected) this.sendGroupBatch();
+      const batch = connected ? this.turnBatch() : new GroupBatch();
       const sent = this.queueGroupSend(batch, group, head, rest);
-      if (batch.size >= MAX_GROUP_BATCH) this.sendGroupBatch(batch);
-      return this.handOff(sent, group);
+      if (!connected || batch.size >= MAX_GROUP_BATCH) this.sendGroupBatch(batch);
+      return connected ? this.handOff(sent, group) : sent;
     }
     // Group sends of this turn go first: the connection's order is the order of the calls,
     // and so is the score, taken now rather than after the members' round trip.
@@ -322,6 +311,16 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         }
       }),
     );
+  }
+
+  /** The batch of this turn's group sends, made (and its sending at the turn's end set) by the first. */
+  private turnBatch(): GroupBatch {
+    let batch = this.groupBatch;
+    if (batch === null) {
+      const made = (batch = this.groupBatch = new GroupBatch());
+      process.nextTick(() => this.sendGroupBatch(made));
+    }
+    return batch;
   }
 
   /** Adds one group send to `batch`; the promise settles when Redis has answered for it. */
@@ -420,10 +419,18 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   /** Decodes one member; null when it expired unread (counted) or cannot be read (logged). */
   private accept(member: Buffer, score: number): M | null {
-    if (this.now - score > this.expiry) {
-      this.countDrop({ channel: null, group: null, reason: 'expired' });
-      return null;
-    }
+    return this.expired(score) ? null : this.decode(member);
+  }
+
+  /** Whether a message sent at `score` is past `expiry`; counted as dropped when it is. */
+  private expired(score: number): boolean {
+    if (this.now - score <= this.expiry) return false;
+    this.countDrop({ channel: null, group: null, reason: 'expired' });
+    return true;
+  }
+
+  /** Decodes one member; null (logged and counted) when it cannot be read. */
+  private decode(member: Buffer): M | null {
     try {
       return decodeMessage(member, this.codec) as M;
     } catch (err) {
@@ -496,20 +503,19 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   }
 
   private dispatch(member: Buffer, score: number): void {
+    if (this.expired(score)) return;
     // A group message naming the same channels as one before it: its list is not decoded again.
-    if (this.lists !== null && this.now - score <= this.expiry) {
-      const known = this.lists.take(member);
-      if (known !== null) {
-        this.deliverShared(known.message as M, known.channels);
-        return;
-      }
+    const known = this.lists?.take(member);
+    if (known) {
+      this.deliverShared(known.message as M, known.channels);
+      return;
     }
-    const message = this.accept(member, score);
+    const message = this.decode(member);
     if (!message) return;
     const target = (message as Record<string, unknown>).__asgi_channel__;
     delete (message as Record<string, unknown>).__asgi_channel__;
     if (Array.isArray(target)) {
-      if (this.lists !== null && target.length >= MIN_KEPT_LIST) this.lists.learn(member, message, target as string[]);
+      this.lists?.learn(member, message, target as string[]);
       this.deliverShared(message, target as string[]);
     } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }
