@@ -1,22 +1,25 @@
 // What the core Redis layer's receive loop spends on one group message for 1000 channels of
 // its process (≈76 KB, the list of names included, as channels_redis stores it): decoding it
-// whole and looking its 1000 names up, against splitting it with the list kept from the
-// group's previous message (src/layers/redis/channel-list-cache.ts). No sockets, no Redis.
+// whole and handing it to its 1000 readers, against splitting it with the list kept from the
+// group's previous message (src/layers/redis/channel-list-cache.ts), the kept list holding the
+// decoded strings or the readers' own (LocalChannels.ownNames, what the layer keeps). No
+// sockets, no Redis.
 //
 //   node --import tsx bench/micro/group-receive.ts
 import { randomUUID } from 'node:crypto';
 import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.js';
 import { decodeMessage, encodeMessage } from '../../src/layers/redis/codec.js';
+import { LocalChannels } from '../../src/layers/redis/local-channels.js';
 
 const CODEC = { crypter: null, ttlSeconds: 70 };
 const pid = randomUUID().replace(/-/g, '');
 const names = Array.from({ length: 1000 }, () => `specific.${pid}!${randomUUID().replace(/-/g, '')}`);
-const readers = new Map(names.map((n) => [n, (m: object) => m !== null]));
-const messages = Array.from({ length: 64 }, (_, i) => encodeMessage({ type: 'group.message', text: `frame ${i}`, bytes: null, __asgi_channel__: names }, CODEC));
+const local = new LocalChannels<{ type: string }>(() => 100, () => {}, 60_000);
 let delivered = 0;
-
+for (const n of names) local.listen(n, (m) => m !== null && ++delivered > 0);
+const messages = Array.from({ length: 64 }, (_, i) => encodeMessage({ type: 'group.message', text: `frame ${i}`, bytes: null, __asgi_channel__: names }, CODEC));
 function deliver(message: object, channels: readonly string[]): void {
-  for (const c of channels) if (readers.get(c)?.(message)) delivered++;
+  local.deliver(message as { type: string }, channels);
 }
 
 function whole(member: Buffer): void {
@@ -26,22 +29,26 @@ function whole(member: Buffer): void {
   deliver(m, channels);
 }
 
-const cache = new ChannelListCache();
-function kept(member: Buffer): void {
-  const split = cache.take(member);
-  if (split) return deliver(split.message, split.channels);
-  const m = decodeMessage(member, CODEC) as Record<string, unknown>;
-  const channels = m.__asgi_channel__ as string[];
-  delete m.__asgi_channel__;
-  cache.learn(member, m as { type: string }, channels);
-  deliver(m, channels);
+function keeping(own?: (names: readonly string[]) => readonly string[]): (member: Buffer) => void {
+  const cache = new ChannelListCache();
+  return (member) => {
+    const split = cache.take(member);
+    if (split) return deliver(split.message, split.channels);
+    const m = decodeMessage(member, CODEC) as Record<string, unknown>;
+    const channels = m.__asgi_channel__ as string[];
+    delete m.__asgi_channel__;
+    deliver(m, cache.learn(member, m as { type: string }, channels, own) ?? channels);
+  };
 }
+const kept = keeping();
+const keptOwn = keeping((names) => local.ownNames(names));
 
-const results: Record<string, number[]> = { 'decoded whole': [], 'list kept': [] };
+const results: Record<string, number[]> = { 'decoded whole': [], 'list kept': [], 'own names': [] };
 for (let round = 0; round < 5; round++) {
   for (const [name, run] of [
     ['decoded whole', whole],
     ['list kept', kept],
+    ['own names', keptOwn],
   ] as const) {
     const start = performance.now();
     let n = 0;

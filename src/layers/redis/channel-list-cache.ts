@@ -74,18 +74,21 @@ export class ChannelListCache {
   /**
    * Keeps the list of a message just decoded whole (`message` without its `__asgi_channel__`,
    * `channels` the list, of at least MIN_LIST_LENGTH) when its other entries, decoded alone,
-   * are the message: msgpack reads
-   * a map's entries one after another, so those entries end where the key "__asgi_channel__"
-   * was found, and what follows the key is the list the whole message gave.
+   * are the message: msgpack reads a map's entries one after another, so those entries end
+   * where the key "__asgi_channel__" was found, and what follows the key is the list the whole
+   * message gave. The list is kept as `own` returns it (the same names, in the strings the
+   * process holds them in: see LocalChannels.ownNames). Returns the kept list, or null.
    */
-  learn(member: Buffer, message: LayerMessage, channels: readonly string[]): void {
-    if (channels.length < MIN_LIST_LENGTH) return;
+  learn(member: Buffer, message: LayerMessage, channels: readonly string[], own: (names: readonly string[]) => readonly string[] = (n) => n.slice()): readonly string[] | null {
+    if (channels.length < MIN_LIST_LENGTH) return null;
     const body = member.subarray(PREFIX_BYTES);
     const at = body.lastIndexOf(CHANNEL_KEY);
-    if (at <= 0 || body.length - at > MAX_LIST_BYTES) return;
+    if (at <= 0 || body.length - at > MAX_LIST_BYTES) return null;
     const rest = decodeWithoutLast(body.subarray(0, at));
-    if (rest === null || !isDeepStrictEqual(rest, message)) return;
-    this.entries.unshift({ tail: Buffer.from(body.subarray(at)), channels: Object.freeze([...channels]) });
+    if (rest === null || !isDeepStrictEqual(rest, message)) return null;
+    const kept = Object.freeze(own(channels));
+    this.entries.unshift({ tail: Buffer.from(body.subarray(at)), channels: kept });
     if (this.entries.length > MAX_ENTRIES) this.entries.pop();
+    return kept;
   }
 }

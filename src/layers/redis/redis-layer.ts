@@ -502,6 +502,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     });
   }
 
+  private readonly ownNamesOf = (names: readonly string[]): string[] => this.ownNames(names);
+
   private dispatch(member: Buffer, score: number): void {
     if (this.expired(score)) return;
     // A group message naming the same channels as one before it: its list is not decoded again.
@@ -515,8 +517,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const target = (message as Record<string, unknown>).__asgi_channel__;
     delete (message as Record<string, unknown>).__asgi_channel__;
     if (Array.isArray(target)) {
-      this.lists?.learn(member, message, target as string[]);
-      this.deliverShared(message, target as string[]);
+      const kept = this.lists?.learn(member, message, target as string[], this.ownNamesOf);
+      this.deliverShared(message, kept ?? (target as string[]));
     } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }
 
