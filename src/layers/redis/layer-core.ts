@@ -127,10 +127,11 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   protected deliverShared(message: M, channels: readonly string[]): void {
     this.local.deliver(channels.length > 1 ? deepFreeze(message) : message, channels);
   }
-  /** `names` in the strings this process's listeners were registered with (LocalChannels.ownNames). */
-  protected ownNames(names: readonly string[]): string[] {
-    return this.local.ownNames(names);
-  }
+  /**
+   * `names` in the strings this process's listeners were registered with (LocalChannels.ownNames);
+   * a bound function, to be handed on as a callback.
+   */
+  protected readonly ownNames = (names: readonly string[]): string[] => this.local.ownNames(names);
   protected hasLocalWaiters(): boolean {
     return this.local.readers > 0;
   }

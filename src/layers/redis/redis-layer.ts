@@ -502,8 +502,6 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     });
   }
 
-  private readonly ownNamesOf = (names: readonly string[]): string[] => this.ownNames(names);
-
   private dispatch(member: Buffer, score: number): void {
     if (this.expired(score)) return;
     // A group message naming the same channels as one before it: its list is not decoded again.
@@ -517,7 +515,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const target = (message as Record<string, unknown>).__asgi_channel__;
     delete (message as Record<string, unknown>).__asgi_channel__;
     if (Array.isArray(target)) {
-      const kept = this.lists?.learn(member, message, target as string[], this.ownNamesOf);
+      const kept = this.lists?.learn(member, message, target as string[], this.ownNames);
       this.deliverShared(message, kept ?? (target as string[]));
     } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }
