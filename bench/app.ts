@@ -2,9 +2,9 @@
 // ProtocolTypeRouter + URLRouter + consumers, and the channel layer's groupSend for
 // /bench/group/<name>/. Every group delivery goes through a consumer's handler, as an app's
 // would. PORT and LAYER (memory | redis | redis-pubsub) are read by `canal serve`.
-import { ProtocolTypeRouter, URLRouter, path } from '../src/routing/index.js';
-import { HttpConsumer, WebsocketConsumer, type Frame } from '../src/consumers/index.js';
-import type { Application } from '../src/asgi/types.js';
+import { ProtocolTypeRouter, URLRouter, path } from '../src/routing/index.ts';
+import { HttpConsumer, WebsocketConsumer, type Frame } from '../src/consumers/index.ts';
+import type { Application } from '../src/asgi/types.ts';
 
 const HELLO = Buffer.from('hello world');
 const HELLO_HEADERS: [string, string][] = [

@@ -1,7 +1,7 @@
 // The bench contract (../shared/bench/CONTRACT.md) written directly on the app interface:
 // no routers, consumers or channel layer. It shows what the interface server itself costs;
 // bench/app.ts is the same contract built from Canal's real pieces.
-import type { Application, HttpScope, Send, WebsocketScope, Receive } from '../src/asgi/types.js';
+import type { Application, HttpScope, Send, WebsocketScope, Receive } from '../src/asgi/types.ts';
 
 const HELLO = Buffer.from('hello world');
 const HELLO_HEADERS: [string, string][] = [

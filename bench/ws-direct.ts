@@ -2,15 +2,15 @@
 // createServer (no CLI, routers, consumers or channel layer), so the interface server's own
 // write path can be measured against ../shared/anchors/raw-ws:
 //
-//   PORT=8011 taskset -c 0 node --import tsx bench/ws-direct.ts
+//   PORT=8011 taskset -c 0 node bench/ws-direct.ts
 //   taskset -c 1 node ../shared/bench/loadgen.mjs echo --url ws://127.0.0.1:8011 --conns 100 --window 16
 //   taskset -c 1 node ../shared/bench/loadgen.mjs fanout --url ws://127.0.0.1:8011 --receivers 1000 --window 4
 //
 // Routes: WS /bench/echo/ sends every message back; WS /bench/group/<name>/ sends every message
 // to every member (the same event object to each, as a channel layer delivers a group message);
 // GET /bench/hello answers "hello world" (the load generator waits for it).
-import type { Application, Receive, Send, WebsocketScope } from '../src/asgi/types.js';
-import { createServer } from '../src/server/server.js';
+import type { Application, Receive, Send, WebsocketScope } from '../src/asgi/types.ts';
+import { createServer } from '../src/server/server.ts';
 
 const HELLO = Buffer.from('hello world');
 const GROUP_PATH = /^\/bench\/group\/([A-Za-z0-9._-]{1,99})\/$/;

@@ -1,19 +1,19 @@
 #!/usr/bin/env node
-// The `canal` command. tsx is registered first (both its ESM and CommonJS hooks: a `.ts` file
-// outside a `"type": "module"` package is loaded as CommonJS), so apps and configs written in
-// TypeScript load directly, with no build step.
-//
-// The CLI itself runs from the TypeScript sources when they are there (a clone of the
-// repository), else from the compiled `dist/` (the published package, which ships no `src/`).
-// Sources first, so a clone never runs a stale build, and so an app importing Canal's sources
-// shares one module graph (one channel-layer registry) with the CLI.
+// The `canal` command. It runs from the TypeScript sources when they are there (a clone of the
+// repository; Node strips the types), else from the compiled `dist/` (the published package).
+// Canal's module hooks come first, so an app that imports `canaljs` gets this very copy: the
+// CLI and the app share one module graph, and so one channel-layer registry.
 import { existsSync } from 'node:fs';
-import { register } from 'tsx/esm/api';
-import { register as registerCjs } from 'tsx/cjs/api';
 
-registerCjs();
-register();
-const source = new URL('../src/cli/main.ts', import.meta.url);
-const entry = existsSync(source) ? source.href : new URL('../dist/cli/main.js', import.meta.url).href;
-const { runCli } = await import(entry);
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(`canal: Node ${process.versions.node} is not supported; use Node 22.18 or newer (22, 24, 26)`);
+  process.exit(2);
+}
+const fromSource = existsSync(new URL('../src/cli/main.ts', import.meta.url));
+const root = fromSource ? '../src/' : '../dist/';
+const ext = fromSource ? '.ts' : '.js';
+const { registerCanalHooks } = await import(new URL(`${root}loader/hooks${ext}`, import.meta.url).href);
+registerCanalHooks();
+const { runCli } = await import(new URL(`${root}cli/main${ext}`, import.meta.url).href);
 process.exitCode = await runCli(process.argv.slice(2));

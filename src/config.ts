@@ -1,15 +1,15 @@
-// canal.config.ts (or .mts/.js/.mjs): Django's settings for Canal — the application, the
+// canal.config.ts (or .mts/.cts/.js/.mjs/.cjs): Django's settings for Canal — the application, the
 // channel layers (CHANNEL_LAYERS), server options and the channels background workers read.
 // Found in the working directory, or named by `--config` / CANAL_CONFIG. Paths inside it are
 // relative to its own folder, so a project runs the same from any working directory.
 // Only the CLI applies environment overrides (PORT, HOST, LAYER, REDIS_URL) on top of it.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { AppLoadError, CanalError, InvalidOptionError } from './errors.js';
-import { resolveServerOptions, type ServerOptions } from './server/options.js';
-import type { ChannelLayersConfig } from './layers/registry.js';
-import { checkWorkerChannel } from './worker/worker.js';
-import { loadModule } from './cli/load-app.js';
+import { AppLoadError, CanalError, InvalidOptionError } from './errors.ts';
+import { resolveServerOptions, type ServerOptions } from './server/options.ts';
+import type { ChannelLayersConfig } from './layers/registry.ts';
+import { checkWorkerChannel } from './worker/worker.ts';
+import { loadModule } from './cli/load-app.ts';
 
 export interface CanalConfig {
   /** The app as `module[:export]`; a path is relative to the config file's folder. */
@@ -31,7 +31,7 @@ export function defineConfig(config: CanalConfig): CanalConfig {
   return config;
 }
 
-export const CONFIG_FILE_NAMES = ['canal.config.ts', 'canal.config.mts', 'canal.config.js', 'canal.config.mjs'] as const;
+export const CONFIG_FILE_NAMES = ['canal.config.ts', 'canal.config.mts', 'canal.config.cts', 'canal.config.js', 'canal.config.mjs', 'canal.config.cjs'] as const;
 const KEYS = ['application', 'channelLayers', 'server', 'workers'];
 
 export interface LoadedConfig {
@@ -84,7 +84,9 @@ export async function loadConfig(cwd = process.cwd(), given?: ConfigFile): Promi
     bad.cause = err.cause; // shown with --log-level debug
     throw bad;
   }
-  const config = (mod.default ?? mod.config) as CanalConfig | undefined;
+  // A CommonJS config compiled from `export default` keeps the object at `default.default`.
+  const cjs = mod.default as { __esModule?: boolean; default?: unknown } | undefined;
+  const config = (cjs?.__esModule && cjs.default !== undefined ? cjs.default : (mod.default ?? mod.config)) as CanalConfig | undefined;
   if (!config || typeof config !== 'object') throw new InvalidOptionError(`${path} must export default a config object: export default defineConfig({ ... })`);
   checkConfig(config, path);
   return { config, path, dir: dirname(path) };

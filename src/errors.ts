@@ -10,6 +10,13 @@ export class CanalError extends Error {
   }
 }
 
+/** A second copy of Canal was loaded in a process that already holds one. */
+export class DuplicateCopyError extends CanalError {
+  constructor(message: string) {
+    super('ERR_DUPLICATE_COPY', message);
+  }
+}
+
 /** The app sent an event that is not valid for this protocol or state. */
 export class InvalidEventError extends CanalError {
   constructor(message: string) {

@@ -3,7 +3,7 @@
 //   pairs:      C concurrent loops, each send + receive on its own process-local channel
 //   group-N:    N members spread over two layer instances (two "processes" with their own
 //               process ids, keys and receive loops); one sender; deliveries per second
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const seconds = Number(process.env.SECONDS ?? 3);

@@ -10,7 +10,7 @@ const rounds = Number(process.env.ROUNDS ?? 3);
 const results = {};
 for (let r = 0; r < rounds; r++) {
   for (const [impl, cmd] of [
-    ['canal', [process.execPath, '--import', 'tsx', join(here, 'canal.ts')]],
+    ['canal', [process.execPath, join(here, 'canal.ts')]],
     ['channels_redis', ['/usr/bin/python3', join(here, 'channels_redis_bench.py')]],
   ]) {
     const out = spawnSync('taskset', ['-c', '0', ...cmd], { encoding: 'utf8', env: process.env, timeout: 600_000 });

@@ -5,12 +5,12 @@
 // median of the rounds. A quick check between full benchmark runs (bench/run.mjs), which stay
 // the measure.
 //
-//   node --import tsx bench/micro/group-fanout.ts [rounds] [ms per round] [members]
-import type { ReceiveEvent, SendEvent } from '../../src/asgi/types.js';
-import { websocketScope } from '../../src/testing/scope-builder.js';
-import { SETTLED } from '../../src/asgi/settled.js';
-import { getChannelLayer } from '../../src/layers/registry.js';
-import app from '../app.js';
+//   node bench/micro/group-fanout.ts [rounds] [ms per round] [members]
+import type { ReceiveEvent, SendEvent } from '../../src/asgi/types.ts';
+import { websocketScope } from '../../src/testing/scope-builder.ts';
+import { SETTLED } from '../../src/asgi/settled.ts';
+import { getChannelLayer } from '../../src/layers/registry.ts';
+import app from '../app.ts';
 
 const rounds = Number(process.argv[2] ?? 9);
 const ms = Number(process.argv[3] ?? 1000);

@@ -5,11 +5,11 @@
 // decoded strings or the readers' own (LocalChannels.ownNames, what the layer keeps). No
 // sockets, no Redis.
 //
-//   node --import tsx bench/micro/group-receive.ts
+//   node bench/micro/group-receive.ts
 import { randomUUID } from 'node:crypto';
-import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.js';
-import { decodeMessage, encodeMessage } from '../../src/layers/redis/codec.js';
-import { LocalChannels } from '../../src/layers/redis/local-channels.js';
+import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.ts';
+import { decodeMessage, encodeMessage } from '../../src/layers/redis/codec.ts';
+import { LocalChannels } from '../../src/layers/redis/local-channels.ts';
 
 const CODEC = { crypter: null, ttlSeconds: 70 };
 const pid = randomUUID().replace(/-/g, '');

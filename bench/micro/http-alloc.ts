@@ -3,13 +3,13 @@
 // most. V8's sampling heap profiler, counting objects the GC has already collected too, so
 // the figure is what a request costs the young generation, not what stays alive.
 //
-//   node --import tsx bench/micro/http-alloc.ts [requests]
-//   node --no-turbo-inlining --import tsx bench/micro/http-alloc.ts   # per function, not per inlined caller
+//   node bench/micro/http-alloc.ts [requests]
+//   node --no-turbo-inlining bench/micro/http-alloc.ts   # per function, not per inlined caller
 import { Session } from 'node:inspector/promises';
-import type { Application, HttpScope, ReceiveEvent, SendEvent } from '../../src/asgi/types.js';
-import { SETTLED } from '../../src/asgi/settled.js';
-import app from '../app.js';
-import direct from '../direct.js';
+import type { Application, HttpScope, ReceiveEvent, SendEvent } from '../../src/asgi/types.ts';
+import { SETTLED } from '../../src/asgi/settled.ts';
+import app from '../app.ts';
+import direct from '../direct.ts';
 
 interface ProfileNode {
   id: number;

@@ -4,11 +4,11 @@
 // requests per second of each, interleaved, median of the rounds. A quick check of the consumer
 // path between full benchmark runs (bench/run.mjs), which stay the measure.
 //
-//   node --import tsx bench/micro/http-app.ts [rounds] [ms per round]
-import type { Application, HttpScope, ReceiveEvent, SendEvent } from '../../src/asgi/types.js';
-import { SETTLED } from '../../src/asgi/settled.js';
-import app from '../app.js';
-import direct from '../direct.js';
+//   node bench/micro/http-app.ts [rounds] [ms per round]
+import type { Application, HttpScope, ReceiveEvent, SendEvent } from '../../src/asgi/types.ts';
+import { SETTLED } from '../../src/asgi/settled.ts';
+import app from '../app.ts';
+import direct from '../direct.ts';
 
 const scope: HttpScope = {
   type: 'http',
@@ -30,7 +30,7 @@ const DISCONNECT: ReceiveEvent = { type: 'http.disconnect' };
 // What the interface server's send returns when the event is handled at once.
 const DONE = SETTLED;
 
-// One receive and one send for every request (no closures made per request: under tsx each
+// One receive and one send for every request (no closures made per request: each
 // function made at run time also costs a __name call, which would weigh on this harness only).
 const state = { given: 0, sent: 0 };
 const receive = () => Promise.resolve(state.given++ === 0 ? REQUEST : DISCONNECT);

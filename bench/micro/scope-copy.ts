@@ -2,12 +2,12 @@
 // copyScopeWithRoute (what URLRouter uses: one literal for a scope laid out as the server
 // builds it), as routers and middleware make one per layer per connection.
 //
-//   node --import tsx bench/micro/scope-copy.ts
+//   node bench/micro/scope-copy.ts
 import type { IncomingMessage } from 'node:http';
-import { buildHttpScope } from '../../src/server/scope.js';
-import type { ServerContext } from '../../src/server/context.js';
-import { copyScopeWithRoute } from '../../src/asgi/copy-scope.js';
-import type { Scope } from '../../src/asgi/types.js';
+import { buildHttpScope } from '../../src/server/scope.ts';
+import type { ServerContext } from '../../src/server/context.ts';
+import { copyScopeWithRoute } from '../../src/asgi/copy-scope.ts';
+import type { Scope } from '../../src/asgi/types.ts';
 
 const req = {
   url: '/chat/lobby/?x=1',

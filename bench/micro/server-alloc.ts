@@ -3,8 +3,8 @@
 // sampling heap profiler counts every allocation made during a measured run, collected
 // objects too. Prints bytes per request and the functions that allocate the most.
 //
-//   taskset -c 0 node --import tsx bench/micro/server-alloc.ts [canal|direct|node] [seconds]
-//   taskset -c 0 node --no-turbo-inlining --import tsx bench/micro/server-alloc.ts canal   # per function
+//   taskset -c 0 node bench/micro/server-alloc.ts [canal|direct|node] [seconds]
+//   taskset -c 0 node --no-turbo-inlining bench/micro/server-alloc.ts canal   # per function
 //
 // canal: bench/app.ts (routers and consumers) on Canal's interface server; direct:
 // bench/direct.ts on it; node: a bare node:http handler answering as the raw-ws anchor does.
@@ -12,9 +12,9 @@ import { spawn } from 'node:child_process';
 import { createServer as createNodeServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector/promises';
-import { createServer } from '../../src/server/server.js';
-import app from '../app.js';
-import direct from '../direct.js';
+import { createServer } from '../../src/server/server.ts';
+import app from '../app.ts';
+import direct from '../direct.ts';
 
 interface ProfileNode {
   callFrame: { functionName: string; url: string };

@@ -6,26 +6,26 @@
 //
 // HTTP routes are HttpConsumers; WebSocket routes sit behind the origin check, as in the
 // tutorial; the `channel` branch is what `canal worker thumbnails` runs.
-import type { Application } from '../../src/asgi/types.js';
-import { AllowedHostsMiddleware, AllowedHostsOriginValidator } from '../../src/middleware/index.js';
-import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, path, rePath } from '../../src/routing/index.js';
-import { StaticFiles } from '../../src/index.js';
-import { ChatConsumer } from './chat/chat-consumer.js';
-import { EventStreamConsumer } from './chat/event-stream.js';
-import { RoomHistory } from './chat/history.js';
-import { LongPollConsumer } from './chat/long-poll.js';
-import { RoomPage } from './chat/room-page.js';
-import { NotificationConsumer } from './notifications/notification-consumer.js';
-import { NotificationsPage } from './notifications/notifications-page.js';
-import { PostsConsumer } from './notifications/posts.js';
-import { STATIC_DIR } from './pages/assets.js';
-import { IndexPage, Redirect } from './pages/index-page.js';
-import { settingsFromEnv, type ChatSettings } from './settings.js';
-import { ImageFile } from './thumbnails/image-files.js';
-import { ThumbnailConsumer } from './thumbnails/thumbnail-consumer.js';
-import { ThumbnailStatus } from './thumbnails/thumbnail-status.js';
-import { ThumbnailsPage } from './thumbnails/thumbnails-page.js';
-import { UploadConsumer } from './thumbnails/uploads.js';
+import type { Application } from 'canaljs';
+import { AllowedHostsMiddleware, AllowedHostsOriginValidator } from 'canaljs';
+import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, path, rePath } from 'canaljs';
+import { StaticFiles } from 'canaljs';
+import { ChatConsumer } from './chat/chat-consumer.ts';
+import { EventStreamConsumer } from './chat/event-stream.ts';
+import { RoomHistory } from './chat/history.ts';
+import { LongPollConsumer } from './chat/long-poll.ts';
+import { RoomPage } from './chat/room-page.ts';
+import { NotificationConsumer } from './notifications/notification-consumer.ts';
+import { NotificationsPage } from './notifications/notifications-page.ts';
+import { PostsConsumer } from './notifications/posts.ts';
+import { STATIC_DIR } from './pages/assets.ts';
+import { IndexPage, Redirect } from './pages/index-page.ts';
+import { settingsFromEnv, type ChatSettings } from './settings.ts';
+import { ImageFile } from './thumbnails/image-files.ts';
+import { ThumbnailConsumer } from './thumbnails/thumbnail-consumer.ts';
+import { ThumbnailStatus } from './thumbnails/thumbnail-status.ts';
+import { ThumbnailsPage } from './thumbnails/thumbnails-page.ts';
+import { UploadConsumer } from './thumbnails/uploads.ts';
 
 const LABEL = '(?<label>[-a-zA-Z0-9_]{1,50})';
 

@@ -1,6 +1,6 @@
 // `canal serve` and `canal worker` read this when run from this folder (or with
 // --config examples/chat/canal.config.ts). LAYER, REDIS_URL and DATABASE_URL override it.
-import { defineConfig } from '../../src/config.js';
+import { defineConfig } from 'canaljs';
 
 export default defineConfig({
   application: './app.ts',

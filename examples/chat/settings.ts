@@ -1,7 +1,7 @@
 // The example's settings: what Django keeps in settings.py. Read once from the environment by
 // `settingsFromEnv()`; tests build their own with `defineSettings()`.
-import type { Store } from './db/store.js';
-import { openStore } from './db/store.js';
+import type { Store } from './db/store.ts';
+import { openStore } from './db/store.ts';
 
 export interface ChatSettings {
   /** The database, opened (and migrated) on first use and shared by every consumer. */

@@ -1,6 +1,6 @@
 // The WebSocket side every example mounts beside its framework: an echo, and a consumer that
 // reads the session the framework's routes wrote (one session store for both sides).
-import { MemorySessionStore, SessionMiddleware, WebsocketConsumer, type Application, type Frame } from '../../src/index.js';
+import { MemorySessionStore, SessionMiddleware, WebsocketConsumer, type Application, type Frame } from 'canaljs';
 
 export class EchoConsumer extends WebsocketConsumer {
   override async receive(frame: Frame): Promise<void> {

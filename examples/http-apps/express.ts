@@ -2,10 +2,10 @@
 //   canal serve examples/http-apps/express.ts --port 8000
 //   curl 'http://127.0.0.1:8000/hello?name=you'
 import express from 'express';
-import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
-import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import type { HttpScope } from '../../src/asgi/types.js';
-import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.js';
+import { ProtocolTypeRouter, URLRouter, path } from 'canaljs';
+import { nodeHttpApp } from 'canaljs';
+import type { HttpScope } from 'canaljs';
+import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.ts';
 
 const app = express();
 app.use(express.json());

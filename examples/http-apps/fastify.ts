@@ -4,10 +4,10 @@
 // Fastify's own request handler is `fastify.routing`, ready once `fastify.ready()` resolves;
 // Canal serves the sockets, so Fastify never calls listen().
 import Fastify from 'fastify';
-import { ProtocolTypeRouter, URLRouter, path } from '../../src/index.js';
-import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import type { HttpScope } from '../../src/asgi/types.js';
-import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.js';
+import { ProtocolTypeRouter, URLRouter, path } from 'canaljs';
+import { nodeHttpApp } from 'canaljs';
+import type { HttpScope } from 'canaljs';
+import { EchoConsumer, SessionConsumer, withSessions } from './echo-consumer.ts';
 
 const app = Fastify();
 app.get<{ Querystring: { name?: string } }>('/remember', async (req) => {

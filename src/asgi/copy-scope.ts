@@ -7,7 +7,7 @@
 // (bench/micro/scope-copy.ts). Every router and middleware layer of every connection makes one.
 // Scope keys are strings (docs/app-interface.md): a symbol-keyed property is not part of a
 // scope, and a copy may leave it out.
-import type { Scope } from './types.js';
+import type { Scope } from './types.ts';
 
 type AnyScope = Record<string, unknown>;
 
@@ -16,12 +16,13 @@ export const HTTP_KEYS: readonly string[] = ['type', 'asgi', 'http_version', 'me
 export const WS_KEYS: readonly string[] = ['type', 'asgi', 'http_version', 'scheme', 'path', 'raw_path', 'query_string', 'root_path', 'headers', 'client', 'server', 'subprotocols', 'extensions'];
 
 /** How a scope's keys compare with a layout. */
-const enum Layout {
-  Other,
-  Exact,
+const Layout = {
+  Other: 0,
+  Exact: 1,
   /** the layout's keys, then `state` (the lifespan state) */
-  WithState,
-}
+  WithState: 2,
+} as const;
+type Layout = (typeof Layout)[keyof typeof Layout];
 
 /**
  * Whether the scope's keys are `layout`, optionally followed by `state`. Walked with for-in,

@@ -12,7 +12,7 @@ export type Peer = [string, number | null];
 
 /**
  * Keys that routers and middleware add to a scope. Declaration merging adds more:
- * `declare module 'canal' { interface ScopeExtras { tenant?: Tenant } }`.
+ * `declare module 'canaljs' { interface ScopeExtras { tenant?: Tenant } }`.
  */
 export interface ScopeExtras {
   /** Set by URLRouter: positional and named captures, merged through nesting. */

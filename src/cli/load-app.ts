@@ -5,8 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Application } from '../asgi/types.js';
-import { AppLoadError } from '../errors.js';
+import type { Application } from '../asgi/types.ts';
+import { AppLoadError } from '../errors.ts';
 
 export interface AppSpec {
   module: string;
@@ -52,25 +52,35 @@ function packageUrl(module: string, cwd: string): string {
   }
 }
 
-/** One readable reason for a failed import: esbuild's `file:line:col: message`, or the first frame in user code. */
+/** `path:line:column` from a syntax error's stack, which opens with `path:line`, a few source lines, and a caret under the column. */
+function syntaxPlace(stack: string): string | null {
+  const lines = stack.split('\n');
+  const m = /^(?:file:\/\/)?(\/.+:\d+)$/.exec(lines[0] ?? '');
+  if (!m) return null;
+  const caret = lines.findIndex((l, i) => i > 1 && /^\s*\^+\s*$/.test(l));
+  return caret < 0 ? m[1]! : `${m[1]}:${lines[caret]!.indexOf('^') + 1}`;
+}
+
+const UNSUPPORTED_TS_HINT =
+  "; Node runs TypeScript by removing the types, which leaves no code for enum, namespace or parameter properties: write the file without them (tsconfig's \"erasableSyntaxOnly\": true finds them), or compile it with tsc and give canal the .js";
+
+/** One readable reason for a failed import: `file:line:col: message` for a syntax error, or the first frame in user code. */
 export function describeLoadError(err: unknown): string {
-  const e = err as Error & { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
+  const e = err as Error & { code?: string };
   if (!(err instanceof Error) && typeof err !== 'object') return String(err);
-  if (Array.isArray(e.errors) && e.errors.length > 0) {
-    return e.errors
-      .slice(0, 3)
-      .map((x) => (x.location ? `${x.location.file}:${x.location.line}:${x.location.column}: ${x.text}` : x.text))
-      .join('; ');
-  }
   const message = String(e.message ?? err);
-  const esbuild = /Transform failed with \d+ errors?:\n(.+)/.exec(message);
-  if (esbuild) return esbuild[1]!.replace(': ERROR: ', ': ');
   const first = message.split('\n')[0]!;
+  if (e instanceof SyntaxError || e.code === 'ERR_INVALID_TYPESCRIPT_SYNTAX' || e.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') {
+    const place = syntaxPlace(e.stack ?? '');
+    const hint = e.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' ? UNSUPPORTED_TS_HINT : '';
+    if (place) return `${place}: ${first}${hint}`;
+    if (hint) return first + hint;
+  }
   const frame = (e.stack ?? '')
     .split('\n')
     .slice(1)
     .map((l) => l.trim())
-    .find((l) => l.startsWith('at ') && !l.includes('node_modules') && !l.includes('node:internal') && !l.includes('/src/cli/'));
+    .find((l) => l.startsWith('at ') && !l.includes('node_modules') && !l.includes('node:internal') && !l.includes('/src/cli/') && !l.includes('/dist/cli/'));
   const where = frame ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(frame)?.[1] : undefined;
   return where ? `${first} (at ${where.replace(/^file:\/\//, '')})` : first;
 }
@@ -95,9 +105,23 @@ function describeExports(exports: Record<string, unknown>): string {
   return `it exports ${names.join(', ')}` + (fns.length ? ` (functions: ${fns.join(', ')})` : ' (no functions)');
 }
 
+/**
+ * A CommonJS module's exports as an ES namespace gives `module.exports` as `default`; when
+ * that is an object rather than a function, its own properties are the module's exports
+ * (`module.exports = { application }`), and an ES module compiled to CommonJS keeps its
+ * default export at `default.default`.
+ */
+export function exportsOf(namespace: Record<string, unknown>): Record<string, unknown> {
+  const cjs = namespace.default;
+  if (cjs === null || typeof cjs !== 'object' || Array.isArray(cjs)) return namespace;
+  const fromCjs = { ...namespace, ...(cjs as Record<string, unknown>) };
+  if (!('default' in (cjs as object))) delete fromCjs.default;
+  return fromCjs;
+}
+
 export async function loadApp(spec: string, cwd = process.cwd()): Promise<Application> {
   const { module, exportName } = splitSpec(spec);
-  const exports = await loadModule(module, cwd);
+  const exports = exportsOf(await loadModule(module, cwd));
   const where = resolveModulePath(module, cwd) ?? module;
   const names = exportName ? [exportName] : ['default', 'application'];
   for (const name of names) {

@@ -1,7 +1,7 @@
 // `canal <command>`: serve | worker | send | group-send. Each command lives in its own file,
 // is loaded only when asked for (start-up stays fast), and returns an exit code:
 // 0 done, 1 failed (app, config, layer, listen), 2 bad usage (flag, value, command).
-import { CanalError } from '../errors.js';
+import { CanalError } from '../errors.ts';
 
 const USAGE = `usage: canal <command> [options]
 
@@ -16,10 +16,10 @@ canal <command> --help shows a command's options; canal --version prints the ver
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => (await import('./serve.js')).serveCommand,
-  worker: async () => (await import('./worker.js')).workerCommand,
-  send: async () => (await import('./send.js')).sendCommand,
-  'group-send': async () => (await import('./send.js')).groupSendCommand,
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
+  send: async () => (await import('./send.ts')).sendCommand,
+  'group-send': async () => (await import('./send.ts')).groupSendCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -1,8 +1,8 @@
 // Shared command-line pieces: numbers from flags, the app and the layer from config and env.
-import { CanalError, InvalidOptionError } from '../errors.js';
-import { loadConfig, type ConfigFile, type LoadedConfig } from '../config.js';
-import { configureChannelLayers, type ChannelLayersConfig } from '../layers/registry.js';
-import { setLogLevel, type LogLevel } from '../logging.js';
+import { CanalError, InvalidOptionError } from '../errors.ts';
+import { loadConfig, type ConfigFile, type LoadedConfig } from '../config.ts';
+import { configureChannelLayers, type ChannelLayersConfig } from '../layers/registry.ts';
+import { setLogLevel, type LogLevel } from '../logging.ts';
 
 /** A numeric flag's value; `name` is the flag without dashes, or an environment variable in capitals. */
 export function numberFlag(name: string, value: string | undefined, { min = 0, max = Infinity, integer = false } = {}): number | undefined {

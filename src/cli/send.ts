@@ -1,11 +1,11 @@
 // canal send <channel> '<json>' and canal group-send <group> '<json>': for shell scripts and
 // programs outside the app, on the configured channel layer (LAYER / REDIS_URL / config).
 import { parseArgs } from 'node:util';
-import { InvalidMessageError, InvalidOptionError } from '../errors.js';
-import { closeChannelLayers, getChannelLayer } from '../layers/registry.js';
-import { InMemoryChannelLayer } from '../layers/memory.js';
-import type { LayerMessage } from '../layers/types.js';
-import { applyLogLevel, setupFromConfig } from './options.js';
+import { InvalidMessageError, InvalidOptionError } from '../errors.ts';
+import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
+import { InMemoryChannelLayer } from '../layers/memory.ts';
+import type { LayerMessage } from '../layers/types.ts';
+import { applyLogLevel, setupFromConfig } from './options.ts';
 
 async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number> {
   let parsed;

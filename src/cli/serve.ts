@@ -2,16 +2,16 @@
 import { closeSync, openSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CanalError, InvalidOptionError, ListenError } from '../errors.js';
-import { createLogger } from '../logging.js';
-import { createServer } from '../server/server.js';
-import { resolveServerOptions, type ServerOptions } from '../server/options.js';
-import { closeChannelLayers, getChannelLayer } from '../layers/registry.js';
-import { InMemoryChannelLayer } from '../layers/memory.js';
-import { Worker } from '../worker/worker.js';
-import { loadApp } from './load-app.js';
-import { applyLogLevel, numberFlag, setupFromConfig } from './options.js';
-import { serveWorkerPlan, workerChannels } from './worker-channels.js';
+import { CanalError, InvalidOptionError, ListenError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { createServer } from '../server/server.ts';
+import { resolveServerOptions, type ServerOptions } from '../server/options.ts';
+import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
+import { InMemoryChannelLayer } from '../layers/memory.ts';
+import { Worker } from '../worker/worker.ts';
+import { loadApp } from './load-app.ts';
+import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal serve [app] [options]
 

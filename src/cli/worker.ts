@@ -2,13 +2,13 @@
 // for every message of the named channels (the arguments, else the config's `workers`).
 // Needs a layer other processes can reach (Redis).
 import { parseArgs } from 'node:util';
-import { InvalidOptionError } from '../errors.js';
-import { closeChannelLayers, getChannelLayer } from '../layers/registry.js';
-import { InMemoryChannelLayer } from '../layers/memory.js';
-import { Worker } from '../worker/worker.js';
-import { loadApp } from './load-app.js';
-import { applyLogLevel, numberFlag, setupFromConfig } from './options.js';
-import { workerChannels } from './worker-channels.js';
+import { InvalidOptionError } from '../errors.ts';
+import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
+import { InMemoryChannelLayer } from '../layers/memory.ts';
+import { Worker } from '../worker/worker.ts';
+import { loadApp } from './load-app.ts';
+import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal worker [--app app] [channel…] [options]
 

@@ -9,19 +9,22 @@
 // member. A handler that returns nothing or SETTLED lets the next event run in the same turn.
 // An instance without a channel layer has one source only, the client: its loop awaits the
 // client's events itself, with no pump, queue or promise of its own per event.
-import type { Application, ReceiveEvent, Scope, Send } from '../asgi/types.js';
-import { SETTLED } from '../asgi/settled.js';
-import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.js';
-import { createLogger } from '../logging.js';
-import { getChannelLayer } from '../layers/registry.js';
-import type { ChannelLayer, LayerMessage } from '../layers/types.js';
-import { dispatchableName, handlerName, reserveApiNames } from './handlers.js';
+import type { Application, ReceiveEvent, Scope, Send } from '../asgi/types.ts';
+import { SETTLED } from '../asgi/settled.ts';
+import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { getChannelLayer } from '../layers/registry.ts';
+import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
+import { dispatchableName, handlerName, reserveApiNames } from './handlers.ts';
 
 const log = createLogger('dispatch');
 
 /** Queued after the last event: ends the loop, with the reason (StopConsumer or an error). */
 class Halt {
-  constructor(readonly reason: unknown) {}
+  readonly reason: unknown;
+  constructor(reason: unknown) {
+    this.reason = reason;
+  }
 }
 
 type Incoming = { type: string } | Halt;

@@ -1,6 +1,6 @@
 // Handler names from event types (`chat.message` → `chat_message`), the names that are never
 // handlers, and the helper type that checks a consumer has a handler for each message it declares.
-import type { LayerMessage } from '../layers/types.js';
+import type { LayerMessage } from '../layers/types.ts';
 
 type Underscored<S extends string> = S extends `${infer A}.${infer B}` ? `${A}_${Underscored<B>}` : S;
 

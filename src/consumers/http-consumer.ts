@@ -3,14 +3,14 @@
 // without answering (long-polling: join a group, answer from a layer message handler). When
 // the client goes away, disconnect() runs and the instance ends. parseForm/parseJson read the
 // body; a FormError escaping handle() is answered with its status (400, 413, 415).
-import type { HeaderInput, HttpRequestEvent, HttpScope } from '../asgi/types.js';
-import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.js';
-import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.js';
-import { parseJson } from '../http/parse-json.js';
-import type { LayerMessage } from '../layers/types.js';
-import { SETTLED } from '../asgi/settled.js';
-import { AsyncConsumer } from './async-consumer.js';
-import { reserveApiNames } from './handlers.js';
+import type { HeaderInput, HttpRequestEvent, HttpScope } from '../asgi/types.ts';
+import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.ts';
+import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.ts';
+import { parseJson } from '../http/parse-json.ts';
+import type { LayerMessage } from '../layers/types.ts';
+import { SETTLED } from '../asgi/settled.ts';
+import { AsyncConsumer } from './async-consumer.ts';
+import { reserveApiNames } from './handlers.ts';
 
 // The body of a request without one (most GETs): one shared, empty, read-only Buffer.
 const EMPTY_BODY = Buffer.alloc(0);

@@ -1,5 +1,5 @@
-export { AsyncConsumer, type InitOptions } from './async-consumer.js';
-export { WebsocketConsumer, AsyncWebsocketConsumer, type Frame } from './websocket-consumer.js';
-export { JsonWebsocketConsumer, AsyncJsonWebsocketConsumer } from './json-websocket-consumer.js';
-export { HttpConsumer, AsyncHttpConsumer, type ServerSentEvent } from './http-consumer.js';
-export { handlerName, type Handlers } from './handlers.js';
+export { AsyncConsumer, type InitOptions } from './async-consumer.ts';
+export { WebsocketConsumer, AsyncWebsocketConsumer, type Frame } from './websocket-consumer.ts';
+export { JsonWebsocketConsumer, AsyncJsonWebsocketConsumer } from './json-websocket-consumer.ts';
+export { HttpConsumer, AsyncHttpConsumer, type ServerSentEvent } from './http-consumer.ts';
+export { handlerName, type Handlers } from './handlers.ts';

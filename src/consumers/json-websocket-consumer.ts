@@ -2,9 +2,9 @@
 // end the server: by default the socket is closed with 1007 and a reason; override
 // onInvalidJson to answer with an error frame and keep the socket open. Binary frames are
 // refused with 1003 (unsupported data).
-import type { LayerMessage } from '../layers/types.js';
-import { reserveApiNames } from './handlers.js';
-import { WebsocketConsumer, type Frame } from './websocket-consumer.js';
+import type { LayerMessage } from '../layers/types.ts';
+import { reserveApiNames } from './handlers.ts';
+import { WebsocketConsumer, type Frame } from './websocket-consumer.ts';
 
 /** A close reason fits in 123 bytes of UTF-8 (the close frame's limit); cut on a character. */
 function fitCloseReason(reason: string): string {

@@ -1,11 +1,11 @@
 // WebsocketConsumer: connect/receive/disconnect for WebSockets, with static `groups` joined on
 // connect and left on disconnect. Channels' AsyncWebsocketConsumer, in Node's one async kind.
-import type { HeaderInput, WebsocketDisconnectEvent, WebsocketReceiveEvent } from '../asgi/types.js';
-import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.js';
-import type { LayerMessage } from '../layers/types.js';
-import { AsyncConsumer } from './async-consumer.js';
-import { reserveApiNames } from './handlers.js';
-import { createLogger } from '../logging.js';
+import type { HeaderInput, WebsocketDisconnectEvent, WebsocketReceiveEvent } from '../asgi/types.ts';
+import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.ts';
+import type { LayerMessage } from '../layers/types.ts';
+import { AsyncConsumer } from './async-consumer.ts';
+import { reserveApiNames } from './handlers.ts';
+import { createLogger } from '../logging.ts';
 
 const log = createLogger('dispatch');
 

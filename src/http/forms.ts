@@ -4,9 +4,9 @@
 // an option; going over one, or a malformed body, is a coded error with the HTTP status to
 // answer (400, 413, 415).
 import busboy from 'busboy';
-import type { HeaderPair } from '../asgi/types.js';
-import { FormTooLargeError, InvalidFormError, InvalidOptionError, UnsupportedMediaTypeError, type FormError } from '../errors.js';
-import { mediaType, requestHeader } from './request-header.js';
+import type { HeaderPair } from '../asgi/types.ts';
+import { FormTooLargeError, InvalidFormError, InvalidOptionError, UnsupportedMediaTypeError, type FormError } from '../errors.ts';
+import { mediaType, requestHeader } from './request-header.ts';
 
 const URLENCODED = 'application/x-www-form-urlencoded';
 const MULTIPART = 'multipart/form-data';

@@ -1,8 +1,8 @@
 // parseJson: a JSON request body, with a clear coded error for the wrong content-type (415),
 // bytes that are not UTF-8, an empty body or invalid JSON (400).
-import type { HeaderPair } from '../asgi/types.js';
-import { InvalidFormError, UnsupportedMediaTypeError } from '../errors.js';
-import { mediaType } from './request-header.js';
+import type { HeaderPair } from '../asgi/types.ts';
+import { InvalidFormError, UnsupportedMediaTypeError } from '../errors.ts';
+import { mediaType } from './request-header.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,6 +1,6 @@
 // Reading request headers from a scope's byte pairs: one header by name, and the media type of
 // the body (`multipart/form-data; boundary=…` → `multipart/form-data`).
-import type { HeaderPair } from '../asgi/types.js';
+import type { HeaderPair } from '../asgi/types.ts';
 
 /** The first value of a request header (name in lowercase), as latin1 text; null when absent. */
 export function requestHeader(headers: readonly HeaderPair[], name: string): string | null {

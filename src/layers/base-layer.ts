@@ -1,7 +1,7 @@
 // Options every backend shares, with channels_redis' names and defaults (seconds):
 // expiry, groupExpiry, capacity, channelCapacity (glob strings or [RegExp, n] pairs),
 // and maxMessageBytes. Unknown keys and bad values are refused at construction.
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '../errors.ts';
 
 export interface BaseLayerOptions {
   /** Seconds a message may wait unread. @default 60 */

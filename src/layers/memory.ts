@@ -5,12 +5,12 @@
 // when a queue is read, and one sweep per layer runs only while messages are queued.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ChannelFull, InvalidOptionError, LayerClosedError } from '../errors.js';
-import { createLogger } from '../logging.js';
-import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.js';
-import { inspectMessage } from './message-check.js';
-import { checkChannelName, checkGroupName } from './names.js';
-import type { ChannelLayer, LayerExtension, LayerMessage } from './types.js';
+import { ChannelFull, InvalidOptionError, LayerClosedError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.ts';
+import { inspectMessage } from './message-check.ts';
+import { checkChannelName, checkGroupName } from './names.ts';
+import type { ChannelLayer, LayerExtension, LayerMessage } from './types.ts';
 
 const log = createLogger('layer:memory');
 

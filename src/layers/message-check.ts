@@ -2,7 +2,7 @@
 // measures its msgpack size (the smallest encoding, as Python's msgpack writes it), optionally
 // making the copy a receiver will get (frozen, for a copy shared by several receivers). The
 // error names the path of the bad value, e.g. `message.items[3] is undefined`.
-import { InvalidMessageError, MessageTooLargeError } from '../errors.js';
+import { InvalidMessageError, MessageTooLargeError } from '../errors.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -44,10 +44,12 @@ class Walker {
   private readonly seen: object[] = [];
   private readonly copy: boolean;
   private readonly freeze: boolean;
+  private readonly op: string;
   constructor(
     mode: CopyMode,
-    private readonly op: string,
+    op: string,
   ) {
+    this.op = op;
     this.copy = mode !== false;
     this.freeze = mode === 'frozen';
   }

@@ -1,6 +1,6 @@
 // Channel and group names, the same rules for every backend: ASCII letters, digits, '-', '_'
 // and '.', under 100 characters; a process-local channel is `prefix!local`, with exactly one '!'.
-import { InvalidChannelNameError } from '../errors.js';
+import { InvalidChannelNameError } from '../errors.ts';
 
 const NAME = /^[A-Za-z0-9._-]+(![A-Za-z0-9._-]*)?$/;
 const GROUP = /^[A-Za-z0-9._-]+$/;

@@ -2,13 +2,14 @@
 // from canal.config.ts, or by configureChannelLayers() in a script or test. With nothing
 // configured, alias 'default' is an in-memory layer. Backends are made on first use; a bad
 // backend name or option is an error when the configuration is given.
-import { InvalidOptionError, UnknownBackendError } from '../errors.js';
-import { parseLayerOptions } from './base-layer.js';
-import { InMemoryChannelLayer } from './memory.js';
-import { parseHosts } from './redis/hosts.js';
-import { RedisChannelLayer } from './redis/redis-layer.js';
-import { RedisPubSubChannelLayer } from './redis/pubsub-layer.js';
-import type { ChannelLayer } from './types.js';
+import '../instance.ts';
+import { InvalidOptionError, UnknownBackendError } from '../errors.ts';
+import { parseLayerOptions } from './base-layer.ts';
+import { InMemoryChannelLayer } from './memory.ts';
+import { parseHosts } from './redis/hosts.ts';
+import { RedisChannelLayer } from './redis/redis-layer.ts';
+import { RedisPubSubChannelLayer } from './redis/pubsub-layer.ts';
+import type { ChannelLayer } from './types.ts';
 
 export type LayerClass = new (options?: object) => ChannelLayer;
 

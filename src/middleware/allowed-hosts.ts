@@ -1,9 +1,9 @@
 // Django's ALLOWED_HOSTS for HTTP: a request whose Host header is not allowed gets 400 before
 // the app runs (Host-header attacks: poisoned password-reset links, cache poisoning).
 // Entries as for AllowedHostsOriginValidator: 'example.com', '.example.com', '*'.
-import type { Application, HeaderPair } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { createLogger } from '../logging.js';
+import type { Application, HeaderPair } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
 
 const log = createLogger('middleware:hosts');
 

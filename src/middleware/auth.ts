@@ -1,11 +1,11 @@
 // Users on both HTTP and WebSocket: `scope.user` from the session (AuthMiddleware, with the
 // app's own `getUser`), `login` (cycles the session key: no fixation) and `logout`.
 // AuthMiddlewareStack = CookieMiddleware + SessionMiddleware + AuthMiddleware, as in Channels.
-import type { Application, Scope } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { CookieMiddleware } from './cookies.js';
-import { SessionMiddleware, type SessionMiddlewareOptions } from './session.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import type { Application, Scope } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { CookieMiddleware } from './cookies.ts';
+import { SessionMiddleware, type SessionMiddlewareOptions } from './session.ts';
+import { copyScope } from '../asgi/copy-scope.ts';
 
 export interface User {
   id: string | number;

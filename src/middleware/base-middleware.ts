@@ -1,7 +1,7 @@
 // A helper for writing middleware: an app that wraps an app and hands it a copy of the scope
 // with some keys added (never changing the scope it was given).
-import type { Application, Scope, ScopeExtras } from '../asgi/types.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import type { Application, Scope, ScopeExtras } from '../asgi/types.ts';
+import { copyScope } from '../asgi/copy-scope.ts';
 
 export type ScopeAdditions = (scope: Scope) => Partial<ScopeExtras> | Record<string, unknown> | Promise<Partial<ScopeExtras> | Record<string, unknown>>;
 

@@ -1,7 +1,7 @@
 // Cookies: `scope.cookies` parsed from the Cookie header, and Set-Cookie headers for responses.
-import type { Application, HeaderPair } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import type { Application, HeaderPair } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { copyScope } from '../asgi/copy-scope.ts';
 
 declare module '../asgi/types.js' {
   interface ScopeExtras {

@@ -4,11 +4,11 @@
 // `Origin` that is this site's own (or a trusted one). Otherwise 403. Safe requests without a
 // `csrftoken` cookie get one, for pages and scripts to read.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Application, HeaderPair, SendEvent } from '../asgi/types.js';
-import { createLogger } from '../logging.js';
-import { cookieHeader, parseCookies, serializeCookie } from './cookies.js';
-import { originMatches } from './origin-validator.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import type { Application, HeaderPair, SendEvent } from '../asgi/types.ts';
+import { createLogger } from '../logging.ts';
+import { cookieHeader, parseCookies, serializeCookie } from './cookies.ts';
+import { originMatches } from './origin-validator.ts';
+import { copyScope } from '../asgi/copy-scope.ts';
 
 const log = createLogger('middleware:csrf');
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);

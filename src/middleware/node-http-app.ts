@@ -20,9 +20,9 @@
 // informational responses (`writeContinue`, `writeEarlyHints` are no-ops).
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
-import type { Application, HttpReceiveEvent, HttpScope, HttpSendEvent, Receive, Scope, Send } from '../asgi/types.js';
-import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
-import { createLogger } from '../logging.js';
+import type { Application, HttpReceiveEvent, HttpScope, HttpSendEvent, Receive, Scope, Send } from '../asgi/types.ts';
+import { InvalidOptionError, UnknownScopeTypeError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
 
 const log = createLogger('http-app');
 
@@ -153,12 +153,20 @@ class Exchange {
   private readonly trailers: [string, string][] = [];
   private readonly noBody: boolean;
 
+  private readonly scope: HttpScope;
+  private readonly receive: () => Promise<HttpReceiveEvent>;
+  private readonly send: (event: HttpSendEvent) => Promise<void>;
+  private readonly highWaterMark: number;
   constructor(
-    private readonly scope: HttpScope,
-    private readonly receive: () => Promise<HttpReceiveEvent>,
-    private readonly send: (event: HttpSendEvent) => Promise<void>,
-    private readonly highWaterMark: number,
+    scope: HttpScope,
+    receive: () => Promise<HttpReceiveEvent>,
+    send: (event: HttpSendEvent) => Promise<void>,
+    highWaterMark: number,
   ) {
+    this.scope = scope;
+    this.receive = receive;
+    this.send = send;
+    this.highWaterMark = highWaterMark;
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;

@@ -4,9 +4,9 @@
 // 'example.com' (that host, any scheme and port), '.example.com' (it and every subdomain),
 // 'https://example.com' (scheme must match), 'example.com:8443' (port must match).
 // A missing Origin header is refused unless '*' is allowed. HTTP scopes pass through.
-import type { Application, HeaderPair } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { createLogger } from '../logging.js';
+import type { Application, HeaderPair } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
 
 const log = createLogger('middleware:origin');
 

@@ -3,11 +3,11 @@
 // WebSocket code calls `await scope.session.save()`. A tampered, unknown or expired cookie
 // gives a fresh empty session.
 import { randomBytes } from 'node:crypto';
-import type { Application, HeaderPair, SendEvent } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { cookieHeader, parseCookies, serializeCookie, type CookieOptions } from './cookies.js';
-import { Signer } from './signing.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import type { Application, HeaderPair, SendEvent } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { cookieHeader, parseCookies, serializeCookie, type CookieOptions } from './cookies.ts';
+import { Signer } from './signing.ts';
+import { copyScope } from '../asgi/copy-scope.ts';
 
 declare module '../asgi/types.js' {
   interface ScopeExtras {
@@ -80,12 +80,16 @@ export class Session {
   /** Set when the cookie must be written again (new key, cycled key, flushed). */
   cookieChanged = false;
 
+  private readonly store: SessionStore;
+  private readonly ttlSeconds: number;
   constructor(
-    private readonly store: SessionStore,
-    private readonly ttlSeconds: number,
+    store: SessionStore,
+    ttlSeconds: number,
     key: string | null,
     data: Record<string, unknown> | null,
   ) {
+    this.store = store;
+    this.ttlSeconds = ttlSeconds;
     this.key = data ? key : null;
     this.data = data ?? {};
   }

@@ -1,12 +1,14 @@
 // HMAC-SHA256 signatures with key rotation: sign with the first key, accept any; compared in
 // constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '../errors.ts';
 
 export class Signer {
   private readonly keys: Buffer[];
 
-  constructor(secretKeys: readonly (string | Buffer)[], private readonly salt = 'canal.signing') {
+  private readonly salt: string;
+  constructor(secretKeys: readonly (string | Buffer)[], salt = 'canal.signing') {
+    this.salt = salt;
     if (!Array.isArray(secretKeys) || secretKeys.length === 0 || secretKeys.some((k) => !k || k.length < 16)) {
       throw new InvalidOptionError('secretKeys must be a non-empty list of secrets of at least 16 characters (the first signs, any verifies)');
     }

@@ -3,11 +3,11 @@
 // subprotocol 'bearer') or a query parameter (`?token=`), verified as a JWT (HS256/RS256… with
 // `jose`) or by an app callback. A missing or bad token denies the handshake with 401 through
 // the denial-response extension; HTTP requests get 401. `scope.user` is set from the token.
-import type { Application, HeaderPair, Scope } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { createLogger } from '../logging.js';
-import type { User } from './auth.js';
-import { copyScope } from '../asgi/copy-scope.js';
+import type { Application, HeaderPair, Scope } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import type { User } from './auth.ts';
+import { copyScope } from '../asgi/copy-scope.ts';
 
 const log = createLogger('middleware:token');
 

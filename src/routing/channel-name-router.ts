@@ -1,6 +1,6 @@
 // ChannelNameRouter: routes worker (`channel`) scopes by the channel name they were read from.
-import type { Application } from '../asgi/types.js';
-import { InvalidOptionError, NoRouteError, UnknownScopeTypeError } from '../errors.js';
+import type { Application } from '../asgi/types.ts';
+import { InvalidOptionError, NoRouteError, UnknownScopeTypeError } from '../errors.ts';
 
 function ChannelNameRouterImpl(routes: Record<string, Application>): Application {
   if (!routes || typeof routes !== 'object') throw new InvalidOptionError("ChannelNameRouter takes an object of channel name → application, e.g. { thumbnails: ThumbnailConsumer.asApp() }");

@@ -2,8 +2,8 @@
 // slug, uuid and path (and your own via registerConverter), or rePath(regex, app) with named
 // groups. A route whose target is a URLRouter matches a prefix and hands the rest of the path
 // to that router; any other route must match the whole path.
-import type { Application } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
+import type { Application } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
 
 export interface Converter {
   /** What the segment must look like, as a regex source (no anchors). */

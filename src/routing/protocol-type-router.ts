@@ -1,8 +1,8 @@
 // ProtocolTypeRouter: one app per scope type (http, websocket, lifespan, channel). A lifespan
 // scope with no entry returns at once: the server then runs without lifespan events, as the
 // ASGI lifespan spec allows for apps that do not support it.
-import type { Application } from '../asgi/types.js';
-import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
+import type { Application } from '../asgi/types.ts';
+import { InvalidOptionError, UnknownScopeTypeError } from '../errors.ts';
 
 export interface ProtocolTypeRoutes {
   http?: Application;

@@ -2,11 +2,11 @@
 // scope.url_route.{args, kwargs}, merged through nested routers; the target gets a copy of the
 // scope, never the caller's. No route: 404 for HTTP, a refused handshake for WebSocket, and a
 // warning in the log — never a crash.
-import type { Application, Scope, Send } from '../asgi/types.js';
-import { InvalidOptionError, UnknownScopeTypeError } from '../errors.js';
-import { createLogger } from '../logging.js';
-import { NESTED, type Route } from './path-pattern.js';
-import { copyScopeWithRoute } from '../asgi/copy-scope.js';
+import type { Application, Scope, Send } from '../asgi/types.ts';
+import { InvalidOptionError, UnknownScopeTypeError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { NESTED, type Route } from './path-pattern.ts';
+import { copyScopeWithRoute } from '../asgi/copy-scope.ts';
 
 const log = createLogger('routing');
 

@@ -8,9 +8,9 @@
 // Paths are written as received (raw_path), so a decoded CR/LF can never split a line.
 import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { HttpScope, WebsocketScope } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import type { AccessLog } from './context.js';
+import type { HttpScope, WebsocketScope } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import type { AccessLog } from './context.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => String(n).padStart(2, '0');

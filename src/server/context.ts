@@ -1,9 +1,9 @@
 // What the interface server's parts share: the app, resolved options, logging, live
 // connections (for graceful shutdown) and counters.
-import type { Application, HttpScope, WebsocketScope } from '../asgi/types.js';
-import type { Logger } from '../logging.js';
-import type { InFlightList, InFlightMember } from './in-flight-list.js';
-import type { ResolvedServerOptions } from './options.js';
+import type { Application, HttpScope, WebsocketScope } from '../asgi/types.ts';
+import type { Logger } from '../logging.ts';
+import type { InFlightList, InFlightMember } from './in-flight-list.ts';
+import type { ResolvedServerOptions } from './options.ts';
 
 export interface AccessLog {
   /** One line per finished HTTP response (or cut one). */

@@ -1,7 +1,7 @@
 // Checks of the events an app sends, shared by the HTTP and WebSocket sides. Each failure is an
 // InvalidEventError naming the key, the value and what is allowed. Extra keys are ignored.
-import type { HeaderInput } from '../asgi/types.js';
-import { InvalidEventError } from '../errors.js';
+import type { HeaderInput } from '../asgi/types.ts';
+import { InvalidEventError } from '../errors.ts';
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value);

@@ -3,15 +3,15 @@
 // (waiting on `drain`), `http.disconnect` arrives when the client goes away or the response is
 // done. Errors follow docs/app-interface.md: a bad event throws ERR_INVALID_EVENT, a send after
 // the end throws ERR_SEND_AFTER_CLOSE, an app exception gives 500 (or a cut response).
-import { SETTLED } from '../asgi/settled.js';
+import { SETTLED } from '../asgi/settled.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.js';
-import { InvalidEventError, SendAfterCloseError } from '../errors.js';
-import type { LiveConnection, ServerContext } from './context.js';
-import type { InFlightMember } from './in-flight-list.js';
-import { checkBody, checkBool, checkStatus, flatHeaders } from './events.js';
-import { BadRequestTarget, buildHttpScope } from './scope.js';
-import type { WatchedResponse } from './server-response.js';
+import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.ts';
+import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
+import type { LiveConnection, ServerContext } from './context.ts';
+import type { InFlightMember } from './in-flight-list.ts';
+import { checkBody, checkBool, checkStatus, flatHeaders } from './events.ts';
+import { BadRequestTarget, buildHttpScope } from './scope.ts';
+import type { WatchedResponse } from './server-response.ts';
 
 const EMPTY = Buffer.alloc(0);
 const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
@@ -42,12 +42,13 @@ function onAbandonTimeout(conn: HttpConnection): void {
   conn.onAbandon();
 }
 
-const enum State {
-  Init,
-  Started,
-  Trailers,
-  Done,
-}
+const State = {
+  Init: 0,
+  Started: 1,
+  Trailers: 2,
+  Done: 3,
+} as const;
+type State = (typeof State)[keyof typeof State];
 
 class HttpConnection implements LiveConnection, InFlightMember {
   prevInFlight: InFlightMember | null = null;
@@ -55,7 +56,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
   // `done` is only asked for on shutdown; made on demand so a request costs one promise less.
   private donePromise: Promise<void> | null = null;
   private resolveDone: (() => void) | null = null;
-  private state = State.Init;
+  private state: State = State.Init;
   private status = 0;
   private headers: string[] | null = null;
   private wantTrailers = false;
@@ -71,13 +72,21 @@ class HttpConnection implements LiveConnection, InFlightMember {
   private appDone = false;
   private timer: NodeJS.Timeout | null = null;
 
+  private readonly ctx: ServerContext;
+  private readonly req: IncomingMessage;
+  private readonly res: WatchedResponse;
+  private readonly scope: HttpScope;
   constructor(
-    private readonly ctx: ServerContext,
-    private readonly req: IncomingMessage,
-    private readonly res: WatchedResponse,
-    private readonly scope: HttpScope,
+    ctx: ServerContext,
+    req: IncomingMessage,
+    res: WatchedResponse,
+    scope: HttpScope,
     bodyLess: boolean,
   ) {
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.scope = scope;
     this.bodyDone = bodyLess;
     this.started = ctx.accessLog === null ? 0 : Date.now();
     res.watcher = this;

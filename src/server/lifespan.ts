@@ -1,9 +1,9 @@
 // Lifespan: the app hears `lifespan.startup` before the server accepts connections and
 // `lifespan.shutdown` after it stopped. An app that raises or returns before answering the
 // startup does not support lifespan; that is fine (logged at debug), and scopes carry no state.
-import { ASGI_VERSION, type LifespanScope, type ReceiveEvent, type SendEvent } from '../asgi/types.js';
-import { CanalError, InvalidEventError } from '../errors.js';
-import type { ServerContext } from './context.js';
+import { ASGI_VERSION, type LifespanScope, type ReceiveEvent, type SendEvent } from '../asgi/types.ts';
+import { CanalError, InvalidEventError } from '../errors.ts';
+import type { ServerContext } from './context.ts';
 
 /** The app answered lifespan.startup with lifespan.startup.failed. */
 export class LifespanStartupError extends CanalError {
@@ -21,7 +21,10 @@ export class Lifespan {
   /** The lifespan app has returned: nobody is left to answer lifespan.shutdown. */
   private ended = false;
 
-  constructor(private readonly ctx: ServerContext) {}
+  private readonly ctx: ServerContext;
+  constructor(ctx: ServerContext) {
+    this.ctx = ctx;
+  }
 
   private push(event: ReceiveEvent): void {
     if (this.waiter) {

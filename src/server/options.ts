@@ -1,7 +1,7 @@
 // Interface server options: one object, every default documented here and in docs/server.md,
 // checked when the server is made (never at first use). Durations in milliseconds, sizes in bytes.
 import type { Writable } from 'node:stream';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '../errors.ts';
 
 export interface ServerOptions {
   /** @default '127.0.0.1' */

@@ -4,8 +4,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.js';
-import type { ServerContext } from './context.js';
+import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
+import type { ServerContext } from './context.ts';
 
 /** A request target that cannot be turned into a scope (bad percent-encoding, bad UTF-8). */
 export class BadRequestTarget extends Error {}

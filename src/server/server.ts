@@ -5,18 +5,18 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Application } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { createLogger } from '../logging.js';
-import { createAccessLog } from './access-log.js';
-import type { ServerContext, ServerStats } from './context.js';
-import { handleHttpRequest, plainResponse } from './http-connection.js';
-import { InFlightList } from './in-flight-list.js';
-import { Lifespan } from './lifespan.js';
-import { WatchedResponse } from './server-response.js';
-import { resolveServerOptions, type ServerOptions } from './options.js';
-import { handleUpgrade } from './websocket-connection.js';
-import { keepalive } from './websocket-keepalive.js';
+import type { Application } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { createAccessLog } from './access-log.ts';
+import type { ServerContext, ServerStats } from './context.ts';
+import { handleHttpRequest, plainResponse } from './http-connection.ts';
+import { InFlightList } from './in-flight-list.ts';
+import { Lifespan } from './lifespan.ts';
+import { WatchedResponse } from './server-response.ts';
+import { resolveServerOptions, type ServerOptions } from './options.ts';
+import { handleUpgrade } from './websocket-connection.ts';
+import { keepalive } from './websocket-keepalive.ts';
 
 export interface CanalServer {
   /** Runs lifespan startup, then listens. Resolves with where it listens. */

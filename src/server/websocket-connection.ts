@@ -5,18 +5,18 @@
 // becomes `websocket.disconnect` with its code and reason. `ws` speaks the protocol (framing,
 // UTF-8 checks → 1007, maxPayload → 1009); frames out go through frame-writer.ts (coalesced
 // writes, shared broadcast frames); keepalive and lifetime are websocket-keepalive.ts.
-import { SETTLED } from '../asgi/settled.js';
+import { SETTLED } from '../asgi/settled.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ReceiveEvent, SendEvent, WebsocketReceiveEventAny, WebsocketScope } from '../asgi/types.js';
-import { InvalidEventError, SendAfterCloseError } from '../errors.js';
-import type { LiveConnection, ServerContext } from './context.js';
-import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.js';
-import { writeDataFrame } from './frame-writer.js';
-import { BadRequestTarget, buildWebsocketScope } from './scope.js';
-import { keepalive, type KeptAlive } from './websocket-keepalive.js';
+import type { ReceiveEvent, SendEvent, WebsocketReceiveEventAny, WebsocketScope } from '../asgi/types.ts';
+import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
+import type { LiveConnection, ServerContext } from './context.ts';
+import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.ts';
+import { writeDataFrame } from './frame-writer.ts';
+import { BadRequestTarget, buildWebsocketScope } from './scope.ts';
+import { keepalive, type KeptAlive } from './websocket-keepalive.ts';
 
 const CONNECT: WebsocketReceiveEventAny = Object.freeze({ type: 'websocket.connect' });
 /** Events queued for an app that is not reading; past this the socket is paused (memory stays bounded). */
@@ -92,12 +92,13 @@ function wssFor(ctx: ServerContext): WebSocketServer {
   return wss;
 }
 
-const enum State {
-  Connecting,
-  Responding, // denial response under way
-  Open,
-  Closed,
-}
+const State = {
+  Connecting: 0,
+  Responding: 1, // denial response under way
+  Open: 2,
+  Closed: 3,
+} as const;
+type State = (typeof State)[keyof typeof State];
 
 /** What a close code from an app may be (RFC 6455 §7.4): 1000, the codes a server sends, or 3000–4999. */
 function checkCloseCode(code: unknown): number {
@@ -127,7 +128,7 @@ function codeOfError(err: Error & { code?: string }): number {
 export class WebsocketConnection implements LiveConnection, KeptAlive {
   private donePromise: Promise<void> | null = null;
   private resolveDone: (() => void) | null = null;
-  private state = State.Connecting;
+  private state: State = State.Connecting;
   private ws: WebSocket | null = null;
   private req: AcceptingRequest | null;
   private head: Buffer | null;
@@ -145,13 +146,19 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private appDone = false;
   private finished = false;
 
+  private readonly ctx: ServerContext;
+  private readonly socket: Duplex;
+  readonly scope: WebsocketScope;
   constructor(
-    private readonly ctx: ServerContext,
+    ctx: ServerContext,
     req: IncomingMessage,
-    private readonly socket: Duplex,
+    socket: Duplex,
     head: Buffer,
-    readonly scope: WebsocketScope,
+    scope: WebsocketScope,
   ) {
+    this.ctx = ctx;
+    this.socket = socket;
+    this.scope = scope;
     this.req = req;
     this.head = head;
     this.receive = () => this.nextEvent();

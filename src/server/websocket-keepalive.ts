@@ -4,7 +4,7 @@
 // answered a ping within pingTimeoutMs is terminated (the peer is gone: no close frame); one
 // older than websocketMaxLifetimeMs is closed with 1000. The sweep runs every quarter of the
 // shortest of those durations, so each fires at most a quarter late.
-import type { ServerContext } from './context.js';
+import type { ServerContext } from './context.ts';
 
 /** What the sweep needs from a connection (websocket-connection.ts). */
 export interface KeptAlive {

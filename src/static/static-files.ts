@@ -6,16 +6,16 @@
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { Application, HttpReceiveEvent, HttpScope, HttpSendEvent, Receive, Send } from '../asgi/types.js';
-import { InvalidOptionError, SendAfterCloseError, UnknownScopeTypeError } from '../errors.js';
-import { requestHeader } from '../http/request-header.js';
-import { createLogger } from '../logging.js';
-import { NESTED } from '../routing/path-pattern.js';
-import { PATH_REMAINING } from '../routing/url-router.js';
-import { parseByteRange } from './byte-range.js';
-import { contentTypeFor } from './content-types.js';
-import { safeSegments } from './safe-path.js';
-import { etagOf, isNotModified, rangeStillValid } from './validators.js';
+import type { Application, HttpReceiveEvent, HttpScope, HttpSendEvent, Receive, Send } from '../asgi/types.ts';
+import { InvalidOptionError, SendAfterCloseError, UnknownScopeTypeError } from '../errors.ts';
+import { requestHeader } from '../http/request-header.ts';
+import { createLogger } from '../logging.ts';
+import { NESTED } from '../routing/path-pattern.ts';
+import { PATH_REMAINING } from '../routing/url-router.ts';
+import { parseByteRange } from './byte-range.ts';
+import { contentTypeFor } from './content-types.ts';
+import { safeSegments } from './safe-path.ts';
+import { etagOf, isNotModified, rangeStillValid } from './validators.ts';
 
 const log = createLogger('static');
 const CHUNK_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 // Runs one app instance in-process with an input and an output queue, as the server would.
 // Every wait has a timeout; once the app has raised, every call re-raises its error.
-import type { Application, ReceiveEvent, Scope, SendEvent } from '../asgi/types.js';
-import { TimeoutError } from '../errors.js';
+import type { Application, ReceiveEvent, Scope, SendEvent } from '../asgi/types.ts';
+import { TimeoutError } from '../errors.ts';
 
 export class ApplicationCommunicator {
   private readonly input: ReceiveEvent[] = [];
@@ -14,10 +14,14 @@ export class ApplicationCommunicator {
   /** Settles when the app returns (never rejects: the app's error is re-raised by the calls). */
   readonly done: Promise<void>;
 
+  readonly app: Application;
+  readonly scope: Scope;
   constructor(
-    readonly app: Application,
-    readonly scope: Scope,
+    app: Application,
+    scope: Scope,
   ) {
+    this.app = app;
+    this.scope = scope;
     const receive = (): Promise<ReceiveEvent> => {
       const next = this.input.shift();
       return next ? Promise.resolve(next) : new Promise((resolve) => this.inputWaiters.push(resolve));

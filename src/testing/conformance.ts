@@ -3,7 +3,7 @@
 // in its capabilities, and then the suite tests that behaviour instead of skipping the case.
 import assert from 'node:assert/strict';
 import * as nodeTest from 'node:test';
-import type { ChannelLayer, LayerMessage } from '../layers/types.js';
+import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
 
 export interface LayerCapabilities {
   /** newChannel() names are process-local (`prefix…!local`). */

@@ -1,9 +1,9 @@
 // Drives an HTTP app in-process: one request in, the whole response out.
-import type { Application } from '../asgi/types.js';
-import { UnexpectedEventError } from '../errors.js';
-import { ApplicationCommunicator } from './application-communicator.js';
-import { httpScope, type TestScopeOptions } from './scope-builder.js';
-import { headerPairs } from './websocket-communicator.js';
+import type { Application } from '../asgi/types.ts';
+import { UnexpectedEventError } from '../errors.ts';
+import { ApplicationCommunicator } from './application-communicator.ts';
+import { httpScope, type TestScopeOptions } from './scope-builder.ts';
+import { headerPairs } from './websocket-communicator.ts';
 
 export interface TestResponse {
   status: number;

@@ -1,8 +1,8 @@
 // Complete scopes for in-process tests, built the way the server builds them: path
 // percent-decoded, raw_path and query_string as the bytes a client would send, headers as
 // lowercased byte pairs.
-import { ASGI_VERSION, type HttpScope, type WebsocketScope } from '../asgi/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { ASGI_VERSION, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
 
 export interface TestScopeOptions {
   /** As pairs (`[['cookie', 'a=1']]`, repeats kept) or an object; names are lowercased. */

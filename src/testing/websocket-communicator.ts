@@ -1,8 +1,8 @@
 // Drives a WebSocket app in-process: connect, send frames, read frames, disconnect.
-import type { Application, HeaderInput, SendEvent } from '../asgi/types.js';
-import { InvalidOptionError, UnexpectedEventError } from '../errors.js';
-import { ApplicationCommunicator } from './application-communicator.js';
-import { websocketScope, type TestScopeOptions } from './scope-builder.js';
+import type { Application, HeaderInput, SendEvent } from '../asgi/types.ts';
+import { InvalidOptionError, UnexpectedEventError } from '../errors.ts';
+import { ApplicationCommunicator } from './application-communicator.ts';
+import { websocketScope, type TestScopeOptions } from './scope-builder.ts';
 
 export interface ConnectResult {
   connected: boolean;

@@ -4,11 +4,11 @@
 // message, and asking for a second one ends the instance. An error in one message is logged and the worker goes on. `concurrency` messages
 // of one channel may be in hand at once (default 1: strictly one after another, as Channels).
 // `stop()` stops reading and resolves when the messages in hand are done.
-import { ASGI_VERSION, type Application, type ChannelScope, type ReceiveEvent } from '../asgi/types.js';
-import { CanalError, InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.js';
-import { createLogger } from '../logging.js';
-import { checkChannelName, isProcessLocal } from '../layers/names.js';
-import type { ChannelLayer, LayerMessage } from '../layers/types.js';
+import { ASGI_VERSION, type Application, type ChannelScope, type ReceiveEvent } from '../asgi/types.ts';
+import { CanalError, InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { checkChannelName, isProcessLocal } from '../layers/names.ts';
+import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
 
 const log = createLogger('worker');
 

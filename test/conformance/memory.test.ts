@@ -1,5 +1,5 @@
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
-import { layerConformanceSuite } from '../../src/testing/conformance.js';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
+import { layerConformanceSuite } from '../../src/testing/conformance.ts';
 
 layerConformanceSuite('memory', (options) => new InMemoryChannelLayer(options), {
   processLocalNames: true,

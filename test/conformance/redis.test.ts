@@ -1,8 +1,8 @@
 // The conformance suite against a real Redis, for both Redis backends.
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { layerConformanceSuite } from '../../src/testing/conformance.js';
-import { REDIS_URL, redisFixture } from '../redis/helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
+import { layerConformanceSuite } from '../../src/testing/conformance.ts';
+import { REDIS_URL, redisFixture } from '../redis/helpers.ts';
 
 // One prefix per suite, so the instances of the cross-instance test share channels.
 const redis = redisFixture();

@@ -3,9 +3,9 @@
 // example's own config and the environment a process manager would give them.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { png } from '../examples/chat-helpers.js';
-import { browserFixture, exactly, messages, openRoom, say, STEP_MS, waitForMessage, waitForSocket } from './browser.js';
-import { chatClusterFixture } from './chat-processes.js';
+import { png } from '../examples/chat-helpers.ts';
+import { browserFixture, exactly, messages, openRoom, say, STEP_MS, waitForMessage, waitForSocket } from './browser.ts';
+import { chatClusterFixture } from './chat-processes.ts';
 
 /** Browser-side globals this file uses (the test code is type-checked without the DOM library). */
 type Delivered = { id: number; handle: string; message: string; timestamp: string };

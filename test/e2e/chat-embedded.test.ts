@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { png } from '../examples/chat-helpers.js';
-import { browserFixture, messages, openRoom, say, STEP_MS, waitForMessage } from './browser.js';
-import { Children, type Server } from './chat-processes.js';
+import { png } from '../examples/chat-helpers.ts';
+import { browserFixture, messages, openRoom, say, STEP_MS, waitForMessage } from './browser.ts';
+import { Children, type Server } from './chat-processes.ts';
 
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 

@@ -3,9 +3,9 @@
 // DATABASE_URL. Every child is tracked so an `after` hook can kill what a failed test left.
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { ROOT, startCli, type Cli } from '../integration/cli-helpers.js';
-import { postgresFixture, type PostgresFixture } from '../examples/postgres-fixture.js';
-import { OwnRedis } from '../redis/helpers.js';
+import { ROOT, startCli, type Cli } from '../integration/cli-helpers.ts';
+import { postgresFixture, type PostgresFixture } from '../examples/postgres-fixture.ts';
+import { OwnRedis } from '../redis/helpers.ts';
 
 export const CHAT_CONFIG = join(ROOT, 'examples/chat/canal.config.ts');
 
@@ -24,7 +24,10 @@ export interface Server {
 export class Children {
   private readonly running = new Set<Cli>();
 
-  constructor(private readonly env: ChatEnv) {}
+  private readonly env: ChatEnv;
+  constructor(env: ChatEnv) {
+    this.env = env;
+  }
 
   private start(args: string[]): Cli {
     // ALLOWED_HOSTS and the chat's own knobs are not inherited: the example's defaults are tested.

@@ -3,9 +3,9 @@
 // two servers (the layer comes back with the groups it had; messages are at most once).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Cli } from '../integration/cli-helpers.js';
-import { browserFixture, messages, openRoom, say, STEP_MS, waitForMessage, waitForSocket } from './browser.js';
-import { chatClusterFixture } from './chat-processes.js';
+import type { Cli } from '../integration/cli-helpers.ts';
+import { browserFixture, messages, openRoom, say, STEP_MS, waitForMessage, waitForSocket } from './browser.ts';
+import { chatClusterFixture } from './chat-processes.ts';
 
 /** Browser-side globals this file uses (the test code is type-checked without the DOM library). */
 interface PageGlobals {

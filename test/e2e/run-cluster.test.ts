@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import WebSocket from 'ws';
-import { BIN, ROOT } from '../integration/cli-helpers.js';
-import { POSTGRES_ADMIN_URL, requirePostgres } from '../examples/postgres-fixture.js';
-import { freePort, OwnRedis } from '../redis/helpers.js';
+import { BIN, ROOT } from '../integration/cli-helpers.ts';
+import { POSTGRES_ADMIN_URL, requirePostgres } from '../examples/postgres-fixture.ts';
+import { freePort, OwnRedis } from '../redis/helpers.ts';
 
 const EXAMPLE = join(ROOT, 'examples/chat');
 const STEP_MS = 20_000;

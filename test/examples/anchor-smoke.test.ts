@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serve, stop, tempDir, type Cli } from '../integration/cli-helpers.js';
+import { ROOT, serve, stop, tempDir, type Cli } from '../integration/cli-helpers.ts';
 
 const ANCHOR = join(ROOT, '..', 'shared', 'anchors', 'django');
 const DRIVER = join(ROOT, 'test', 'examples', 'anchor_smoke.py');

@@ -2,10 +2,10 @@
 // history, long-polling and Server-Sent Events, notifications, thumbnails and static assets.
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { getChannelLayer } from '../../src/layers/registry.js';
-import { Worker } from '../../src/worker/worker.js';
-import { HttpCommunicator, WebsocketCommunicator } from '../../src/testing/index.js';
-import { chatFixture, HOST, multipart, ORIGIN, png, type ChatFixture } from './chat-helpers.js';
+import { getChannelLayer } from '../../src/layers/registry.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { HttpCommunicator, WebsocketCommunicator } from '../../src/testing/index.ts';
+import { chatFixture, HOST, multipart, ORIGIN, png, type ChatFixture } from './chat-helpers.ts';
 
 let f: ChatFixture;
 beforeEach(async () => {

@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Application } from '../../src/asgi/types.js';
-import { configureChannelLayers, closeChannelLayers } from '../../src/layers/registry.js';
-import { HttpCommunicator, WebsocketCommunicator, type HttpCommunicatorOptions } from '../../src/testing/index.js';
-import { createApplication } from '../../examples/chat/app.js';
-import { openStore, type Store } from '../../examples/chat/db/store.js';
-import { defineSettings, lazyStore, type ChatSettings } from '../../examples/chat/settings.js';
+import type { Application } from '../../src/asgi/types.ts';
+import { configureChannelLayers, closeChannelLayers } from '../../src/layers/registry.ts';
+import { HttpCommunicator, WebsocketCommunicator, type HttpCommunicatorOptions } from '../../src/testing/index.ts';
+import { createApplication } from '../../examples/chat/app.ts';
+import { openStore, type Store } from '../../examples/chat/db/store.ts';
+import { defineSettings, lazyStore, type ChatSettings } from '../../examples/chat/settings.ts';
 
 export const HOST: [string, string] = ['host', '127.0.0.1:8000'];
 export const ORIGIN: [string, string] = ['origin', 'http://127.0.0.1:8000'];

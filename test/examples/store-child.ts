@@ -17,7 +17,7 @@ export interface Writer {
 }
 
 export function startWriter(job: { options: { url?: string; sqlitePath?: string }; room?: string; count?: number }): Writer {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'store-writer.ts'), JSON.stringify(job)], {
+  const child = spawn(process.execPath, [join(HERE, 'store-writer.ts'), JSON.stringify(job)], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

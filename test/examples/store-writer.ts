@@ -1,8 +1,8 @@
-// A second process on the store: `node --import tsx store-writer.ts '<json>'`. Prints "loaded",
+// A second process on the store: `node store-writer.ts '<json>'`. Prints "loaded",
 // waits for "go" on stdin, opens the store (migrating it if new), prints "opened", then adds
 // `count` messages to room `room` (1 ms apart) and prints "done <count>".
 import { createInterface } from 'node:readline';
-import { openStore } from '../../examples/chat/db/store.js';
+import { openStore } from '../../examples/chat/db/store.ts';
 
 interface Job {
   options: { url?: string; sqlitePath?: string };

@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { DEFAULT_SQLITE_PATH, openStore, StoreError, type Store } from '../../examples/chat/db/store.js';
-import { databaseLocation, redactUrl } from '../../examples/chat/db/database-location.js';
-import { POSTGRES_ADMIN_URL, postgresFixture, requirePostgres, type PostgresFixture } from './postgres-fixture.js';
-import { startWriter } from './store-child.js';
+import { DEFAULT_SQLITE_PATH, openStore, StoreError, type Store } from '../../examples/chat/db/store.ts';
+import { databaseLocation, redactUrl } from '../../examples/chat/db/database-location.ts';
+import { POSTGRES_ADMIN_URL, postgresFixture, requirePostgres, type PostgresFixture } from './postgres-fixture.ts';
+import { startWriter } from './store-child.ts';
 
 type Options = { url?: string; sqlitePath?: string };
 

@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, get, runCli, serve, stop, tempDir } from './cli-helpers.js';
+import { FIXTURES, get, runCli, serve, stop, tempDir } from './cli-helpers.ts';
 
 const NO_STACK = /\n\s+at .+:\d+:\d+\)?\n/;
 
@@ -78,13 +78,13 @@ describe('canal --config', { concurrency: 4 }, () => {
     assert.equal(r.stderr, 'canal: CANAL_CONFIG /no/such/canal.config.ts: no file at /no/such/canal.config.ts\n');
     r = await runCli(['serve', '--config', '.'], { cwd: elsewhere });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^canal: --config \.: no canal\.config\.ts, canal\.config\.mts, canal\.config\.js, canal\.config\.mjs in the folder .*elsewhere\n$/);
+    assert.match(r.stderr, /^canal: --config \.: no canal\.config\.ts, canal\.config\.mts, canal\.config\.cts, canal\.config\.js, canal\.config\.mjs, canal\.config\.cjs in the folder .*elsewhere\n$/);
   });
 
   it('a config that cannot be loaded: exit 2, naming the file and why', async () => {
     let r = await runCli(['serve', '--config', join(tmp.dir, 'broken.config.ts')]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^canal: cannot load config .*broken\.config\.ts: .*broken\.config\.ts:\d+:\d+: /);
+    assert.match(r.stderr, /^canal: cannot load config .*broken\.config\.ts: .*broken\.config\.ts:\d+(:\d+)?: /);
     assert.doesNotMatch(r.stderr, NO_STACK);
     r = await runCli(['worker', '--config', join(tmp.dir, 'throws.config.mjs')]);
     assert.equal(r.code, 2, r.stderr);

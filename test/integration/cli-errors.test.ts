@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, runCli, tempDir } from './cli-helpers.js';
+import { FIXTURES, runCli, tempDir } from './cli-helpers.ts';
 
 const APP = join(FIXTURES, 'cli-app.ts');
 const NO_STACK = /\n\s+at .+:\d+:\d+\)?\n/;
@@ -27,7 +27,7 @@ describe('canal errors', { concurrency: 4 }, () => {
   it('a syntax error: exit 1 with file:line:column and the message', async () => {
     const r = await runCli(['serve', 'broken.ts', '--port', '0'], { cwd: tmp.dir });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /canal: cannot load .*broken\.ts: .*broken\.ts:2:\d+: Expected identifier/);
+    assert.match(r.stderr, /canal: cannot load .*broken\.ts: .*broken\.ts:2:\d+: Unexpected token/);
     assert.doesNotMatch(r.stderr, NO_STACK);
   });
 

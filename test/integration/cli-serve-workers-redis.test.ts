@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { cleanPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../redis/helpers.js';
-import { FIXTURES, get, serve, startCli, stop, tempDir } from './cli-helpers.js';
+import { cleanPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../redis/helpers.ts';
+import { FIXTURES, get, serve, startCli, stop, tempDir } from './cli-helpers.ts';
 
 const APP = join(FIXTURES, 'cli-jobs-app.ts');
 

@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, get, runCli, serve, startCli, stop, tempDir, type Cli } from './cli-helpers.js';
+import { FIXTURES, get, runCli, serve, startCli, stop, tempDir, type Cli } from './cli-helpers.ts';
 
 const APP = join(FIXTURES, 'cli-jobs-app.ts');
 

@@ -7,7 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
-import { FIXTURES, ROOT, get, runCli, serve, startCli, stop, tempDir } from './cli-helpers.js';
+import { FIXTURES, ROOT, get, runCli, serve, startCli, stop, tempDir } from './cli-helpers.ts';
 
 const APP = join(FIXTURES, 'cli-app.ts');
 

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { REDIS_URL, requireRedis } from '../redis/helpers.js';
-import { FIXTURES, runCli, startCli, stop } from './cli-helpers.js';
+import { REDIS_URL, requireRedis } from '../redis/helpers.ts';
+import { FIXTURES, runCli, startCli, stop } from './cli-helpers.ts';
 
 const WORKER_APP = `${join(FIXTURES, 'cli-worker-app.ts')}:worker`;
 

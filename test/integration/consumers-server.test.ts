@@ -5,12 +5,12 @@ import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import { DenyConnection } from '../../src/errors.js';
-import { HttpConsumer, JsonWebsocketConsumer, WebsocketConsumer, type Frame } from '../../src/consumers/index.js';
-import { resetChannelLayers } from '../../src/layers/registry.js';
-import type { Application } from '../../src/asgi/types.js';
-import { until, useWatchedLayer } from '../unit/consumers-helpers.js';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import { DenyConnection } from '../../src/errors.ts';
+import { HttpConsumer, JsonWebsocketConsumer, WebsocketConsumer, type Frame } from '../../src/consumers/index.ts';
+import { resetChannelLayers } from '../../src/layers/registry.ts';
+import type { Application } from '../../src/asgi/types.ts';
+import { until, useWatchedLayer } from '../unit/consumers-helpers.ts';
 
 const servers: CanalServer[] = [];
 after(async () => {

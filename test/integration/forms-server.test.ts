@@ -3,9 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Application } from '../../src/asgi/types.js';
-import { HttpConsumer } from '../../src/consumers/http-consumer.js';
-import { createServer, type CanalServer } from '../../src/server/server.js';
+import type { Application } from '../../src/asgi/types.ts';
+import { HttpConsumer } from '../../src/consumers/http-consumer.ts';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
 
 class Upload extends HttpConsumer {
   static override channelLayerAlias = null;

@@ -4,15 +4,15 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHttpApp, type NodeHttpHandler } from '../../src/middleware/node-http-app.js';
-import { httpScope } from '../../src/testing/scope-builder.js';
-import { websocketScope } from '../../src/testing/scope-builder.js';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import { setLogSink, setLogLevel, getLogLevel } from '../../src/logging.js';
-import { InvalidOptionError, UnknownScopeTypeError } from '../../src/errors.js';
-import type { Application, HttpReceiveEvent, HttpScope, SendEvent } from '../../src/asgi/types.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
-import type { TestScopeOptions } from '../../src/testing/scope-builder.js';
+import { nodeHttpApp, type NodeHttpHandler } from '../../src/middleware/node-http-app.ts';
+import { httpScope } from '../../src/testing/scope-builder.ts';
+import { websocketScope } from '../../src/testing/scope-builder.ts';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import { setLogSink, setLogLevel, getLogLevel } from '../../src/logging.ts';
+import { InvalidOptionError, UnknownScopeTypeError } from '../../src/errors.ts';
+import type { Application, HttpReceiveEvent, HttpScope, SendEvent } from '../../src/asgi/types.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
+import type { TestScopeOptions } from '../../src/testing/scope-builder.ts';
 
 const TIMEOUT_MS = 2000;
 

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { wsEcho } from './http-apps-suite.js';
+import { wsEcho } from './http-apps-suite.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

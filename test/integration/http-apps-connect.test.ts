@@ -1,5 +1,5 @@
 // Connect mounted with nodeHttpApp, served by the interface server (see http-apps-suite.ts).
-import { connectHandler } from './http-apps-fixtures.js';
-import { frameworkSuite } from './http-apps-suite.js';
+import { connectHandler } from './http-apps-fixtures.ts';
+import { frameworkSuite } from './http-apps-suite.ts';
 
 frameworkSuite('Connect', connectHandler);

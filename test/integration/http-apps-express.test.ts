@@ -1,5 +1,5 @@
 // Express mounted with nodeHttpApp, served by the interface server (see http-apps-suite.ts).
-import { expressHandler } from './http-apps-fixtures.js';
-import { frameworkSuite } from './http-apps-suite.js';
+import { expressHandler } from './http-apps-fixtures.ts';
+import { frameworkSuite } from './http-apps-suite.ts';
 
 frameworkSuite('Express', expressHandler);

@@ -5,12 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { nodeHttpApp } from '../../src/middleware/node-http-app.js';
-import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.js';
-import { WebsocketConsumer, type Frame } from '../../src/consumers/index.js';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import type { Application } from '../../src/asgi/types.js';
-import type { Handler } from './http-apps-fixtures.js';
+import { nodeHttpApp } from '../../src/middleware/node-http-app.ts';
+import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.ts';
+import { WebsocketConsumer, type Frame } from '../../src/consumers/index.ts';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import type { Application } from '../../src/asgi/types.ts';
+import type { Handler } from './http-apps-fixtures.ts';
 
 class EchoConsumer extends WebsocketConsumer {
   override async receive(frame: Frame): Promise<void> {

@@ -2,9 +2,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import type { Application } from '../../src/asgi/types.js';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.js';
+import type { Application } from '../../src/asgi/types.ts';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.ts';
 
 const json = (value: unknown): Application => async (_s, receive, send) => {
   await receive();

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import WebSocket from 'ws';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import { getLogLevel, setLogLevel, setLogSink } from '../../src/logging.js';
-import type { Application, HttpScope, ReceiveEvent, ServerOptions, WebsocketScope } from '../../src/index.js';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import { getLogLevel, setLogLevel, setLogSink } from '../../src/logging.ts';
+import type { Application, HttpScope, ReceiveEvent, ServerOptions, WebsocketScope } from '../../src/index.ts';
 
 const servers: CanalServer[] = [];
 after(async () => {

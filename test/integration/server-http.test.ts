@@ -3,9 +3,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import type { Application, HttpScope, ServerOptions } from '../../src/index.js';
-import { rawRequest } from './raw-request.js';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import type { Application, HttpScope, ServerOptions } from '../../src/index.ts';
+import { rawRequest } from './raw-request.ts';
 
 const servers: CanalServer[] = [];
 after(async () => {

@@ -5,10 +5,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import WebSocket from 'ws';
-import type { Application, WebsocketScope } from '../../src/index.js';
-import { setLogSink } from '../../src/logging.js';
-import { createServer } from '../../src/server/server.js';
-import { closed, echo, messages, opened, rawHandshake, refusal, serve, sleep, until, within } from './server-ws-helpers.js';
+import type { Application, WebsocketScope } from '../../src/index.ts';
+import { setLogSink } from '../../src/logging.ts';
+import { createServer } from '../../src/server/server.ts';
+import { closed, echo, messages, opened, rawHandshake, refusal, serve, sleep, until, within } from './server-ws-helpers.ts';
 
 /** Captures log lines while `fn` runs. */
 async function capturingLogs<T>(fn: (lines: string[]) => Promise<T>): Promise<T> {

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import type { Application, Send, WebsocketSendEvent } from '../../src/index.js';
-import { echo, messages, opened, serve, within } from './server-ws-helpers.js';
+import type { Application, Send, WebsocketSendEvent } from '../../src/index.ts';
+import { echo, messages, opened, serve, within } from './server-ws-helpers.ts';
 
 /**
  * Members join on connect. A text 'go:<n>' from any member makes the app send, in one turn, to

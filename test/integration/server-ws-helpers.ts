@@ -4,8 +4,8 @@ import { after } from 'node:test';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import type { Application, ServerOptions, WebsocketScope } from '../../src/index.js';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import type { Application, ServerOptions, WebsocketScope } from '../../src/index.ts';
 
 const servers: CanalServer[] = [];
 after(async () => {

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { createServer } from '../../src/server/server.js';
-import type { WebsocketScope } from '../../src/index.js';
-import { closed, echo, opened, refusal, serve, within } from './server-ws-helpers.js';
+import { createServer } from '../../src/server/server.ts';
+import type { WebsocketScope } from '../../src/index.ts';
+import { closed, echo, opened, refusal, serve, within } from './server-ws-helpers.ts';
 
 function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
   return within(new Promise((resolve) => ws.once('message', (data: Buffer, binary) => resolve({ data, binary }))), 3000, 'message');

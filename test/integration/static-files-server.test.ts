@@ -8,12 +8,12 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, write
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Application } from '../../src/asgi/types.js';
-import { path } from '../../src/routing/path-pattern.js';
-import { URLRouter } from '../../src/routing/url-router.js';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import { StaticFiles } from '../../src/static/static-files.js';
-import { rawRequest } from './raw-request.js';
+import type { Application } from '../../src/asgi/types.ts';
+import { path } from '../../src/routing/path-pattern.ts';
+import { URLRouter } from '../../src/routing/url-router.ts';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import { StaticFiles } from '../../src/static/static-files.ts';
+import { rawRequest } from './raw-request.ts';
 
 const BIG = 64 * 1024 * 1024;
 let base: string;

@@ -4,9 +4,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { packMessage, unpackMessage } from '../../src/layers/redis/codec.js';
-import { MultiFernet } from '../../src/layers/redis/fernet.js';
-import { consistentHash } from '../../src/layers/redis/consistent-hash.js';
+import { packMessage, unpackMessage } from '../../src/layers/redis/codec.ts';
+import { MultiFernet } from '../../src/layers/redis/fernet.ts';
+import { consistentHash } from '../../src/layers/redis/consistent-hash.ts';
 
 /** Runs Python with msgpack; the script reads hex on stdin and prints a result. */
 function python(script: string, input = ''): string {

@@ -4,9 +4,9 @@
 // live channels included, though the restarted Redis (no persistence) lost them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { OwnRedis, within } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
+import { OwnRedis, within } from './helpers.ts';
 
 async function eventually<T>(fn: () => Promise<T>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;

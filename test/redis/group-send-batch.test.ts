@@ -6,9 +6,9 @@
 // its alone.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import type { DropEvent } from '../../src/layers/redis/layer-core.js';
-import { ownRedisFixture, until, within } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import type { DropEvent } from '../../src/layers/redis/layer-core.ts';
+import { ownRedisFixture, until, within } from './helpers.ts';
 
 const redis = ownRedisFixture();
 /** Scripts Redis has run so far (EVALSHA, and EVAL for a script it did not have yet). */

@@ -6,10 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { MAX_UNANSWERED_GROUP_SENDS } from '../../src/layers/redis/layer-core.js';
-import { OwnRedis, within } from './helpers.js';
+import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { MAX_UNANSWERED_GROUP_SENDS } from '../../src/layers/redis/layer-core.ts';
+import { OwnRedis, within } from './helpers.ts';
 
 const redis = new OwnRedis();
 before(() => redis.start());

@@ -5,9 +5,9 @@
 // is handed to the connection, so the checks wait for Redis' answer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import type { DropEvent } from '../../src/layers/redis/layer-core.js';
-import { REDIS_URL, redisFixture, until, within } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import type { DropEvent } from '../../src/layers/redis/layer-core.ts';
+import { REDIS_URL, redisFixture, until, within } from './helpers.ts';
 
 const redis = redisFixture();
 

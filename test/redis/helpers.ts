@@ -141,7 +141,10 @@ export class OwnRedis {
   private readonly dir = mkdtempSync(join(tmpdir(), 'canal-redis-'));
 
   /** @param extraArgs more redis-server arguments, e.g. ['--rename-command', 'BZMPOP', ''] */
-  constructor(private readonly extraArgs: readonly string[] = []) {}
+  private readonly extraArgs: readonly string[];
+  constructor(extraArgs: readonly string[] = []) {
+    this.extraArgs = extraArgs;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;

@@ -2,9 +2,9 @@
 // groups, with and without encryption, and both leave the same keys behind.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { REDIS_URL, redisFixture, runPeer, startPeer, within } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
+import { REDIS_URL, redisFixture, runPeer, startPeer, within } from './helpers.ts';
 
 const redis = redisFixture();
 const prefix = () => redis.prefix();

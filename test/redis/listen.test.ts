@@ -2,9 +2,9 @@
 // a receive() per message; a full reader's messages are counted as dropped.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { REDIS_URL, redisFixture } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
+import { REDIS_URL, redisFixture } from './helpers.ts';
 
 const prefix = redisFixture().prefix();
 

@@ -3,8 +3,8 @@
 // still gets its messages. Runs on a redis-server of its own, so the command count is its alone.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.js';
-import { ownRedisFixture, within } from './helpers.js';
+import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
+import { ownRedisFixture, within } from './helpers.ts';
 
 const redis = ownRedisFixture();
 const subscribeCalls = () => redis.commandCalls('subscribe');

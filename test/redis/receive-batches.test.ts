@@ -3,8 +3,8 @@
 // Either way every message arrives, once, in the order it was sent.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { OwnRedis, REDIS_URL, redisFixture, within } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { OwnRedis, REDIS_URL, redisFixture, within } from './helpers.ts';
 
 const redis = redisFixture();
 

@@ -6,8 +6,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { freePort, within } from './helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { freePort, within } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'canal-redis-tls-'));
 const procs: ChildProcess[] = [];

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { cleanPrefix, REDIS_URL, requireRedis, runPeer, uniquePrefix } from './helpers.js';
+import { cleanPrefix, REDIS_URL, requireRedis, runPeer, uniquePrefix } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CANAL = join(ROOT, 'bin', 'canal.mjs');

@@ -3,12 +3,12 @@
 // its next message, and the other members of the same group send are not held up.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AsyncConsumer } from '../../src/consumers/index.js';
-import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.js';
-import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
-import { websocketScope } from '../../src/testing/scope-builder.js';
-import type { LayerMessage } from '../../src/layers/types.js';
-import { until } from '../unit/consumers-helpers.js';
+import { AsyncConsumer } from '../../src/consumers/index.ts';
+import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.ts';
+import { ApplicationCommunicator } from '../../src/testing/application-communicator.ts';
+import { websocketScope } from '../../src/testing/scope-builder.ts';
+import type { LayerMessage } from '../../src/layers/types.ts';
+import { until } from '../unit/consumers-helpers.ts';
 
 afterEach(() => resetChannelLayers());
 

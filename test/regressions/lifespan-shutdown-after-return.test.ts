@@ -2,7 +2,7 @@
 // lifespan app had already returned after startup, so there was nobody left to answer.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from '../../src/server/server.js';
+import { createServer } from '../../src/server/server.ts';
 
 it('close() does not wait for a lifespan app that has returned', async () => {
   const server = createServer(

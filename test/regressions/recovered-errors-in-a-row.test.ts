@@ -3,12 +3,12 @@
 // (it did, by three frames per message, and overflowed on a deep queue).
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AsyncConsumer } from '../../src/consumers/index.js';
-import { configureChannelLayers, getChannelLayer, resetChannelLayers } from '../../src/layers/registry.js';
-import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
-import { websocketScope } from '../../src/testing/scope-builder.js';
-import type { LayerMessage } from '../../src/layers/types.js';
-import { until } from '../unit/consumers-helpers.js';
+import { AsyncConsumer } from '../../src/consumers/index.ts';
+import { configureChannelLayers, getChannelLayer, resetChannelLayers } from '../../src/layers/registry.ts';
+import { ApplicationCommunicator } from '../../src/testing/application-communicator.ts';
+import { websocketScope } from '../../src/testing/scope-builder.ts';
+import type { LayerMessage } from '../../src/layers/types.ts';
+import { until } from '../unit/consumers-helpers.ts';
 
 afterEach(() => resetChannelLayers());
 

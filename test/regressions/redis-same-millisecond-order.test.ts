@@ -3,8 +3,8 @@
 // Scores are now strictly increasing within a process.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js';
-import { REDIS_URL, redisFixture, within } from '../redis/helpers.js';
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
+import { REDIS_URL, redisFixture, within } from '../redis/helpers.ts';
 
 const prefix = redisFixture().prefix();
 

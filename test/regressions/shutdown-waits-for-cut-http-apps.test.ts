@@ -6,7 +6,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { createServer } from '../../src/server/server.js';
+import { createServer } from '../../src/server/server.ts';
 
 it('close() lets the apps of cut HTTP responses handle http.disconnect before lifespan shutdown', async () => {
   const heard: string[] = [];

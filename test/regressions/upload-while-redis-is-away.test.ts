@@ -4,13 +4,13 @@
 // the reason, as for a full queue; the image is kept, so `{"id": N}` asks again later.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeChannelLayers, configureChannelLayers } from '../../src/layers/registry.js';
-import { HttpCommunicator } from '../../src/testing/index.js';
-import { createApplication } from '../../examples/chat/app.js';
-import { openStore } from '../../examples/chat/db/store.js';
-import { defineSettings, lazyStore } from '../../examples/chat/settings.js';
-import { HOST, multipart, png } from '../examples/chat-helpers.js';
-import { freePort } from '../redis/helpers.js';
+import { closeChannelLayers, configureChannelLayers } from '../../src/layers/registry.ts';
+import { HttpCommunicator } from '../../src/testing/index.ts';
+import { createApplication } from '../../examples/chat/app.ts';
+import { openStore } from '../../examples/chat/db/store.ts';
+import { defineSettings, lazyStore } from '../../examples/chat/settings.ts';
+import { HOST, multipart, png } from '../examples/chat-helpers.ts';
+import { freePort } from '../redis/helpers.ts';
 
 it('an upload while Redis is away answers 503 with the reason and keeps the image', async () => {
   // Nothing listens on a free port: every layer call fails fast with ERR_LAYER_UNAVAILABLE.

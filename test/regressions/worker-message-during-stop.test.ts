@@ -3,9 +3,9 @@
 // Now it is handled, and stop() resolves once it is done.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Application } from '../../src/asgi/types.js';
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
-import { Worker } from '../../src/worker/worker.js';
+import type { Application } from '../../src/asgi/types.ts';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
+import { Worker } from '../../src/worker/worker.ts';
 
 it('handles a message that arrives at a waiting reader during stop()', async () => {
   const layer = new InMemoryChannelLayer();

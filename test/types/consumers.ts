@@ -8,8 +8,8 @@ import {
   JsonWebsocketConsumer,
   WebsocketConsumer,
   type Handlers,
-} from '../../src/consumers/index.js';
-import type { Application } from '../../src/asgi/types.js';
+} from '../../src/consumers/index.ts';
+import type { Application } from '../../src/asgi/types.ts';
 
 type ChatMessages =
   | { type: 'chat.message'; text: string; user: string }

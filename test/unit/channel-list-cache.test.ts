@@ -4,9 +4,9 @@
 // wrongly, whatever bytes its values hold or whatever its channels are called.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.js';
-import { decodeMessage, encodeMessage, packMessage } from '../../src/layers/redis/codec.js';
-import { LocalChannels } from '../../src/layers/redis/local-channels.js';
+import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.ts';
+import { decodeMessage, encodeMessage, packMessage } from '../../src/layers/redis/codec.ts';
+import { LocalChannels } from '../../src/layers/redis/local-channels.ts';
 
 const CODEC = { crypter: null, ttlSeconds: 70 };
 

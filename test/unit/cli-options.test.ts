@@ -1,9 +1,9 @@
 // Flag parsing for `canal serve`: seconds → milliseconds, sizes, precedence, and the errors.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverOptionsFromFlags } from '../../src/cli/serve.js';
-import { layersFromEnv, numberFlag } from '../../src/cli/options.js';
-import { resolveServerOptions } from '../../src/server/options.js';
+import { serverOptionsFromFlags } from '../../src/cli/serve.ts';
+import { layersFromEnv, numberFlag } from '../../src/cli/options.ts';
+import { resolveServerOptions } from '../../src/server/options.ts';
 
 describe('serverOptionsFromFlags', () => {
   const saved = { PORT: process.env.PORT, HOST: process.env.HOST };

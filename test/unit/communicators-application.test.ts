@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Application, Scope } from '../../src/asgi/types.js';
-import { ASGI_VERSION } from '../../src/asgi/types.js';
-import { TimeoutError } from '../../src/errors.js';
-import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
+import type { Application, Scope } from '../../src/asgi/types.ts';
+import { ASGI_VERSION } from '../../src/asgi/types.ts';
+import { TimeoutError } from '../../src/errors.ts';
+import { ApplicationCommunicator } from '../../src/testing/application-communicator.ts';
 
 const lifespanScope: Scope = { type: 'lifespan', asgi: ASGI_VERSION, state: {} };
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Application, WebsocketScope } from '../../src/asgi/types.js';
-import { TimeoutError, UnexpectedEventError } from '../../src/errors.js';
-import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
+import type { Application, WebsocketScope } from '../../src/asgi/types.ts';
+import { TimeoutError, UnexpectedEventError } from '../../src/errors.ts';
+import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
 
 /** Accepts (with the first offered subprotocol), echoes frames, records the scope it got. */
 function echoApp(seen: { scope?: WebsocketScope; disconnect?: number }): Application {

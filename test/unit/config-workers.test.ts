@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { configFile } from '../../src/cli/options.js';
-import { serveWorkerPlan, workerChannels } from '../../src/cli/worker-channels.js';
-import { Worker } from '../../src/worker/worker.js';
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
+import { loadConfig } from '../../src/config.ts';
+import { configFile } from '../../src/cli/options.ts';
+import { serveWorkerPlan, workerChannels } from '../../src/cli/worker-channels.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
 
 describe('loadConfig: workers', () => {
   let dir: string;

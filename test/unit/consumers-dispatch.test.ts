@@ -2,14 +2,14 @@
 // one-at-a-time handling, layer messages, asApp init options.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AsyncConsumer } from '../../src/consumers/index.js';
-import { InvalidOptionError, NoHandlerError, StopConsumer } from '../../src/errors.js';
-import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.js';
-import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
-import { websocketScope } from '../../src/testing/scope-builder.js';
-import type { LayerMessage } from '../../src/layers/types.js';
-import { until } from './consumers-helpers.js';
-import { SETTLED } from '../../src/asgi/settled.js';
+import { AsyncConsumer } from '../../src/consumers/index.ts';
+import { InvalidOptionError, NoHandlerError, StopConsumer } from '../../src/errors.ts';
+import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.ts';
+import { ApplicationCommunicator } from '../../src/testing/application-communicator.ts';
+import { websocketScope } from '../../src/testing/scope-builder.ts';
+import type { LayerMessage } from '../../src/layers/types.ts';
+import { until } from './consumers-helpers.ts';
+import { SETTLED } from '../../src/asgi/settled.ts';
 
 afterEach(() => resetChannelLayers());
 

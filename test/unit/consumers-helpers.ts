@@ -1,6 +1,6 @@
 // Shared by the consumer tests: a memory layer that shows group membership, and a poll helper.
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
-import { configureChannelLayers, getChannelLayer } from '../../src/layers/registry.js';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
+import { configureChannelLayers, getChannelLayer } from '../../src/layers/registry.ts';
 
 /** The in-memory layer, keeping a public copy of who is in which group. */
 export class WatchedLayer extends InMemoryChannelLayer {

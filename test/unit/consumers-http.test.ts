@@ -2,11 +2,11 @@
 // Server-Sent Events, long-polling answered by a group message, and client aborts.
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AsyncHttpConsumer, HttpConsumer } from '../../src/consumers/index.js';
-import { InvalidEventError, SendAfterCloseError } from '../../src/errors.js';
-import { resetChannelLayers } from '../../src/layers/registry.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
-import { until, useWatchedLayer, type WatchedLayer } from './consumers-helpers.js';
+import { AsyncHttpConsumer, HttpConsumer } from '../../src/consumers/index.ts';
+import { InvalidEventError, SendAfterCloseError } from '../../src/errors.ts';
+import { resetChannelLayers } from '../../src/layers/registry.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
+import { until, useWatchedLayer, type WatchedLayer } from './consumers-helpers.ts';
 
 let layer: WatchedLayer;
 beforeEach(() => {

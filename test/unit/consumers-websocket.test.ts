@@ -8,12 +8,12 @@ import {
   JsonWebsocketConsumer,
   WebsocketConsumer,
   type Frame,
-} from '../../src/consumers/index.js';
-import { AcceptConnection, DenyConnection } from '../../src/errors.js';
-import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.js';
-import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.js';
-import type { LayerMessage } from '../../src/layers/types.js';
-import { until, useWatchedLayer, type WatchedLayer } from './consumers-helpers.js';
+} from '../../src/consumers/index.ts';
+import { AcceptConnection, DenyConnection } from '../../src/errors.ts';
+import { getChannelLayer, resetChannelLayers } from '../../src/layers/registry.ts';
+import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
+import type { LayerMessage } from '../../src/layers/types.ts';
+import { until, useWatchedLayer, type WatchedLayer } from './consumers-helpers.ts';
 
 afterEach(() => resetChannelLayers());
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { copyScope, copyScopeWithRoute, HTTP_KEYS, WS_KEYS } from '../../src/asgi/copy-scope.js';
-import type { Scope } from '../../src/asgi/types.js';
-import type { ServerContext } from '../../src/server/context.js';
-import { buildHttpScope, buildWebsocketScope } from '../../src/server/scope.js';
+import { copyScope, copyScopeWithRoute, HTTP_KEYS, WS_KEYS } from '../../src/asgi/copy-scope.ts';
+import type { Scope } from '../../src/asgi/types.ts';
+import type { ServerContext } from '../../src/server/context.ts';
+import { buildHttpScope, buildWebsocketScope } from '../../src/server/scope.ts';
 
 const req = {
   url: '/chat/lobby/?x=1',

@@ -5,12 +5,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { HeaderPair } from '../../src/asgi/types.js';
-import { HttpConsumer } from '../../src/consumers/http-consumer.js';
-import { FormError, FormTooLargeError, InvalidFormError, InvalidOptionError, UnsupportedMediaTypeError } from '../../src/errors.js';
-import { parseForm, type FormOptions } from '../../src/http/forms.js';
-import { parseJson } from '../../src/http/parse-json.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
+import type { HeaderPair } from '../../src/asgi/types.ts';
+import { HttpConsumer } from '../../src/consumers/http-consumer.ts';
+import { FormError, FormTooLargeError, InvalidFormError, InvalidOptionError, UnsupportedMediaTypeError } from '../../src/errors.ts';
+import { parseForm, type FormOptions } from '../../src/http/forms.ts';
+import { parseJson } from '../../src/http/parse-json.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
 
 function scopeWith(contentType: string | null): { headers: HeaderPair[] } {
   return { headers: contentType === null ? [] : [[Buffer.from('content-type'), Buffer.from(contentType, 'latin1')]] };

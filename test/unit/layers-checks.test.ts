@@ -3,9 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Packr } from 'msgpackr';
-import { checkChannelName, checkGroupName, isProcessLocal, nonLocalPart } from '../../src/layers/names.js';
-import { checkMessage, inspectMessage } from '../../src/layers/message-check.js';
-import { parseLayerOptions } from '../../src/layers/base-layer.js';
+import { checkChannelName, checkGroupName, isProcessLocal, nonLocalPart } from '../../src/layers/names.ts';
+import { checkMessage, inspectMessage } from '../../src/layers/message-check.ts';
+import { parseLayerOptions } from '../../src/layers/base-layer.ts';
 
 // Plain msgpack with the smallest headers, as Python's msgpack (and the Redis codec) writes it.
 const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false, bundleStrings: false });

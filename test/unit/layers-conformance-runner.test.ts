@@ -2,8 +2,8 @@
 // turning into cases that assert the declared behaviour instead of skipped cases.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { layerConformanceSuite, type LayerCapabilities } from '../../src/testing/conformance.js';
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
+import { layerConformanceSuite, type LayerCapabilities } from '../../src/testing/conformance.ts';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
 
 const memoryCaps: LayerCapabilities = {
   processLocalNames: true,

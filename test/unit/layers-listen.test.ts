@@ -3,7 +3,7 @@
 // one reader per channel; stopping listening leaves later messages queued.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
 
 it('delivers queued then live messages in order, synchronously', async () => {
   const layer = new InMemoryChannelLayer();

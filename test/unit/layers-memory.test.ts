@@ -2,8 +2,8 @@
 // group send, direct hand-over to waiting receivers, lazy expiry, discardChannel.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { InMemoryChannelLayer, type DropEvent } from '../../src/layers/memory.js';
-import type { LayerMessage } from '../../src/layers/types.js';
+import { InMemoryChannelLayer, type DropEvent } from '../../src/layers/memory.ts';
+import type { LayerMessage } from '../../src/layers/types.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function within<T>(p: Promise<T>, ms = 1000): Promise<T> {
@@ -225,7 +225,7 @@ describe('InMemoryChannelLayer', () => {
     const { spawnSync } = await import('node:child_process');
     const script = `import { InMemoryChannelLayer } from './src/layers/memory.ts';
       const l = new InMemoryChannelLayer(); const c = await l.newChannel(); await l.send(c, { type: 't' }); console.log('queued');`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 10_000, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 10_000, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'queued');
   });

@@ -2,8 +2,8 @@
 // or class, and configuration errors that name what is wrong.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { configureChannelLayers, getChannelLayer, resetChannelLayers, closeChannelLayers } from '../../src/layers/registry.js';
-import { InMemoryChannelLayer } from '../../src/layers/memory.js';
+import { configureChannelLayers, getChannelLayer, resetChannelLayers, closeChannelLayers } from '../../src/layers/registry.ts';
+import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
 
 afterEach(async () => {
   await resetChannelLayers();
@@ -30,8 +30,10 @@ describe('channel layer registry', () => {
 
   it('accepts a layer class as the backend', () => {
     class Custom extends InMemoryChannelLayer {
-      constructor(readonly given?: object) {
+      readonly given?: object;
+      constructor(given?: object) {
         super({});
+        this.given = given;
       }
     }
     configureChannelLayers({ default: { backend: Custom, options: { anything: 1 } } });

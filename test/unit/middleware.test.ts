@@ -3,9 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import type { Application, HttpScope } from '../../src/asgi/types.js';
-import { createServer } from '../../src/server/server.js';
-import { HttpCommunicator, WebsocketCommunicator } from '../../src/testing/index.js';
+import type { Application, HttpScope } from '../../src/asgi/types.ts';
+import { createServer } from '../../src/server/server.ts';
+import { HttpCommunicator, WebsocketCommunicator } from '../../src/testing/index.ts';
 import {
   AllowedHostsOriginValidator,
   AuthMiddlewareStack,
@@ -19,8 +19,8 @@ import {
   originMatches,
   parseCookies,
   serializeCookie,
-} from '../../src/middleware/index.js';
-import { requireRedis, uniquePrefix, cleanPrefix } from '../redis/helpers.js';
+} from '../../src/middleware/index.ts';
+import { requireRedis, uniquePrefix, cleanPrefix } from '../redis/helpers.ts';
 
 const SECRET = ['a-long-enough-secret-key', 'an-older-rotated-secret-key'];
 
@@ -150,7 +150,7 @@ describe('SessionMiddleware', () => {
   });
 
   it('WebSocket code saves explicitly, and HTTP sees it', async () => {
-    const store = new (await import('../../src/middleware/session.js')).MemorySessionStore();
+    const store = new (await import('../../src/middleware/session.ts')).MemorySessionStore();
     const http = SessionMiddleware(counter(), { secretKeys: SECRET, store });
     const { setCookie } = await request(http);
     const cookie = setCookie!.split(';')[0]!;
@@ -264,7 +264,7 @@ describe('AuthMiddlewareStack', () => {
 
 
 describe('TokenAuthMiddleware and AllowedHostsMiddleware', async () => {
-  const { TokenAuthMiddleware, AllowedHostsMiddleware } = await import('../../src/middleware/index.js');
+  const { TokenAuthMiddleware, AllowedHostsMiddleware } = await import('../../src/middleware/index.ts');
   const { SignJWT } = await import('jose');
   const secret = 'a-shared-jwt-signing-secret';
   const token = await new SignJWT({ name: 'Grace' }).setProtectedHeader({ alg: 'HS256' }).setSubject('12').setExpirationTime('5m').sign(new TextEncoder().encode(secret));
@@ -319,7 +319,7 @@ describe('TokenAuthMiddleware and AllowedHostsMiddleware', async () => {
 });
 
 describe('CsrfMiddleware', async () => {
-  const { CsrfMiddleware } = await import('../../src/middleware/index.js');
+  const { CsrfMiddleware } = await import('../../src/middleware/index.ts');
   const app = CsrfMiddleware(async (_scope, receive, send) => {
     await receive();
     await send({ type: 'http.response.start', status: 200 });
@@ -347,7 +347,7 @@ describe('CsrfMiddleware', async () => {
 });
 
 describe('signed-cookie sessions, scopeMiddleware, Redis sessions across processes', async () => {
-  const { SignedCookieSessionStore, scopeMiddleware } = await import('../../src/middleware/index.js');
+  const { SignedCookieSessionStore, scopeMiddleware } = await import('../../src/middleware/index.ts');
 
   it('keeps the session in the signed cookie; tampering gives a fresh session', async () => {
     const app = SessionMiddleware(counter(), { secretKeys: SECRET, store: new SignedCookieSessionStore() });
@@ -383,7 +383,7 @@ describe('signed-cookie sessions, scopeMiddleware, Redis sessions across process
     const prefix = `${uniquePrefix()}:session:`;
     const store = new RedisSessionStore({ prefix });
     try {
-      const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/session-writer.ts'], {
+      const child = spawnSync(process.execPath, ['test/fixtures/session-writer.ts'], {
         encoding: 'utf8',
         env: { ...process.env, PREFIX: prefix, NAME: 'from-another-process', SECRET: SECRET[0] },
         timeout: 20000,

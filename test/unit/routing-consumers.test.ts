@@ -1,13 +1,13 @@
 // Routers with real consumers, driven by the communicators: what an app built the Channels way sees.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DenyConnection } from '../../src/errors.js';
-import { JsonWebsocketConsumer } from '../../src/consumers/json-websocket-consumer.js';
-import { HttpConsumer } from '../../src/consumers/http-consumer.js';
-import { resetChannelLayers } from '../../src/layers/registry.js';
-import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
-import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.js';
+import { DenyConnection } from '../../src/errors.ts';
+import { JsonWebsocketConsumer } from '../../src/consumers/json-websocket-consumer.ts';
+import { HttpConsumer } from '../../src/consumers/http-consumer.ts';
+import { resetChannelLayers } from '../../src/layers/registry.ts';
+import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
+import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
 
 after(async () => {
   await resetChannelLayers();

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Application, ChannelScope, LifespanScope, Receive, Scope, Send } from '../../src/asgi/types.js';
-import { ASGI_VERSION } from '../../src/asgi/types.js';
-import { InvalidOptionError, NoRouteError, UnknownScopeTypeError } from '../../src/errors.js';
-import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.js';
-import { ApplicationCommunicator } from '../../src/testing/application-communicator.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
-import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.js';
+import type { Application, ChannelScope, LifespanScope, Receive, Scope, Send } from '../../src/asgi/types.ts';
+import { ASGI_VERSION } from '../../src/asgi/types.ts';
+import { InvalidOptionError, NoRouteError, UnknownScopeTypeError } from '../../src/errors.ts';
+import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.ts';
+import { ApplicationCommunicator } from '../../src/testing/application-communicator.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
+import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
 
 const httpApp: Application = async (_scope, receive, send) => {
   await receive();

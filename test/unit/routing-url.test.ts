@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Application, Scope } from '../../src/asgi/types.js';
-import { InvalidOptionError, UnknownScopeTypeError } from '../../src/errors.js';
-import { getLogLevel, setLogLevel, setLogSink } from '../../src/logging.js';
-import { URLRouter, path, rePath, registerConverter } from '../../src/routing/index.js';
-import { HttpCommunicator } from '../../src/testing/http-communicator.js';
-import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.js';
+import type { Application, Scope } from '../../src/asgi/types.ts';
+import { InvalidOptionError, UnknownScopeTypeError } from '../../src/errors.ts';
+import { getLogLevel, setLogLevel, setLogSink } from '../../src/logging.ts';
+import { URLRouter, path, rePath, registerConverter } from '../../src/routing/index.ts';
+import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
+import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
 
 /** An HTTP app that answers with the route it saw, as JSON. */
 function reporter(label: string): Application {

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { createServer, type CanalServer } from '../../src/server/server.js';
-import type { HttpScope } from '../../src/asgi/types.js';
+import { createServer, type CanalServer } from '../../src/server/server.ts';
+import type { HttpScope } from '../../src/asgi/types.ts';
 
 let server: CanalServer;
 let port = 0;

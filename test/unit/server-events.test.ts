@@ -2,8 +2,8 @@
 // the same list object comes again unchanged.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidEventError } from '../../src/errors.js';
-import { flatHeaders } from '../../src/server/events.js';
+import { InvalidEventError } from '../../src/errors.ts';
+import { flatHeaders } from '../../src/server/events.ts';
 
 const START = 'http.response.start';
 

@@ -13,7 +13,7 @@ interface ParserLike {
   end(chunk: Buffer, cb: () => void): void;
 }
 const Receiver = (ws as unknown as { Receiver: new (options: { isServer: boolean }) => ParserLike }).Receiver;
-import { writeDataFrame } from '../../src/server/frame-writer.js';
+import { writeDataFrame } from '../../src/server/frame-writer.ts';
 
 /** A socket stand-in that records every write call the stream machinery makes. */
 class RecordingSocket extends Writable {
@@ -43,8 +43,10 @@ class RecordingSocket extends Writable {
 
 /** A socket whose every write takes `ms` of CPU, as a write to a real socket takes time. */
 class SlowSocket extends RecordingSocket {
-  constructor(private readonly ms: number) {
+  private readonly ms: number;
+  constructor(ms: number) {
     super();
+    this.ms = ms;
   }
   override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
     const until = performance.now() + this.ms;

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InFlightList, type InFlightMember } from '../../src/server/in-flight-list.js';
+import { InFlightList, type InFlightMember } from '../../src/server/in-flight-list.ts';
 
 class Member implements InFlightMember {
   prevInFlight: InFlightMember | null = null;
   nextInFlight: InFlightMember | null = null;
-  constructor(readonly name: string) {}
+  readonly name: string;
+  constructor(name: string) {
+    this.name = name;
+  }
 }
 
 const names = (list: InFlightList<Member>) => list.toArray().map((m) => m.name);

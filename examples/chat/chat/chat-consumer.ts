@@ -3,10 +3,10 @@
 // `{"handle", "message", "timestamp"}` — the JSON of the Channels tutorial and of the Django
 // reference app, key for key. A bad frame gets `{"error": …}` on that socket only, and the
 // socket stays open.
-import { JsonWebsocketConsumer } from '../../../src/consumers/index.js';
-import type { Room } from '../db/store.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { chatEvent, checkIncoming, roomGroup, type ChatEvent } from './rooms.js';
+import { JsonWebsocketConsumer } from 'canaljs';
+import type { Room } from '../db/store.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { chatEvent, checkIncoming, roomGroup, type ChatEvent } from './rooms.ts';
 
 export class ChatConsumer extends JsonWebsocketConsumer<ChatEvent> {
   settings: ChatSettings = NO_SETTINGS;

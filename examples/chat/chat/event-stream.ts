@@ -2,11 +2,11 @@
 // the WebSocket sends, `id:` the message id). A browser's EventSource reconnects by itself and
 // sends Last-Event-ID; the messages after it are replayed from the database first. The stream
 // leaves the room's group when the client goes away.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { createLogger } from '../../../src/logging.js';
-import { header, refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { leaveRoom, roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.js';
+import { HttpConsumer } from 'canaljs';
+import { createLogger } from 'canaljs';
+import { header, refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { leaveRoom, roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.ts';
 
 const log = createLogger('chat:events');
 

@@ -1,9 +1,9 @@
 // GET /chat/<label>/messages/?after=<id>: the room's messages after the one a page saw last,
 // oldest first (at most 100), so a page that was disconnected can catch up without gaps.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { queryParam, refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { toWire } from './rooms.js';
+import { HttpConsumer } from 'canaljs';
+import { queryParam, refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { toWire } from './rooms.ts';
 
 export class RoomHistory extends HttpConsumer {
   static override channelLayerAlias = null;

@@ -4,11 +4,11 @@
 // is answered at once, so a client that polls in a loop with its last id misses nothing.
 // The timeout comes back as a message on the consumer's own channel, so it is handled in turn
 // with room messages and the request is answered exactly once.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { createLogger } from '../../../src/logging.js';
-import { queryParam, refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { leaveRoom, roomGroup, toWire, type ChatEvent } from './rooms.js';
+import { HttpConsumer } from 'canaljs';
+import { createLogger } from 'canaljs';
+import { queryParam, refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { leaveRoom, roomGroup, toWire, type ChatEvent } from './rooms.ts';
 
 const log = createLogger('chat:poll');
 

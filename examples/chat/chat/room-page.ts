@@ -1,11 +1,11 @@
 // GET /chat/<label>/: makes the room if it is new and renders its last 50 messages, oldest
 // first, with the form and the script that keeps the page live (static/chat.js).
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { html, jsonScript } from '../pages/html.js';
-import { layout } from '../pages/layout.js';
-import { refuseMethod, sendHtml } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { MAX_HANDLE, MAX_MESSAGE, toWire, type WireMessage } from './rooms.js';
+import { HttpConsumer } from 'canaljs';
+import { html, jsonScript } from '../pages/html.ts';
+import { layout } from '../pages/layout.ts';
+import { refuseMethod, sendHtml } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { MAX_HANDLE, MAX_MESSAGE, toWire, type WireMessage } from './rooms.ts';
 
 function row(m: WireMessage) {
   return html`      <tr data-id="${m.id}"><td><time datetime="${m.timestamp}">${m.timestamp}</time></td><td>${m.handle}</td><td>${m.message}</td></tr>\n`;

@@ -1,5 +1,5 @@
 // What a room message is on the wire, and the rules a client's message must meet.
-import type { ChatMessage } from '../db/store.js';
+import type { ChatMessage } from '../db/store.ts';
 
 /** A room label: 1-50 of letters, digits, '-' and '_' (the anchor's Room.label slug). */
 export const LABEL = /^[-a-zA-Z0-9_]{1,50}$/;

@@ -2,7 +2,7 @@
 // the `url` / `sqlitePath` options or DATABASE_URL.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StoreError } from './store-error.js';
+import { StoreError } from './store-error.ts';
 
 export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
 

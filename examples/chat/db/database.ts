@@ -4,11 +4,11 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
-import { createLogger } from '../../../src/logging.js';
-import { redactUrl, type DatabaseLocation } from './database-location.js';
-import type { Database } from './schema.js';
-import { ImmediateSqliteDialect } from './sqlite-dialect.js';
-import { StoreError, messageOf } from './store-error.js';
+import { createLogger } from 'canaljs';
+import { redactUrl, type DatabaseLocation } from './database-location.ts';
+import type { Database } from './schema.ts';
+import { ImmediateSqliteDialect } from './sqlite-dialect.ts';
+import { StoreError, messageOf } from './store-error.ts';
 
 /** How long an SQLite statement waits for another process's write lock before failing. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;

@@ -2,8 +2,8 @@
 // appending an entry whose name sorts after the last; never change one that has shipped.
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { ColumnDefinitionBuilder } from 'kysely';
-import type { Database } from './schema.js';
-import { StoreError, messageOf } from './store-error.js';
+import type { Database } from './schema.ts';
+import { StoreError, messageOf } from './store-error.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 

@@ -1,8 +1,8 @@
 // The Store over Kysely: the same queries on SQLite and PostgreSQL.
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, ImagesTable, MessagesTable } from './schema.js';
-import type { ChatMessage, Image, Post, Room, Store } from './store.js';
-import { StoreError } from './store-error.js';
+import type { Database, ImagesTable, MessagesTable } from './schema.ts';
+import type { ChatMessage, Image, Post, Room, Store } from './store.ts';
+import { StoreError } from './store-error.ts';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;

@@ -1,12 +1,12 @@
 // The example's storage: chat rooms and messages, posts, and images with their thumbnails. One
 // SQLite file by default, or PostgreSQL for servers and workers on several machines.
-import { databaseLocation, redactUrl, type LocationOptions } from './database-location.js';
-import { openDatabase } from './database.js';
-import { migrateToLatest } from './migrations.js';
-import { SqlStore } from './sql-store.js';
+import { databaseLocation, redactUrl, type LocationOptions } from './database-location.ts';
+import { openDatabase } from './database.ts';
+import { migrateToLatest } from './migrations.ts';
+import { SqlStore } from './sql-store.ts';
 
-export { StoreError, type StoreErrorCode } from './store-error.js';
-export { DEFAULT_SQLITE_PATH } from './database-location.js';
+export { StoreError, type StoreErrorCode } from './store-error.ts';
+export { DEFAULT_SQLITE_PATH } from './database-location.ts';
 
 export interface Room {
   id: number;

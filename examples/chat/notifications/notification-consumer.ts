@@ -1,6 +1,6 @@
 // WebSocket /ws/notifications/: every socket is in group `gossip` (static groups are joined on
 // connect and left on disconnect) and gets each `name.gossip` event as JSON.
-import { JsonWebsocketConsumer } from '../../../src/consumers/index.js';
+import { JsonWebsocketConsumer } from 'canaljs';
 
 export type GossipEvent = { type: 'name.gossip'; event: string; message: string };
 

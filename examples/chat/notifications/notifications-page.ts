@@ -1,9 +1,9 @@
 // GET /notifications/: a form that posts, and a list that fills as `name.gossip` events arrive.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { html } from '../pages/html.js';
-import { layout } from '../pages/layout.js';
-import { refuseMethod, sendHtml } from '../pages/responses.js';
-import { MAX_POST } from './posts.js';
+import { HttpConsumer } from 'canaljs';
+import { html } from '../pages/html.ts';
+import { layout } from '../pages/layout.ts';
+import { refuseMethod, sendHtml } from '../pages/responses.ts';
+import { MAX_POST } from './posts.ts';
 
 export function notificationsPage(): string {
   return layout({

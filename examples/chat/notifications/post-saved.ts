@@ -1,9 +1,9 @@
 // The save hook of posts (Django's post_save signal): receivers run after a post is stored.
 // The notifications app connects one that tells group `gossip`.
-import { getChannelLayer } from '../../../src/layers/registry.js';
-import { createLogger } from '../../../src/logging.js';
-import type { Post } from '../db/store.js';
-import type { GossipEvent } from './notification-consumer.js';
+import { getChannelLayer } from 'canaljs';
+import { createLogger } from 'canaljs';
+import type { Post } from '../db/store.ts';
+import type { GossipEvent } from './notification-consumer.ts';
 
 const log = createLogger('notifications');
 

@@ -1,10 +1,10 @@
 // POST /posts/: a form or JSON field `message` becomes a stored post; the save hook tells the
 // `gossip` group, so open notification pages show it at once. 201 {id, message}; 400 {error}.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { FormError } from '../../../src/errors.js';
-import { bodyType, refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { postSaved } from './post-saved.js';
+import { HttpConsumer } from 'canaljs';
+import { FormError } from 'canaljs';
+import { bodyType, refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { postSaved } from './post-saved.ts';
 
 export const MAX_POST = 2000;
 

@@ -1,7 +1,10 @@
 // A tagged template for HTML: interpolated values are escaped unless they are already Html,
 // so text from users (handles, messages, room names) is shown as text, never run.
 export class Html {
-  constructor(readonly value: string) {}
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
   toString(): string {
     return this.value;
   }

@@ -1,8 +1,8 @@
 // GET /: where to go — a room by name, the notifications and thumbnails pages.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { html } from '../pages/html.js';
-import { layout } from '../pages/layout.js';
-import { refuseMethod, sendHtml } from '../pages/responses.js';
+import { HttpConsumer } from 'canaljs';
+import { html } from '../pages/html.ts';
+import { layout } from '../pages/layout.ts';
+import { refuseMethod, sendHtml } from '../pages/responses.ts';
 
 export function indexPage(): string {
   return layout({

@@ -1,7 +1,7 @@
 // The frame every page shares: title, styles, navigation, scripts. The empty icon keeps
 // browsers from asking for /favicon.ico, which is not served (a 404 and a warning per page).
-import { assetUrl } from './assets.js';
-import { html, type Html } from './html.js';
+import { assetUrl } from './assets.ts';
+import { html, type Html } from './html.ts';
 
 export function layout({ title, body, scripts = [] }: { title: string; body: Html; scripts?: string[] }): string {
   return html`<!DOCTYPE html>

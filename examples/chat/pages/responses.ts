@@ -1,6 +1,6 @@
 // Small answers every HTTP consumer of the example gives.
-import type { HttpConsumer as Consumer } from '../../../src/consumers/index.js';
-import { mediaType, requestHeader } from '../../../src/http/request-header.js';
+import type { HttpConsumer as Consumer } from 'canaljs';
+import { mediaType, requestHeader } from 'canaljs';
 
 // Any consumer, whatever layer messages it declares.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

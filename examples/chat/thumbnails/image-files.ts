@@ -1,9 +1,9 @@
 // GET /thumbnails/<id>/thumbnail and /thumbnails/<id>/image: the bytes kept in the database,
 // with their type, a validator (ETag) and caching. The thumbnail's URL carries its version, so
 // browsers may keep it for a day; a conditional request is answered 304.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { header, refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+import { HttpConsumer } from 'canaljs';
+import { header, refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 
 export class ImageFile extends HttpConsumer {
   static override channelLayerAlias = null;

@@ -1,10 +1,10 @@
 // The worker's consumer for channel `thumbnails` (`canal worker thumbnails`, or inside the
 // server on the in-memory layer): `thumbnail.make {id}` reads the stored image, makes its
 // thumbnail and records it. A failure is logged by the worker, which goes on.
-import { AsyncConsumer } from '../../../src/consumers/index.js';
-import { createLogger } from '../../../src/logging.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { makeThumbnail, THUMBNAIL_TYPE } from './images.js';
+import { AsyncConsumer } from 'canaljs';
+import { createLogger } from 'canaljs';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { makeThumbnail, THUMBNAIL_TYPE } from './images.ts';
 
 const log = createLogger('thumbnails');
 

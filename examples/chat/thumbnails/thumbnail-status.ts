@@ -1,8 +1,8 @@
 // GET /thumbnails/<id>/: {"done": false} until the worker has made the thumbnail, then
 // {"done": true, "url"} — the thumbnail's address. 404 for an image that was never uploaded.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
+import { HttpConsumer } from 'canaljs';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 
 export class ThumbnailStatus extends HttpConsumer {
   static override channelLayerAlias = null;

@@ -1,8 +1,8 @@
 // GET /thumbnails/: upload an image; the page shows its thumbnail once the worker is done.
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { html } from '../pages/html.js';
-import { layout } from '../pages/layout.js';
-import { refuseMethod, sendHtml } from '../pages/responses.js';
+import { HttpConsumer } from 'canaljs';
+import { html } from '../pages/html.ts';
+import { layout } from '../pages/layout.ts';
+import { refuseMethod, sendHtml } from '../pages/responses.ts';
 
 export function thumbnailsPage(): string {
   return layout({

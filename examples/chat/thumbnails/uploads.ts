@@ -3,13 +3,13 @@
 // answer is 202 {id} at once; the worker does the rest. 400 for a bad request, 413 for an
 // image over maxUploadBytes, 404 for an unknown id, 503 when the queue is full (no worker) or
 // the channel layer cannot be reached (the image is kept: ask again with its id).
-import { HttpConsumer } from '../../../src/consumers/index.js';
-import { ChannelFull, FormError } from '../../../src/errors.js';
-import { LayerUnavailableError } from '../../../src/index.js';
-import { bodyType, refuseMethod, sendJson } from '../pages/responses.js';
-import { NO_SETTINGS, type ChatSettings } from '../settings.js';
-import { imageType } from './images.js';
-import type { ThumbnailMake } from './thumbnail-consumer.js';
+import { HttpConsumer } from 'canaljs';
+import { ChannelFull, FormError } from 'canaljs';
+import { LayerUnavailableError } from 'canaljs';
+import { bodyType, refuseMethod, sendJson } from '../pages/responses.ts';
+import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
+import { imageType } from './images.ts';
+import type { ThumbnailMake } from './thumbnail-consumer.ts';
 
 export class UploadConsumer extends HttpConsumer<ThumbnailMake> {
   settings: ChatSettings = NO_SETTINGS;

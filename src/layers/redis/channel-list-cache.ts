@@ -11,8 +11,8 @@
 // over: a match that is not the real last entry cannot decode as one.
 // Unencrypted messages only (an encrypted body is decrypted whole anyway).
 import { isDeepStrictEqual } from 'node:util';
-import type { LayerMessage } from '../types.js';
-import { CHANNEL_KEY, PREFIX_BYTES, unpackMessage } from './codec.js';
+import type { LayerMessage } from '../types.ts';
+import { CHANNEL_KEY, PREFIX_BYTES, unpackMessage } from './codec.ts';
 
 const MAX_ENTRIES = 8;
 /** Shorter lists are decoded every time: keeping them saves little. */

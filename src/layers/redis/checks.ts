@@ -1,9 +1,9 @@
 // Option parsing and checks the Redis layers share with every backend.
-import { InvalidOptionError } from '../../errors.js';
-import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from '../base-layer.js';
-import { checkMessage } from '../message-check.js';
+import { InvalidOptionError } from '../../errors.ts';
+import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from '../base-layer.ts';
+import { checkMessage } from '../message-check.ts';
 
-export { checkChannelName, checkGroupName } from '../names.js';
+export { checkChannelName, checkGroupName } from '../names.ts';
 
 export type CommonLayerOptions = BaseLayerOptions;
 export type CommonLayerSettings = LayerSettings;

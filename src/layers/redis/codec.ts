@@ -3,9 +3,9 @@
 // optionally wrapped in a Fernet token. docs/redis-layers.md has the type mapping table.
 import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import { InvalidMessageError } from '../../errors.js';
-import type { LayerMessage } from '../types.js';
-import type { MultiFernet } from './fernet.js';
+import { InvalidMessageError } from '../../errors.ts';
+import type { LayerMessage } from '../types.ts';
+import type { MultiFernet } from './fernet.ts';
 
 const packr = new Packr({
   useRecords: false, // plain msgpack maps, never msgpackr's record extension

@@ -4,9 +4,9 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Redis as RedisClient } from 'ioredis';
-import { CanalError } from '../../errors.js';
-import { createLogger } from '../../logging.js';
-import { clientOptions, type HostSpec } from './hosts.js';
+import { CanalError } from '../../errors.ts';
+import { createLogger } from '../../logging.ts';
+import { clientOptions, type HostSpec } from './hosts.ts';
 
 const log = createLogger('layer:redis');
 const require = createRequire(import.meta.url);

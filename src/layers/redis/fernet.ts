@@ -5,7 +5,7 @@
 // (key rotation). No maintained Fernet package exists for Node, and node:crypto has every
 // primitive, so the token format is written here.
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InvalidMessageError, InvalidOptionError } from '../../errors.js';
+import { InvalidMessageError, InvalidOptionError } from '../../errors.ts';
 
 const VERSION = 0x80;
 

@@ -4,7 +4,7 @@
 // ({ sentinels: [[host, port], …], master_name, sentinel_kwargs? }).
 import { isIP } from 'node:net';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import { InvalidOptionError } from '../../errors.js';
+import { InvalidOptionError } from '../../errors.ts';
 
 export type RedisHost =
   | string

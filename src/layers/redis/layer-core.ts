@@ -1,11 +1,11 @@
 // What both Redis layers share: the common layer options, name and message checks, drop
 // counters and `drop` events, the closed state, and the process-local channels.
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError, LayerClosedError } from '../../errors.js';
-import type { LayerMessage } from '../types.js';
-import { createLogger } from '../../logging.js';
-import { LocalChannels } from './local-channels.js';
-import { checkChannelName, checkGroupName, checkLayerMessage, parseCommonOptions, type CommonLayerOptions, type CommonLayerSettings } from './checks.js';
+import { InvalidOptionError, LayerClosedError } from '../../errors.ts';
+import type { LayerMessage } from '../types.ts';
+import { createLogger } from '../../logging.ts';
+import { LocalChannels } from './local-channels.ts';
+import { checkChannelName, checkGroupName, checkLayerMessage, parseCommonOptions, type CommonLayerOptions, type CommonLayerSettings } from './checks.ts';
 
 const log = createLogger('layer:redis');
 

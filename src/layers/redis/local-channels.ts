@@ -1,8 +1,8 @@
 // The process-local side of a Redis layer: a bounded buffer and a line of waiting receivers
 // per channel of this process. Messages read from Redis once are handed to every local
 // channel named in them; the same (frozen) object is shared, never copied per member.
-import { InvalidOptionError, LayerClosedError } from '../../errors.js';
-import type { LayerMessage } from '../types.js';
+import { InvalidOptionError, LayerClosedError } from '../../errors.ts';
+import type { LayerMessage } from '../types.ts';
 
 interface Waiter<M> {
   resolve(message: M): void;
@@ -34,11 +34,18 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
    *   found expired in it
    * @param expiryMs how long a message may wait in a buffer unread
    */
+  private readonly capacityFor: (channel: string) => number;
+  private readonly onDrop: (channel: string, reason: 'overflow' | 'expired') => void;
+  private readonly expiryMs: number;
   constructor(
-    private readonly capacityFor: (channel: string) => number,
-    private readonly onDrop: (channel: string, reason: 'overflow' | 'expired') => void,
-    private readonly expiryMs: number,
-  ) {}
+    capacityFor: (channel: string) => number,
+    onDrop: (channel: string, reason: 'overflow' | 'expired') => void,
+    expiryMs: number,
+  ) {
+    this.capacityFor = capacityFor;
+    this.onDrop = onDrop;
+    this.expiryMs = expiryMs;
+  }
 
   receive(channel: string): Promise<M> {
     const entry = this.channels.get(channel);

@@ -13,14 +13,14 @@
 // so it never raises ChannelFull (overflow is counted on the receiving side).
 import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
-import { CanalError, InvalidOptionError } from '../../errors.js';
-import { createLogger } from '../../logging.js';
-import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.js';
-import { consistentHash } from './consistent-hash.js';
-import { packMessage, unpackMessage } from './codec.js';
-import { redisClass, Shard } from './connection.js';
-import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.js';
-import { LayerCore, type LayerCoreOptions } from './layer-core.js';
+import { CanalError, InvalidOptionError } from '../../errors.ts';
+import { createLogger } from '../../logging.ts';
+import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.ts';
+import { consistentHash } from './consistent-hash.ts';
+import { packMessage, unpackMessage } from './codec.ts';
+import { redisClass, Shard } from './connection.ts';
+import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
+import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
 
 const log = createLogger('layer:redis-pubsub');
 

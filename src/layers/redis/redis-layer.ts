@@ -13,17 +13,17 @@
 // process is one Redis member, decoded once, shared (frozen) by all 1000 receivers.
 import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
-import { ChannelFull, InvalidOptionError, LayerClosedError } from '../../errors.js';
-import { createLogger } from '../../logging.js';
-import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.js';
-import { ChannelListCache } from './channel-list-cache.js';
-import { consistentHash } from './consistent-hash.js';
-import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.js';
-import { LayerUnavailableError, Shard } from './connection.js';
-import { MultiFernet } from './fernet.js';
-import { parseHosts, type RedisHost } from './hosts.js';
-import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.js';
-import { LayerCore, type LayerCoreOptions } from './layer-core.js';
+import { ChannelFull, InvalidOptionError, LayerClosedError } from '../../errors.ts';
+import { createLogger } from '../../logging.ts';
+import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.ts';
+import { ChannelListCache } from './channel-list-cache.ts';
+import { consistentHash } from './consistent-hash.ts';
+import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
+import { LayerUnavailableError, Shard } from './connection.ts';
+import { MultiFernet } from './fernet.ts';
+import { parseHosts, type RedisHost } from './hosts.ts';
+import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
+import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
 
 const log = createLogger('layer:redis');
 

@@ -2,8 +2,8 @@
 // the session's lifetime as its TTL. The Redis client is loaded when the store is made.
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
-import { InvalidOptionError } from '../../errors.js';
-import type { SessionStore } from '../session.js';
+import { InvalidOptionError } from '../../errors.ts';
+import type { SessionStore } from '../session.ts';
 
 const require = createRequire(import.meta.url);
 
