@@ -15,6 +15,12 @@ function findTests(dir) {
   return out;
 }
 
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(`npm test: Node ${process.versions.node} is not supported; use Node 22.18 or newer (22, 24, 26)`);
+  process.exit(1);
+}
+
 const args = process.argv.slice(2);
 let files = args.filter((a) => !a.startsWith('--'));
 const flags = args.filter((a) => a.startsWith('--'));

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serve, stop, tempDir, type Cli } from '../integration/cli-helpers.ts';
+import { ROOT, serve, stop, tempDir, type Cli } from '../test/integration/cli-helpers.ts';
 
 const ANCHOR = join(ROOT, '..', 'shared', 'anchors', 'django');
-const DRIVER = join(ROOT, 'test', 'examples', 'anchor_smoke.py');
+const DRIVER = join(ROOT, 'compare', 'anchor_smoke.py');
 
 function requireAnchor(): void {
   if (!existsSync(join(ANCHOR, 'smoke.py'))) {
