@@ -2,10 +2,11 @@
 // a build beside the sources, two installed versions) would each keep their own channel-layer
 // registry, and messages sent through one would never reach readers of the other. The second
 // copy to load refuses, naming both.
+import { fileURLToPath } from 'node:url';
 import { DuplicateCopyError } from './errors.ts';
 
 const KEY = Symbol.for('canaljs.copy');
-const here = new URL('.', import.meta.url).href;
+const here = fileURLToPath(new URL('.', import.meta.url));
 const holder = globalThis as { [KEY]?: string };
 const first = holder[KEY];
 if (first !== undefined && first !== here) {
