@@ -6,9 +6,9 @@ import { extname } from 'node:path';
 import { contentType } from 'mime-types';
 
 // Where Canal answers otherwise than mime-db, by the extension in lower case:
-// - every JavaScript file is text/javascript (RFC 9239), the only type a browser runs as a
-//   script under `nosniff`; mime-db has `.cjs` as application/node, and has moved `.js`
-//   between types before;
+// - every JavaScript file is text/javascript (RFC 9239): under `nosniff` a browser runs a
+//   script only when it comes with a JavaScript type, and mime-db has `.cjs` as
+//   application/node (and has moved `.js` between types before);
 // - XML keeps the charset it has always been sent with.
 const OVERRIDES = new Map<string, string>([
   ['js', 'text/javascript; charset=utf-8'],
