@@ -1,4 +1,6 @@
 // Cookies: `scope.cookies` parsed from the Cookie header, and Set-Cookie headers for responses.
+// The `cookie` package parses the header and writes Set-Cookie (checking domain, path, expires).
+import { parse as parseCookieHeader, serialize as serializeSetCookie } from 'cookie';
 import type { Application, HeaderPair } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { copyScope } from '../asgi/copy-scope.ts';
@@ -10,22 +12,28 @@ declare module '../asgi/types.js' {
   }
 }
 
-export function parseCookies(header: string | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!name || name in out) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    try {
-      out[name] = decodeURIComponent(value);
-    } catch {
-      out[name] = value;
-    }
+/**
+ * A cookie value as sent: surrounding double quotes dropped (RFC 6265 §4.1.1 allows a quoted
+ * value), then percent-decoded; a value that does not decode is kept as it came.
+ */
+function decodeValue(value: string): string {
+  const bare = value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  if (!bare.includes('%')) return bare;
+  try {
+    return decodeURIComponent(bare);
+  } catch {
+    return bare;
   }
+}
+
+/**
+ * The cookies of a Cookie header by name. A repeated name keeps its first value (the browser
+ * sends the most specific path first). The object has no Object.prototype: a cookie named
+ * `constructor` or `__proto__` is an own key like any other, and an absent one is undefined.
+ */
+export function parseCookies(header: string | null | undefined): Record<string, string> {
+  const out = parseCookieHeader(header ?? '', { decode: decodeValue }) as Record<string, string>;
+  delete out['']; // '=x' names no cookie
   return out;
 }
 
@@ -44,20 +52,31 @@ export interface CookieOptions {
 const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
+  // Stricter than the cookie package, which also takes separators such as '/', ':' or '"' that
+  // some servers and proxies split on: a name is an RFC 9110 token.
   if (!NAME.test(name)) throw new InvalidOptionError(`cookie name ${JSON.stringify(name)} is not a valid token`);
-  let out = `${name}=${encodeURIComponent(value)}`;
-  if (options.maxAge !== undefined) {
-    if (!Number.isFinite(options.maxAge)) throw new InvalidOptionError(`cookie maxAge must be a number of seconds, not ${options.maxAge}`);
-    out += `; Max-Age=${Math.floor(options.maxAge)}`;
+  const { maxAge } = options;
+  if (maxAge !== undefined && !Number.isFinite(maxAge)) {
+    throw new InvalidOptionError(`cookie ${JSON.stringify(name)}: maxAge must be a number of seconds, not ${maxAge}`);
   }
-  if (options.expires) out += `; Expires=${options.expires.toUTCString()}`;
-  if (options.domain) out += `; Domain=${options.domain}`;
-  out += `; Path=${options.path ?? '/'}`;
-  if (options.secure || options.sameSite === 'None') out += '; Secure';
-  if (options.httpOnly) out += '; HttpOnly';
   const sameSite = options.sameSite === undefined ? 'Lax' : options.sameSite;
-  if (sameSite) out += `; SameSite=${sameSite}`;
-  return out;
+  try {
+    return serializeSetCookie(name, value, {
+      maxAge: maxAge === undefined ? undefined : Math.floor(maxAge),
+      expires: options.expires,
+      domain: options.domain,
+      path: options.path ?? '/',
+      // Browsers drop a SameSite=None cookie that is not Secure.
+      secure: options.secure || sameSite === 'None',
+      httpOnly: options.httpOnly,
+      sameSite: typeof sameSite === 'string' ? (sameSite.toLowerCase() as 'lax' | 'strict' | 'none') : sameSite,
+    });
+  } catch (err) {
+    throw new InvalidOptionError(
+      `cookie ${JSON.stringify(name)}: ${(err as Error).message}; a domain is a host name (example.com), a path ` +
+        "is printable ASCII without ';', expires a valid Date, sameSite 'Lax', 'Strict', 'None' or false",
+    );
+  }
 }
 
 /** Adds a Set-Cookie header to a response's header list. */

@@ -1,6 +1,7 @@
-// The Range header of a file request (RFC 9110 §14): one `bytes=a-b`, `bytes=a-` or
-// `bytes=-n`. Several ranges are answered with the whole file (a server may ignore Range),
-// which spares a multipart/byteranges encoder no browser needs for static assets.
+// The Range header of a file request (RFC 9110 §14), parsed by the `range-parser` package.
+// Overlapping and adjacent ranges are merged (what is left keeps the order asked); more ranges
+// than MAX_RANGES after that are answered with the whole file, as a server may ignore Range.
+import rangeParser from 'range-parser';
 
 export interface ByteRange {
   start: number;
@@ -8,25 +9,29 @@ export interface ByteRange {
   end: number;
 }
 
+/** The most parts a multipart/byteranges answer has; a request for more gets the whole file. */
+export const MAX_RANGES = 20;
+
 /**
- * The range to send of a `size`-byte file: a ByteRange, 'unsatisfiable' (answer 416), or null
- * to send the whole file (no range, another unit, a malformed header, several ranges).
+ * range-parser 1.3 refuses a suffix longer than the file (`bytes=-500` of 100 bytes), which
+ * RFC 9110 §14.1.2 reads as the whole file: such a suffix is cut to the file's size first.
  */
-export function parseByteRange(header: string, size: number): ByteRange | 'unsatisfiable' | null {
+function clampSuffixes(header: string, size: number): string {
+  const clamp = (all: string, lead: string, n: string): string => (Number(n) > size ? `${lead}-${size}` : all);
+  return header.replace(/([=,]\s*)-\s*(\d+)/g, clamp);
+}
+
+/**
+ * The ranges to send of a `size`-byte file, in the order asked: one or more, 'unsatisfiable'
+ * (answer 416), or null to send the whole file (another unit, a malformed header, too many).
+ */
+export function parseByteRanges(header: string, size: number): ByteRange[] | 'unsatisfiable' | null {
+  // range-parser leaves the unit to its caller: a unit other than bytes is ignored.
   const eq = header.indexOf('=');
   if (eq < 0 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return null;
-  const specs = header.slice(eq + 1).split(',').filter((s) => s.trim() !== '');
-  if (specs.length !== 1) return null;
-  const m = /^\s*(\d*)\s*-\s*(\d*)\s*$/.exec(specs[0]!);
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? Infinity : Number(m[2]);
-  if (end < start) return null; // not a valid range-spec: the header is ignored
-  if (start >= size) return 'unsatisfiable';
-  return { start, end: Math.min(end, size - 1) };
+  const ranges = rangeParser(size, clampSuffixes(header, size), { combine: true });
+  if (ranges === -2) return null;
+  if (ranges === -1) return 'unsatisfiable';
+  if (ranges.length > MAX_RANGES) return null;
+  return ranges.map(({ start, end }) => ({ start, end }));
 }

@@ -1,50 +1,26 @@
-// Content types by file extension for the files a web app serves. A short table written by
-// hand: the full IANA list (mime-db) is thousands of entries, nearly all irrelevant to static
-// assets. Text types are sent with charset=utf-8; an unknown extension is a download.
+// Content types by file extension, from the `mime-types` package (the IANA, Apache and nginx
+// lists of mime-db): text types carry charset=utf-8, and so do JSON and web manifests; an
+// unknown extension is a download. mime-types keeps its table in objects without a prototype,
+// so an extension such as `.constructor` finds nothing.
+import { extname } from 'node:path';
+import { contentType } from 'mime-types';
 
-// A Map, not an object: an extension such as `.constructor` must not find Object's own keys.
-const TYPES = new Map<string, string>(Object.entries({
-  html: 'text/html',
-  htm: 'text/html',
-  css: 'text/css',
-  js: 'text/javascript',
-  mjs: 'text/javascript',
-  cjs: 'text/javascript',
-  json: 'application/json',
-  map: 'application/json',
-  webmanifest: 'application/manifest+json',
-  txt: 'text/plain',
-  md: 'text/markdown',
-  csv: 'text/csv',
-  xml: 'application/xml',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  ico: 'image/x-icon',
-  bmp: 'image/bmp',
-  woff: 'font/woff',
-  woff2: 'font/woff2',
-  ttf: 'font/ttf',
-  otf: 'font/otf',
-  wasm: 'application/wasm',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  mp3: 'audio/mpeg',
-  ogg: 'audio/ogg',
-  wav: 'audio/wav',
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-}));
-
-const UTF8 = new Set(['application/json', 'application/manifest+json', 'application/xml']);
+// Where Canal answers otherwise than mime-db, by the extension in lower case:
+// - every JavaScript file is text/javascript (RFC 9239): under `nosniff` a browser runs a
+//   script only when it comes with a JavaScript type, and mime-db has `.cjs` as
+//   application/node (and has moved `.js` between types before);
+// - XML keeps the charset it has always been sent with.
+const OVERRIDES = new Map<string, string>([
+  ['js', 'text/javascript; charset=utf-8'],
+  ['mjs', 'text/javascript; charset=utf-8'],
+  ['cjs', 'text/javascript; charset=utf-8'],
+  ['xml', 'application/xml; charset=utf-8'],
+]);
 
 /** The content-type header for a file name: `app.css` → `text/css; charset=utf-8`. */
 export function contentTypeFor(name: string): string {
-  const dot = name.lastIndexOf('.');
-  const type = (dot >= 0 ? TYPES.get(name.slice(dot + 1).toLowerCase()) : undefined) || 'application/octet-stream';
-  return type.startsWith('text/') || UTF8.has(type) ? `${type}; charset=utf-8` : type;
+  // The extension alone: contentType() reads a string with a '/' as a type, not a path. A
+  // dotfile such as `.env` has no extension and is a download.
+  const ext = extname(name);
+  return OVERRIDES.get(ext.slice(1).toLowerCase()) ?? ((ext && contentType(ext)) || 'application/octet-stream');
 }

@@ -1,6 +1,7 @@
 // StaticFiles: an HTTP app serving the files of one folder (page scripts, styles, images),
 // as Starlette's StaticFiles and serve-static do: content types, Cache-Control, ETag and
-// Last-Modified with 304s, single byte ranges, and a path check that never leaves the folder.
+// Last-Modified with 304s, byte ranges (several as multipart/byteranges), and a path check
+// that never leaves the folder.
 // Mounted under a URLRouter prefix it serves the rest of the path; the file is streamed in
 // chunks, each send awaited (the server's backpressure), until the client goes away.
 import { realpathSync, statSync, type Stats } from 'node:fs';
@@ -12,8 +13,9 @@ import { requestHeader } from '../http/request-header.ts';
 import { createLogger } from '../logging.ts';
 import { NESTED } from '../routing/path-pattern.ts';
 import { PATH_REMAINING } from '../routing/url-router.ts';
-import { parseByteRange } from './byte-range.ts';
+import { parseByteRanges } from './byte-range.ts';
 import { contentTypeFor } from './content-types.ts';
+import { multipartByteranges, pieceLength, type BodyPiece } from './multipart-byteranges.ts';
 import { safeSegments } from './safe-path.ts';
 import { etagOf, isNotModified, rangeStillValid } from './validators.ts';
 
@@ -172,34 +174,49 @@ async function disconnected(receive: Receive): Promise<void> {
 }
 
 /**
- * Sends `length` bytes from `start` in chunks. Returns false if the client went away first.
- * Each send is awaited, so a slow client holds back the reads and memory stays flat.
+ * Sends the body's pieces, the file's ranges read in chunks, and closes the file. Returns
+ * false if the client went away first. Each send is awaited, so a slow client holds back the
+ * reads and memory stays flat.
  */
-async function streamFile(handle: FileHandle, start: number, length: number, receive: Receive, send: Send): Promise<boolean> {
-  const stream = handle.createReadStream({ start, end: start + length - 1, highWaterMark: CHUNK_BYTES });
+async function streamBody(handle: FileHandle, pieces: BodyPiece[], receive: Receive, send: Send): Promise<boolean> {
   let gone = false;
-  void disconnected(receive).then(() => {
-    gone = true;
-    stream.destroy();
-  });
-  let left = length;
+  void disconnected(receive).then(() => (gone = true));
+  let left = pieces.reduce((sum, piece) => sum + pieceLength(piece), 0);
+  const emit = async (body: Buffer): Promise<void> => {
+    left -= body.length;
+    await send({ type: 'http.response.body', body, more_body: left > 0 });
+  };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      left -= chunk.length;
-      await send({ type: 'http.response.body', body: chunk, more_body: left > 0 });
-      if (left <= 0) return true;
-      if (gone) return false;
+    for (const piece of pieces) {
+      if (Buffer.isBuffer(piece)) {
+        await emit(piece);
+        if (gone) return false;
+        continue;
+      }
+      const end = piece.end + 1;
+      for (let at = piece.start; at < end; ) {
+        // A new buffer for each chunk: the server may still hold the last one.
+        const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - at));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+        if (gone) return false;
+        // Raising after the headers went out makes the server cut the response rather than
+        // end it short of its content-length.
+        if (bytesRead === 0) {
+          const missing = `${end - at} of ${end - piece.start} bytes missing`;
+          throw new Error(`the file was truncated while being sent (${missing})`);
+        }
+        at += bytesRead;
+        await emit(chunk.subarray(0, bytesRead));
+        if (gone) return false;
+      }
     }
+    return true;
   } catch (err) {
     if (gone || err instanceof SendAfterCloseError) return false;
     throw err;
   } finally {
-    stream.destroy(); // closes the file handle
+    await handle.close();
   }
-  if (gone) return false;
-  // Raising after the headers went out makes the server cut the response rather than end it
-  // short of its content-length.
-  throw new Error(`the file was truncated while being sent (${left} of ${length} bytes missing)`);
 }
 
 async function serve(o: Resolved, scope: HttpScope, receive: Receive, send: Send): Promise<void> {
@@ -258,28 +275,40 @@ async function serve(o: Resolved, scope: HttpScope, receive: Receive, send: Send
     }
     const size = info.size;
     let status = 200;
-    let start = 0;
+    let pieces: BodyPiece[] = size > 0 ? [{ start: 0, end: size - 1 }] : [];
     let length = size;
+    let what = '';
     const rangeHeader = requestHeader(h, 'range');
     if (rangeHeader !== null && rangeStillValid(requestHeader(h, 'if-range'), etag, info.mtimeMs)) {
-      const range = parseByteRange(rangeHeader, size);
-      if (range === 'unsatisfiable') {
+      const ranges = parseByteRanges(rangeHeader, size);
+      if (ranges === 'unsatisfiable') {
         log.debug(`${line} → 416 ${found.name} (${rangeHeader}, ${size} bytes)`);
         return plain(send, 416, 'Range Not Satisfiable', [['content-range', `bytes */${size}`]]);
       }
-      if (range) {
+      if (ranges?.length === 1) {
+        const range = ranges[0]!;
         status = 206;
-        start = range.start;
+        pieces = [range];
         length = range.end - range.start + 1;
         headers.push(['content-range', `bytes ${range.start}-${range.end}/${size}`]);
+      } else if (ranges) {
+        // Each part has the file's own type (the headers hook's, if it gave one); the
+        // response's is the multipart one.
+        const type = headers.findIndex(([k]) => k === 'content-type');
+        const body = multipartByteranges(ranges, headers[type]![1], size);
+        headers[type] = ['content-type', body.contentType];
+        status = 206;
+        pieces = body.pieces;
+        length = body.length;
+        what = `, ${ranges.length} ranges`;
       }
     }
     headers.push(['content-length', String(length)]);
-    log.debug(`${line} → ${status} ${found.name} (${length} bytes)`);
+    log.debug(`${line} → ${status} ${found.name} (${length} bytes${what})`);
     await send({ type: 'http.response.start', status, headers } satisfies HttpSendEvent);
     if (scope.method === 'HEAD' || length === 0) return void (await send({ type: 'http.response.body' }));
     streaming = true;
-    const complete = await streamFile(handle, start, length, receive, send);
+    const complete = await streamBody(handle, pieces, receive, send);
     if (!complete) log.debug(`${line}: the client went away during ${found.name}`);
   } catch (err) {
     if (err instanceof SendAfterCloseError) return log.debug(`${line}: the client went away`);

@@ -1,5 +1,6 @@
 // StaticFiles under the real server: fetch with validators and ranges, traversal attempts as
-// raw request lines (fetch would normalise them), a large file through a slow reader
+// raw request lines (fetch would normalise them), several ranges as multipart/byteranges
+// (the body taken apart by the boundary and checked byte for byte), a large file through a slow reader
 // (backpressure: what the app has handed over stays bounded, whatever the file's size), and a
 // client that leaves mid-file (the app stops and returns).
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +17,8 @@ import { StaticFiles } from '../../src/static/static-files.ts';
 import { rawRequest } from './raw-request.ts';
 
 const BIG = 64 * 1024 * 1024;
+/** 1000 bytes counting 0…255 over and over: CR, LF and '-' turn up inside the parts. */
+const BYTES = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256));
 let base: string;
 let server: CanalServer;
 let url: string;
@@ -30,6 +33,7 @@ before(async () => {
   const pub = join(base, 'public');
   mkdirSync(pub);
   writeFileSync(join(pub, 'app.js'), 'console.log("hi")');
+  writeFileSync(join(pub, 'bytes.bin'), BYTES);
   writeFileSync(join(base, 'secret.txt'), 'TOP SECRET');
   symlinkSync(join(base, 'secret.txt'), join(pub, 'link-out.txt'));
   // A sparse 64 MiB file (no disk cost) ending in a marker, to check the tail arrives intact.
@@ -171,5 +175,127 @@ describe('StaticFiles under the server', () => {
     } finally {
       socket.destroy();
     }
+  });
+});
+
+interface Part {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Takes a multipart/byteranges body apart by its boundary (RFC 9110 §14.6, RFC 2046 §5.1.1). */
+function parseMultipart(contentType: string, body: Buffer): Part[] {
+  const m = /^multipart\/byteranges; boundary=([^;\s]+)$/.exec(contentType);
+  assert.ok(m, `content-type ${contentType}`);
+  const text = '\r\n' + body.toString('latin1');
+  const sections = text.split(`\r\n--${m[1]}`);
+  assert.equal(sections[0], '', 'nothing before the first boundary');
+  assert.equal(sections.at(-1), '--\r\n', 'the body ends with the closing delimiter');
+  return sections.slice(1, -1).map((section) => {
+    assert.ok(section.startsWith('\r\n'), 'a CRLF after each boundary');
+    const split = section.indexOf('\r\n\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of section.slice(2, split).split('\r\n')) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    return { headers, body: Buffer.from(section.slice(split + 4), 'latin1') };
+  });
+}
+
+function ranged(file: string, range: string, init: RequestInit = {}): Promise<Response> {
+  const headers = { range, ...(init.headers as Record<string, string>) };
+  return fetch(`${url}/static/${file}`, { ...init, headers, signal: AbortSignal.timeout(5000) });
+}
+
+describe('StaticFiles ranges under the server', () => {
+  test('two ranges: a multipart/byteranges 206, each part with its type, range and bytes', async () => {
+    const res = await ranged('bytes.bin', 'bytes=10-19, 500-755');
+    assert.equal(res.status, 206);
+    assert.equal(res.headers.get('content-range'), null, 'the range of each part is in the part');
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.headers.get('content-length'), String(body.length));
+    const parts = parseMultipart(res.headers.get('content-type')!, body);
+    assert.equal(parts.length, 2);
+    assert.deepEqual(parts.map((p) => p.headers), [
+      { 'content-type': 'application/octet-stream', 'content-range': 'bytes 10-19/1000' },
+      { 'content-type': 'application/octet-stream', 'content-range': 'bytes 500-755/1000' },
+    ]);
+    assert.deepEqual(parts[0]!.body, BYTES.subarray(10, 20));
+    assert.deepEqual(parts[1]!.body, BYTES.subarray(500, 756), 'bytes such as CR, LF and - arrive as they are');
+  });
+
+  test('each response has its own boundary; ranges keep the order asked, suffixes included', async () => {
+    const [a, b] = await Promise.all([ranged('bytes.bin', 'bytes=-3, 0-0'), ranged('bytes.bin', 'bytes=-3, 0-0')]);
+    assert.notEqual(a.headers.get('content-type'), b.headers.get('content-type'));
+    const parts = parseMultipart(a.headers.get('content-type')!, Buffer.from(await a.arrayBuffer()));
+    await b.arrayBuffer();
+    assert.deepEqual(parts.map((p) => p.headers['content-range']), ['bytes 997-999/1000', 'bytes 0-0/1000']);
+    assert.deepEqual(parts.map((p) => [...p.body]), [[997 % 256, 998 % 256, 999 % 256], [0]]);
+  });
+
+  test('ranges across read chunks of a large file, its last bytes included', async () => {
+    const res = await ranged('big.bin', `bytes=0-99, 100000-299999, ${BIG - 3}-`);
+    assert.equal(res.status, 206);
+    const parts = parseMultipart(res.headers.get('content-type')!, Buffer.from(await res.arrayBuffer()));
+    assert.deepEqual(
+      parts.map((p) => p.headers['content-range']),
+      [`bytes 0-99/${BIG}`, `bytes 100000-299999/${BIG}`, `bytes ${BIG - 3}-${BIG - 1}/${BIG}`],
+    );
+    assert.deepEqual(parts.map((p) => p.body.length), [100, 200_000, 3]);
+    assert.ok(parts[1]!.body.every((byte) => byte === 0));
+    assert.equal(parts[2]!.body.toString(), 'END');
+  });
+
+  test('overlapping and adjacent ranges are merged; one left is a plain 206', async () => {
+    const one = await ranged('bytes.bin', 'bytes=0-9, 5-14, 15-19');
+    assert.equal(one.status, 206);
+    assert.equal(one.headers.get('content-range'), 'bytes 0-19/1000');
+    assert.equal(one.headers.get('content-type'), 'application/octet-stream');
+    assert.deepEqual(Buffer.from(await one.arrayBuffer()), BYTES.subarray(0, 20));
+
+    const two = await ranged('bytes.bin', 'bytes=900-909, 0-4, 3-8');
+    const parts = parseMultipart(two.headers.get('content-type')!, Buffer.from(await two.arrayBuffer()));
+    const order = parts.map((p) => p.headers['content-range']);
+    assert.deepEqual(order, ['bytes 900-909/1000', 'bytes 0-8/1000'], 'in the order first asked');
+    assert.deepEqual(parts[1]!.body, BYTES.subarray(0, 9));
+  });
+
+  test('a bad range: 416 with bytes */size when none is satisfiable, the whole file when malformed', async () => {
+    const none = await ranged('bytes.bin', 'bytes=1000-, 2000-3000');
+    assert.equal(none.status, 416);
+    assert.equal(none.headers.get('content-range'), 'bytes */1000');
+    await none.arrayBuffer();
+    const some = await ranged('bytes.bin', 'bytes=1000-, 1-2');
+    assert.equal(some.status, 206);
+    assert.equal(some.headers.get('content-range'), 'bytes 1-2/1000');
+    assert.deepEqual([...Buffer.from(await some.arrayBuffer())], [1, 2]);
+    const malformed = await ranged('bytes.bin', 'bytes=0-1, x-2');
+    assert.equal(malformed.status, 200);
+    assert.deepEqual(Buffer.from(await malformed.arrayBuffer()), BYTES);
+  });
+
+  test('If-Range: several ranges only while the file is unchanged', async () => {
+    const head = await fetch(`${url}/static/bytes.bin`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    const etag = head.headers.get('etag')!;
+    const fresh = await ranged('bytes.bin', 'bytes=0-1, 5-6', { headers: { 'if-range': etag } });
+    assert.equal(fresh.status, 206);
+    assert.match(fresh.headers.get('content-type')!, /^multipart\/byteranges; boundary=/);
+    await fresh.arrayBuffer();
+    const stale = await ranged('bytes.bin', 'bytes=0-1, 5-6', { headers: { 'if-range': '"old"' } });
+    assert.equal(stale.status, 200);
+    assert.deepEqual(Buffer.from(await stale.arrayBuffer()), BYTES);
+  });
+
+  test('HEAD with several ranges: the headers of the GET and no body', async () => {
+    const get = await ranged('bytes.bin', 'bytes=0-1, 5-6');
+    const length = (await get.arrayBuffer()).byteLength;
+    const request = 'HEAD /static/bytes.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1, 5-6\r\nConnection: close\r\n\r\n';
+    const reply = await raw(request);
+    const [head, rest] = reply.split('\r\n\r\n');
+    assert.match(head!, /^HTTP\/1\.1 206 /);
+    assert.match(head!, /\r\ncontent-type: multipart\/byteranges; boundary=[0-9a-f]+\r\n/i);
+    assert.match(head!, new RegExp(`\\r\\ncontent-length: ${length}(\\r\\n|$)`, 'i'));
+    assert.equal(rest, '', 'no body');
   });
 });

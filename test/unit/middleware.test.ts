@@ -83,13 +83,36 @@ describe('OriginValidator', () => {
 
 describe('cookies and signing', () => {
   it('parses and serialises cookies with their attributes', () => {
-    assert.deepEqual(parseCookies('a=1; b="two"; c=x%20y; a=ignored'), { a: '1', b: 'two', c: 'x y' });
+    // A null-prototype object: spread to compare with a plain one.
+    const parsed = parseCookies('a=1; b="two"; c=x%20y; a=ignored; d=%E0%A4%A; =nameless');
+    assert.deepEqual({ ...parsed }, { a: '1', b: 'two', c: 'x y', d: '%E0%A4%A' });
+    assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(parsed)), null, 'no Object.prototype up the chain');
+    assert.deepEqual({ ...parseCookies(null) }, {});
     assert.equal(
       serializeCookie('sid', 'v 1', { maxAge: 60, domain: 'example.com', secure: true, httpOnly: true, sameSite: 'Strict' }),
-      'sid=v%201; Max-Age=60; Domain=example.com; Path=/; Secure; HttpOnly; SameSite=Strict',
+      'sid=v%201; Max-Age=60; Domain=example.com; Path=/; HttpOnly; Secure; SameSite=Strict',
     );
     assert.equal(serializeCookie('x', 'y'), 'x=y; Path=/; SameSite=Lax');
+    const none = serializeCookie('x', 'y', { sameSite: 'None', maxAge: 9.7 });
+    assert.equal(none, 'x=y; Max-Age=9; Path=/; Secure; SameSite=None');
+    assert.equal(serializeCookie('x', 'y', { sameSite: false }), 'x=y; Path=/');
     assert.throws(() => serializeCookie('bad name', 'v'), { code: 'ERR_INVALID_OPTION' });
+    assert.throws(() => serializeCookie('a/b', 'v'), { code: 'ERR_INVALID_OPTION' }, 'a name is a token');
+  });
+
+  it('refuses attributes that would break the Set-Cookie header, naming the cookie', () => {
+    const bad: [Parameters<typeof serializeCookie>[2], RegExp][] = [
+      [{ path: '/; Domain=evil.test' }, /path is invalid/],
+      [{ domain: 'evil.test; HttpOnly' }, /domain is invalid/],
+      [{ expires: new Date(Number.NaN) }, /expires is invalid/],
+      [{ maxAge: Number.POSITIVE_INFINITY }, /maxAge must be a number/],
+      [{ sameSite: 'Loose' as 'Lax' }, /sameSite is invalid/],
+    ];
+    for (const [options, message] of bad) {
+      const named = (err: Error & { code?: string }) =>
+        err.code === 'ERR_INVALID_OPTION' && message.test(err.message) && err.message.includes('"sid"');
+      assert.throws(() => serializeCookie('sid', 'v', options), named, JSON.stringify(options));
+    }
   });
 
   it('CookieMiddleware puts scope.cookies on a copy of the scope', async () => {
@@ -101,7 +124,7 @@ describe('cookies and signing', () => {
       await send({ type: 'http.response.body' });
     });
     await new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', 'theme=dark; lang=fr']] }).getResponse();
-    assert.deepEqual(seen, { theme: 'dark', lang: 'fr' });
+    assert.deepEqual({ ...seen }, { theme: 'dark', lang: 'fr' });
   });
 
   it('signs with the first key, accepts any, refuses tampering', () => {

@@ -11,6 +11,7 @@ import { InvalidOptionError, UnknownScopeTypeError } from '../../src/errors.ts';
 import { getLogLevel, setLogLevel, setLogSink } from '../../src/logging.ts';
 import { path } from '../../src/routing/path-pattern.ts';
 import { URLRouter } from '../../src/routing/url-router.ts';
+import { MAX_RANGES } from '../../src/static/byte-range.ts';
 import { StaticFiles, type StaticFilesOptions } from '../../src/static/static-files.ts';
 import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
 import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
@@ -29,6 +30,8 @@ before(() => {
     'app.css': 'body { color: red }',
     'app.js': 'console.log(1)',
     'mod.mjs': 'export {}',
+    'legacy.cjs': 'module.exports = {}',
+    'feed.xml': '<feed/>',
     'data.json': '{"a":1}',
     'app.js.map': '{}',
     'logo.png': PNG,
@@ -36,10 +39,11 @@ before(() => {
     'font.woff2': Buffer.from('wOF2'),
     'icon.svg': '<svg/>',
     'page.htm': '<p>',
-    'blob.xyz': Buffer.from([1, 2, 3]),
+    'blob.nope': Buffer.from([1, 2, 3]),
     'noext': 'x',
     'x.constructor': 'x',
     'ten.txt': '0123456789',
+    'fifty.bin': Buffer.alloc(50, 7),
     'empty.txt': '',
     'café.txt': 'unicode name',
     '.env': 'SECRET=1',
@@ -113,7 +117,9 @@ describe('StaticFiles: responses', () => {
       '/UPPER.PNG': 'image/png',
       '/icon.svg': 'image/svg+xml',
       '/font.woff2': 'font/woff2',
-      '/blob.xyz': 'application/octet-stream',
+      '/legacy.cjs': 'text/javascript; charset=utf-8',
+      '/feed.xml': 'application/xml; charset=utf-8',
+      '/blob.nope': 'application/octet-stream',
       '/noext': 'application/octet-stream',
       '/x.constructor': 'application/octet-stream',
     };
@@ -244,7 +250,8 @@ describe('StaticFiles: byte ranges', () => {
   });
 
   test('unsatisfiable: 416 with content-range bytes */size', async () => {
-    for (const value of ['bytes=10-', 'bytes=50-60', 'bytes=-0']) {
+    // An end before the start is a range no byte satisfies (range-parser), as RFC 9110 §15.5.17 allows.
+    for (const value of ['bytes=10-', 'bytes=50-60', 'bytes=-0', 'bytes=5-2', 'bytes=10-12, 20-']) {
       const res = await range(value);
       assert.equal(res.status, 416, value);
       assert.equal(res.header('content-range'), 'bytes */10');
@@ -253,13 +260,27 @@ describe('StaticFiles: byte ranges', () => {
     assert.equal(empty.status, 416);
   });
 
-  test('malformed, other units and several ranges get the whole file (200)', async () => {
-    for (const value of ['bytes=5-2', 'bytes=x-y', 'items=0-1', 'bytes=-', 'bytes=0-1,4-5']) {
+  test('malformed headers, other units and too many ranges get the whole file (200)', async () => {
+    const many = `bytes=${Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 2}-${i * 2}`).join(',')}`;
+    const big = app();
+    for (const value of ['bytes=x-y', 'items=0-1', 'bytes=-', 'bytes=0-1;4-5', 'bytes']) {
       const res = await range(value);
       assert.equal(res.status, 200, value);
       assert.equal(res.text(), '0123456789', value);
       assert.equal(res.header('content-range'), undefined);
     }
+    const res = await get(big, '/fifty.bin', { headers: { range: many } });
+    assert.equal(res.status, 200, `${MAX_RANGES + 1} ranges`);
+    assert.equal(res.body.length, 50);
+    const most = `bytes=${Array.from({ length: MAX_RANGES }, (_, i) => `${i * 2}-${i * 2}`).join(',')}`;
+    assert.equal((await get(big, '/fifty.bin', { headers: { range: most } })).status, 206, `${MAX_RANGES} ranges`);
+  });
+
+  test('a range past the end of the file is dropped when another one is satisfiable', async () => {
+    const res = await range('bytes=2-3, 40-50');
+    assert.equal(res.status, 206);
+    assert.equal(res.header('content-range'), 'bytes 2-3/10');
+    assert.equal(res.text(), '23');
   });
 
   test('If-Range: the range only while the ETag or date still matches', async () => {
