@@ -50,9 +50,12 @@ function startServer(dir, app) {
     const t0 = process.hrtime.bigint();
     const child = spawn(join(dir, 'node_modules', '.bin', 'canal'), ['serve', app, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
+    const early = (code) => reject(new Error(`canal serve ${app} exited (${code}) before listening: ${out}`));
+    child.stdout.setEncoding('utf8').on('data', function onData(d) {
       out += d;
       if (!/listening on/.test(out)) return;
+      child.stdout.off('data', onData);
+      child.off('exit', early);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       setTimeout(() => {
         const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]);
@@ -60,7 +63,7 @@ function startServer(dir, app) {
         child.once('exit', () => resolve({ ms, rss }));
       }, 500);
     });
-    child.once('exit', (code) => reject(new Error(`canal serve ${app} exited (${code}) before listening: ${out}`)));
+    child.once('exit', early);
   });
 }
 
