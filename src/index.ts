@@ -25,7 +25,7 @@ export { inspectMessage, checkMessage } from './layers/message-check.ts';
 export { parseLayerOptions, type BaseLayerOptions } from './layers/base-layer.ts';
 export * from './consumers/index.ts';
 export * from './routing/index.ts';
-export { Worker, type WorkerOptions } from './worker/worker.ts';
+export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker.ts';
 export { defineConfig, type CanalConfig } from './config.ts';
 export * from './middleware/index.ts';
 export { StaticFiles, type StaticFilesOptions, type StaticHeaders } from './static/static-files.ts';

@@ -1,0 +1,21 @@
+// A layer read with a deadline, for tests that check what a consumer sent on the layer: a
+// message that never comes fails the test instead of hanging it.
+import { TimeoutError } from '../errors.ts';
+import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
+
+/**
+ * The next message of `channel`, or TimeoutError after `timeoutMs`. A layer receive cannot be
+ * cancelled: after a timeout the abandoned read still takes the next message of that channel,
+ * so read another channel (or a fresh layer) afterwards.
+ */
+export function receiveFromLayer<M extends LayerMessage = LayerMessage>(
+  layer: ChannelLayer<M>,
+  channel: string,
+  timeoutMs = 1000,
+): Promise<M> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`nothing arrived on channel ${channel} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([layer.receive(channel), late]).finally(() => clearTimeout(timer));
+}
