@@ -31,4 +31,5 @@ export * from './middleware/index.ts';
 export { StaticFiles, type StaticFilesOptions, type StaticHeaders } from './static/static-files.ts';
 export { parseForm, resolveFormOptions, DEFAULT_FORM_OPTIONS, type ParsedForm, type UploadedFile, type FormOptions } from './http/forms.ts';
 export { parseJson } from './http/parse-json.ts';
+export { queryParams } from './http/query-params.ts';
 export { requestHeader, mediaType } from './http/request-header.ts';

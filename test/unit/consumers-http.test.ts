@@ -16,8 +16,7 @@ afterEach(() => resetChannelLayers());
 
 class Hello extends HttpConsumer {
   override async handle(body: Buffer): Promise<void> {
-    const method = this.scope.type === 'http' ? this.scope.method : '?';
-    await this.sendResponse(200, JSON.stringify({ method, body: body.toString() }), [['content-type', 'application/json']]);
+    await this.sendResponse(200, JSON.stringify({ method: this.scope.method, body: body.toString() }), [['content-type', 'application/json']]);
   }
 }
 
