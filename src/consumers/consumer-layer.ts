@@ -4,7 +4,8 @@
 // `this.channelLayer.send<ThumbnailMake>('thumbnails', { type: 'thumbnail.make', id })`.
 import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
 
-export interface ConsumerLayer<M extends LayerMessage = LayerMessage> extends Omit<ChannelLayer<M>, 'send' | 'groupSend'> {
+export interface ConsumerLayer<M extends LayerMessage = LayerMessage>
+  extends Omit<ChannelLayer<M>, 'send' | 'groupSend'> {
   /** Queues `message` on `channel`: one of the consumer's types, or of the type named as `send<T>`. */
   send<T extends LayerMessage = M>(channel: string, message: NoInfer<T>): Promise<void>;
   /** Sends to every member of `group`: one of the consumer's types, or of the type named as `groupSend<T>`. */

@@ -1,6 +1,12 @@
 // WebsocketConsumer: connect/receive/disconnect for WebSockets, with static `groups` joined on
 // connect and left on disconnect. Channels' AsyncWebsocketConsumer, in Node's one async kind.
-import type { HeaderInput, RoutedScope, WebsocketDisconnectEvent, WebsocketReceiveEvent, WebsocketScope } from '../asgi/types.ts';
+import type {
+  HeaderInput,
+  RoutedScope,
+  WebsocketDisconnectEvent,
+  WebsocketReceiveEvent,
+  WebsocketScope,
+} from '../asgi/types.ts';
 import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.ts';
 import { queryParams } from '../http/query-params.ts';
 import type { LayerMessage } from '../layers/types.ts';

@@ -50,7 +50,10 @@ export class ApplicationCommunicator {
     };
     const send = async (event: SendEvent): Promise<void> => {
       if (channel !== null) {
-        throw new InvalidEventError(`a channel-scope app has nothing to send to (it sent ${JSON.stringify(event?.type)}); use the channel layer (channel ${channel})`);
+        const type = JSON.stringify(event?.type);
+        throw new InvalidEventError(
+          `a channel-scope app has nothing to send to (it sent ${type}); use the channel layer (channel ${channel})`,
+        );
       }
       this.output.push(event);
       this.wakeOutput();
@@ -111,7 +114,8 @@ export class ApplicationCommunicator {
     if (this.scope.type === 'channel') {
       if (this.messageSent) {
         throw new UnexpectedEventError(
-          `a channel-scope instance handles one message, as under a worker; make a new ApplicationCommunicator for ${JSON.stringify(event?.type)}`,
+          'a channel-scope instance handles one message, as under a worker; ' +
+            `make a new ApplicationCommunicator for ${JSON.stringify(event?.type)}`,
         );
       }
       this.messageSent = true;
@@ -135,7 +139,8 @@ export class ApplicationCommunicator {
       if (this.finished) {
         throw new TimeoutError(
           channel
-            ? 'a channel-scope app sends nothing (it replies through the channel layer), and it has returned after handling its message'
+            ? 'a channel-scope app sends nothing (it replies through the channel layer), ' +
+              'and it has returned after handling its message'
             : 'the application returned without sending another event',
         );
       }
@@ -143,7 +148,8 @@ export class ApplicationCommunicator {
       if (left <= 0) {
         throw new TimeoutError(
           channel
-            ? `a channel-scope app sends nothing, and it was still handling its message after ${timeoutMs} ms; wait() waits for it to return`
+            ? `a channel-scope app sends nothing, and it was still handling its message after ${timeoutMs} ms; ` +
+              'wait() waits for it to return'
             : `the application sent nothing within ${timeoutMs} ms`,
         );
       }

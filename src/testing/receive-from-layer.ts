@@ -15,7 +15,8 @@ export function receiveFromLayer<M extends LayerMessage = LayerMessage>(
 ): Promise<M> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`nothing arrived on channel ${channel} within ${timeoutMs} ms`)), timeoutMs);
+    const message = `nothing arrived on channel ${channel} within ${timeoutMs} ms`;
+    timer = setTimeout(() => reject(new TimeoutError(message)), timeoutMs);
   });
   return Promise.race([layer.receive(channel), late]).finally(() => clearTimeout(timer));
 }

@@ -85,7 +85,9 @@ export function httpScope(method: string, target: string, options: TestScopeOpti
 /** A worker's scope for a message read from `channel`, as `canal worker` builds it. */
 export function channelScope(channel: string, options: Pick<TestScopeOptions, 'scope'> = {}): ChannelScope {
   if (typeof channel !== 'string' || channel === '') {
-    throw new InvalidOptionError(`channelScope() takes the name of the channel the worker reads, not ${JSON.stringify(channel)}`);
+    throw new InvalidOptionError(
+      `channelScope() takes the name of the channel the worker reads, not ${JSON.stringify(channel)}`,
+    );
   }
   return { type: 'channel', asgi: ASGI_VERSION, channel, ...options.scope };
 }

@@ -4,7 +4,12 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getChannelLayer } from '../../src/layers/registry.ts';
 import { Worker } from '../../src/worker/worker.ts';
-import { ApplicationCommunicator, channelScope, HttpCommunicator, WebsocketCommunicator } from '../../src/testing/index.ts';
+import {
+  ApplicationCommunicator,
+  channelScope,
+  HttpCommunicator,
+  WebsocketCommunicator,
+} from '../../src/testing/index.ts';
 import { chatFixture, HOST, multipart, ORIGIN, png, type ChatFixture } from './chat-helpers.ts';
 
 let f: ChatFixture;
@@ -361,7 +366,8 @@ describe('thumbnails', () => {
   });
 
   it('the worker consumer, run in-process as a worker runs it: one thumbnail.make makes the thumbnail', async () => {
-    const stored = await f.store.createImage({ filename: 'a.png', contentType: 'image/png', data: await png(400, 100) });
+    const data = await png(400, 100);
+    const stored = await f.store.createImage({ filename: 'a.png', contentType: 'image/png', data });
     const c = new ApplicationCommunicator(f.app, channelScope('thumbnails'));
     await c.sendInput({ type: 'thumbnail.make', id: stored.id });
     await c.wait(5000); // returns once the message is handled, as under canal worker

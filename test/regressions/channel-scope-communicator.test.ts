@@ -43,7 +43,9 @@ function appFor(consumer: typeof Thumbnails | typeof Offline) {
 
 function within<T>(p: Promise<T>, ms = 1000): Promise<T> {
   let timer: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms)));
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms);
+  });
   return Promise.race([p.finally(() => clearTimeout(timer)), late]);
 }
 
@@ -55,7 +57,9 @@ for (const consumer of [Thumbnails, Offline]) {
     await c.sendInput({ type: 'thumbnails.make', id: 7, reply });
     await c.wait(1000);
     assert.deepEqual(made, [7], 'the handler ran to its end before wait() resolved');
-    if (consumer === Thumbnails) assert.deepEqual(await within(getChannelLayer().receive(reply)), { type: 'thumbnail.done', id: 7 });
+    if (consumer === Thumbnails) {
+      assert.deepEqual(await within(getChannelLayer().receive(reply)), { type: 'thumbnail.done', id: 7 });
+    }
   });
 }
 
@@ -95,7 +99,10 @@ test('send() from a channel-scope app rejects with ERR_INVALID_EVENT, as under a
 test('a second message for one channel-scope instance is refused: a worker gives each instance one', async () => {
   const c = new ApplicationCommunicator(appFor(Offline), { type: 'channel', channel: 'thumbnails' });
   await c.sendInput({ type: 'thumbnails.make', id: 1, reply: 'x' });
-  await assert.rejects(c.sendInput({ type: 'thumbnails.make', id: 2, reply: 'x' }), { code: 'ERR_UNEXPECTED_EVENT', message: /one message/ });
+  await assert.rejects(c.sendInput({ type: 'thumbnails.make', id: 2, reply: 'x' }), {
+    code: 'ERR_UNEXPECTED_EVENT',
+    message: /one message/,
+  });
   await c.wait(1000);
 });
 

@@ -50,7 +50,8 @@ class Socket extends WebsocketConsumer {
 
 class JsonSocket extends JsonWebsocketConsumer {
   override async receiveJson(): Promise<void> {
-    await this.sendJson({ path: this.scope.path, offered: this.scope.subprotocols, room: this.scope.url_route.kwargs.room });
+    const { path, subprotocols } = this.scope;
+    await this.sendJson({ path, subprotocols, room: this.scope.url_route.kwargs.room });
   }
 }
 

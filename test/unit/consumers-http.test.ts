@@ -16,7 +16,8 @@ afterEach(() => resetChannelLayers());
 
 class Hello extends HttpConsumer {
   override async handle(body: Buffer): Promise<void> {
-    await this.sendResponse(200, JSON.stringify({ method: this.scope.method, body: body.toString() }), [['content-type', 'application/json']]);
+    const answer = JSON.stringify({ method: this.scope.method, body: body.toString() });
+    await this.sendResponse(200, answer, [['content-type', 'application/json']]);
   }
 }
 

@@ -1,6 +1,7 @@
 // The query string helpers: this.query on HTTP and WebSocket consumers, and queryParams(scope).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ASGI_VERSION } from '../../src/asgi/types.ts';
 import { HttpConsumer } from '../../src/consumers/http-consumer.ts';
 import { WebsocketConsumer } from '../../src/consumers/websocket-consumer.ts';
 import { queryParams } from '../../src/http/query-params.ts';
@@ -38,6 +39,6 @@ test('this.query reads the query string of an HTTP request and of a WebSocket ha
 });
 
 test('queryParams gives an empty result for scopes without a query string', () => {
-  assert.equal(queryParams({ type: 'channel', asgi: { version: '3.0', spec_version: '2.4' }, channel: 'jobs' }).toString(), '');
-  assert.equal(queryParams({ type: 'lifespan', asgi: { version: '3.0', spec_version: '2.4' }, state: {} }).size, 0);
+  assert.equal(queryParams({ type: 'channel', asgi: ASGI_VERSION, channel: 'jobs' }).toString(), '');
+  assert.equal(queryParams({ type: 'lifespan', asgi: ASGI_VERSION, state: {} }).size, 0);
 });

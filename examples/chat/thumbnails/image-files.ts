@@ -30,7 +30,8 @@ export class ImageFile extends HttpConsumer<LayerMessage, { id: number }> {
       ['cache-control', 'public, max-age=86400'],
       ['x-content-type-options', 'nosniff'],
     ];
-    if (requestHeader(this.scope.headers, 'if-none-match')?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    const known = requestHeader(this.scope.headers, 'if-none-match');
+    if (known?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
       return this.sendResponse(304, '', headers);
     }
     const isHead = this.scope.method === 'HEAD';

@@ -16,7 +16,8 @@ export class UploadConsumer extends HttpConsumer {
 
   override async handle(body: Buffer): Promise<void> {
     if (await refuseMethod(this, ['POST'])) return;
-    const id = mediaType(this.scope.headers) === 'application/json' ? await this.#storedId(body) : await this.#upload(body);
+    const json = mediaType(this.scope.headers) === 'application/json';
+    const id = json ? await this.#storedId(body) : await this.#upload(body);
     if (id === null) return;
     try {
       await this.channelLayer.send<ThumbnailMake>('thumbnails', { type: 'thumbnail.make', id });
