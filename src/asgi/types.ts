@@ -11,12 +11,21 @@ export type HeaderInput = Iterable<readonly [Buffer | Uint8Array | string, Buffe
 export type Peer = [string, number | null];
 
 /**
+ * `scope.url_route`, set by URLRouter: positional and named captures, merged through nesting.
+ * A `<str:room>` capture is a string; a converter may make another value (`<int:id>` a number).
+ */
+export interface UrlRoute<K extends object = Record<string, unknown>> {
+  args: unknown[];
+  kwargs: K;
+}
+
+/**
  * Keys that routers and middleware add to a scope. Declaration merging adds more:
  * `declare module 'canaljs' { interface ScopeExtras { tenant?: Tenant } }`.
  */
 export interface ScopeExtras {
   /** Set by URLRouter: positional and named captures, merged through nesting. */
-  url_route?: { args: unknown[]; kwargs: Record<string, unknown> };
+  url_route?: UrlRoute;
   /** Set by the server when the app supports lifespan: a shallow copy of lifespan state. */
   state?: Record<string, unknown>;
   /** Set by the server: the path prefix the app is mounted under. */
@@ -75,6 +84,13 @@ export interface ChannelScope extends ScopeExtras {
 
 export type Scope = HttpScope | WebsocketScope | LifespanScope | ChannelScope;
 export type ScopeType = Scope['type'];
+
+/**
+ * A scope a URLRouter routed: `url_route` is set, its kwargs typed `K` (by default strings, what
+ * `str`, `slug`, `uuid` and `path` captures are). The scope of HttpConsumer and
+ * WebsocketConsumer: `this.scope.url_route.kwargs.room`.
+ */
+export type RoutedScope<S extends Scope, K extends object = Record<string, string>> = S & { url_route: UrlRoute<K> };
 
 // ---- HTTP -------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ import { SETTLED } from '../asgi/settled.ts';
 import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { getChannelLayer } from '../layers/registry.ts';
-import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
+import type { LayerMessage } from '../layers/types.ts';
+import type { ConsumerLayer } from './consumer-layer.ts';
 import { dispatchableName, handlerName, reserveApiNames } from './handlers.ts';
 
 const log = createLogger('dispatch');
@@ -56,13 +57,18 @@ export type InitOptions<T> = { [K in keyof T as T[K] extends (...args: never[]) 
 /** Set by the consumer itself for each connection; never init options. */
 const OWN_KEYS = new Set(['scope', 'channelLayer', 'channelName', 'baseSend']);
 
-export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
+/**
+ * `M`: the layer messages the consumer handles (`channelLayer` checks what it sends against
+ * them). `S`: the scope it is run with (HttpConsumer and WebsocketConsumer set theirs; a
+ * worker consumer may say `ChannelScope`). Neither is checked at run time.
+ */
+export class AsyncConsumer<M extends LayerMessage = LayerMessage, S extends Scope = Scope> {
   /** Which channel layer alias the consumer uses; null for none (no channel, no layer reads). */
   static channelLayerAlias: string | null = 'default';
 
-  scope!: Scope;
+  scope!: S;
   /** The layer of `channelLayerAlias`, typed with the messages this consumer handles. */
-  channelLayer!: ChannelLayer<M>;
+  channelLayer!: ConsumerLayer<M>;
   /** This instance's own channel on the layer (from newChannel()); '' without a layer. */
   channelName = '';
   /** The server's send, for events the helpers do not cover. */
@@ -207,7 +213,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
 
   /** Runs the instance until a StopConsumer, a disconnect handler, or an error. */
   run(scope: Scope, receive: () => Promise<ReceiveEvent>, send: Send): Promise<void> {
-    this.scope = scope;
+    this.scope = scope as S;
     this.baseSend = send;
     const ended = new Promise<void>(takeSettlers);
     this.#resolveRun = taken as () => void;
@@ -289,7 +295,7 @@ export class AsyncConsumer<M extends LayerMessage = LayerMessage> {
   }
 
   #runWithLayer(alias: string, receive: () => Promise<ReceiveEvent>): void {
-    this.channelLayer = getChannelLayer(alias) as unknown as ChannelLayer<M>;
+    this.channelLayer = getChannelLayer(alias) as unknown as ConsumerLayer<M>;
     this.channelLayer.newChannel().then(
       (name) => {
         this.channelName = name;

@@ -3,10 +3,11 @@
 // without answering (long-polling: join a group, answer from a layer message handler). When
 // the client goes away, disconnect() runs and the instance ends. parseForm/parseJson read the
 // body; a FormError escaping handle() is answered with its status (400, 413, 415).
-import type { HeaderInput, HttpRequestEvent, HttpScope } from '../asgi/types.ts';
+import type { HeaderInput, HttpRequestEvent, HttpScope, RoutedScope } from '../asgi/types.ts';
 import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.ts';
 import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.ts';
 import { parseJson } from '../http/parse-json.ts';
+import { queryParams } from '../http/query-params.ts';
 import type { LayerMessage } from '../layers/types.ts';
 import { SETTLED } from '../asgi/settled.ts';
 import { AsyncConsumer } from './async-consumer.ts';
@@ -23,7 +24,13 @@ export interface ServerSentEvent {
   retry?: number;
 }
 
-export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncConsumer<M> {
+/**
+ * `M`: the layer messages it handles (long-polling, SSE). `K`: the route's kwargs
+ * (`this.scope.url_route.kwargs`), strings unless said otherwise: `HttpConsumer<M, { id: number }>`
+ * for `<int:id>`.
+ */
+export class HttpConsumer<M extends LayerMessage = LayerMessage, K extends object = Record<string, string>>
+  extends AsyncConsumer<M, RoutedScope<HttpScope, K>> {
   /**
    * Largest request body read, in bytes; a larger one is answered with 413 and handle() is not
    * called. An init option: `MyConsumer.asApp({ maxBodyBytes: 1024 })`. @default 10 MiB
@@ -33,6 +40,11 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
   #size = 0;
   #started = false;
   #finished = false;
+
+  /** The request's query string, parsed anew on each read: `this.query.get('page')`. */
+  get query(): URLSearchParams {
+    return queryParams(this.scope);
+  }
 
   /** True once sendHeaders (or startEventStream) has run. */
   get responseStarted(): boolean {
@@ -67,12 +79,12 @@ export class HttpConsumer<M extends LayerMessage = LayerMessage> extends AsyncCo
 
   /** The body as a form (urlencoded or multipart): `{ fields, lists, files }`; see docs/forms.md. */
   parseForm(body: Buffer, options?: FormOptions): Promise<ParsedForm> {
-    return parseForm(this.scope as HttpScope, body, options);
+    return parseForm(this.scope, body, options);
   }
 
   /** The body as JSON; refuses a content-type other than application/json (415). */
   parseJson(body: Buffer): unknown {
-    return parseJson(this.scope as HttpScope, body);
+    return parseJson(this.scope, body);
   }
 
   /** Called once with the whole request body. Answer, or hold the request. */

@@ -20,7 +20,8 @@ function fitCloseReason(reason: string): string {
   return out + '...';
 }
 
-export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage> extends WebsocketConsumer<M> {
+export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage, K extends object = Record<string, string>>
+  extends WebsocketConsumer<M, K> {
   override async receive(frame: Frame): Promise<void> {
     if (frame.text === undefined) {
       await this.onBinaryFrame(frame.bytes as Buffer);

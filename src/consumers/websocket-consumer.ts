@@ -1,7 +1,14 @@
 // WebsocketConsumer: connect/receive/disconnect for WebSockets, with static `groups` joined on
 // connect and left on disconnect. Channels' AsyncWebsocketConsumer, in Node's one async kind.
-import type { HeaderInput, WebsocketDisconnectEvent, WebsocketReceiveEvent } from '../asgi/types.ts';
+import type {
+  HeaderInput,
+  RoutedScope,
+  WebsocketDisconnectEvent,
+  WebsocketReceiveEvent,
+  WebsocketScope,
+} from '../asgi/types.ts';
 import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.ts';
+import { queryParams } from '../http/query-params.ts';
 import type { LayerMessage } from '../layers/types.ts';
 import { AsyncConsumer } from './async-consumer.ts';
 import { reserveApiNames } from './handlers.ts';
@@ -11,10 +18,20 @@ const log = createLogger('dispatch');
 
 export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
 
-export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends AsyncConsumer<M> {
+/**
+ * `M`: the layer messages it handles. `K`: the route's kwargs (`this.scope.url_route.kwargs`),
+ * strings unless said otherwise: `WebsocketConsumer<M, { id: number }>` for `<int:id>`.
+ */
+export class WebsocketConsumer<M extends LayerMessage = LayerMessage, K extends object = Record<string, string>>
+  extends AsyncConsumer<M, RoutedScope<WebsocketScope, K>> {
   /** Groups every instance joins on connect and leaves when it ends (however it ends). */
   static groups: readonly string[] = [];
   #joined = false;
+
+  /** The handshake's query string, parsed anew on each read: `this.query.get('token')`. */
+  get query(): URLSearchParams {
+    return queryParams(this.scope);
+  }
 
   #groups(): readonly string[] {
     return (this.constructor as typeof WebsocketConsumer).groups;

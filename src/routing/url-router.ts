@@ -13,9 +13,9 @@ const log = createLogger('routing');
 /** The part of the path an outer router has not matched yet (private to routers). */
 export const PATH_REMAINING = 'path_remaining';
 
-type RoutedScope = Scope & { path: string; root_path?: string; [PATH_REMAINING]?: string };
+type PathScope = Scope & { path: string; root_path?: string; [PATH_REMAINING]?: string };
 
-async function notFound(scope: RoutedScope, send: Send): Promise<void> {
+async function notFound(scope: PathScope, send: Send): Promise<void> {
   log.warn(`no route for ${scope.type} ${JSON.stringify(scope.path)}`);
   if (scope.type === 'http') {
     const body = Buffer.from(`Not Found: ${scope.path}\n`);
@@ -35,7 +35,7 @@ async function notFound(scope: RoutedScope, send: Send): Promise<void> {
 }
 
 /** The path this router matches: the outer router's remainder, or the path without root_path. */
-function pathToMatch(scope: RoutedScope): string {
+function pathToMatch(scope: PathScope): string {
   const remaining = scope[PATH_REMAINING];
   if (remaining !== undefined) return remaining;
   let p = scope.path;
@@ -61,7 +61,7 @@ function URLRouterImpl(routes: Route[]): Application {
       );
     }
     try {
-      const s = scope as RoutedScope;
+      const s = scope as PathScope;
       const p = pathToMatch(s);
       for (const route of list) {
         const m = route.match(p);
@@ -74,7 +74,7 @@ function URLRouterImpl(routes: Route[]): Application {
           outer === undefined
             ? { args: m.args, kwargs: m.kwargs }
             : { args: outer.args.length === 0 ? m.args : outer.args.concat(m.args), kwargs: Object.assign({}, outer.kwargs, m.kwargs) },
-        ) as RoutedScope;
+        ) as PathScope;
         if (route.prefix) next[PATH_REMAINING] = m.rest;
         else if (next[PATH_REMAINING] !== undefined) delete next[PATH_REMAINING];
         return route.app(next, receive, send);

@@ -1,7 +1,7 @@
 // Complete scopes for in-process tests, built the way the server builds them: path
 // percent-decoded, raw_path and query_string as the bytes a client would send, headers as
-// lowercased byte pairs.
-import { ASGI_VERSION, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
+// lowercased byte pairs; a worker's channel scope as the worker builds it.
+import { ASGI_VERSION, type ChannelScope, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
 
 export interface TestScopeOptions {
@@ -80,4 +80,14 @@ export function httpScope(method: string, target: string, options: TestScopeOpti
     extensions: { 'http.response.trailers': {} },
     ...options.scope,
   };
+}
+
+/** A worker's scope for a message read from `channel`, as `canal worker` builds it. */
+export function channelScope(channel: string, options: Pick<TestScopeOptions, 'scope'> = {}): ChannelScope {
+  if (typeof channel !== 'string' || channel === '') {
+    throw new InvalidOptionError(
+      `channelScope() takes the name of the channel the worker reads, not ${JSON.stringify(channel)}`,
+    );
+  }
+  return { type: 'channel', asgi: ASGI_VERSION, channel, ...options.scope };
 }

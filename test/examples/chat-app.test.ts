@@ -4,7 +4,12 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getChannelLayer } from '../../src/layers/registry.ts';
 import { Worker } from '../../src/worker/worker.ts';
-import { HttpCommunicator, WebsocketCommunicator } from '../../src/testing/index.ts';
+import {
+  ApplicationCommunicator,
+  channelScope,
+  HttpCommunicator,
+  WebsocketCommunicator,
+} from '../../src/testing/index.ts';
 import { chatFixture, HOST, multipart, ORIGIN, png, type ChatFixture } from './chat-helpers.ts';
 
 let f: ChatFixture;
@@ -358,6 +363,21 @@ describe('thumbnails', () => {
       status = (await f.request('POST', '/thumbnails/', { headers: [['content-type', 'application/json']], body: JSON.stringify({ id: stored.id }) })).status;
     }
     assert.equal(status, 503);
+  });
+
+  it('the worker consumer, run in-process as a worker runs it: one thumbnail.make makes the thumbnail', async () => {
+    const data = await png(400, 100);
+    const stored = await f.store.createImage({ filename: 'a.png', contentType: 'image/png', data });
+    const c = new ApplicationCommunicator(f.app, channelScope('thumbnails'));
+    await c.sendInput({ type: 'thumbnail.make', id: stored.id });
+    await c.wait(5000); // returns once the message is handled, as under canal worker
+    const thumbnail = await f.store.thumbnail(stored.id);
+    assert.ok(thumbnail, 'the thumbnail was stored');
+    assert.equal(thumbnail.contentType, 'image/webp');
+
+    const bad = new ApplicationCommunicator(f.app, channelScope('thumbnails'));
+    await bad.sendInput({ type: 'thumbnail.make', id: -1 });
+    await assert.rejects(bad.wait(1000), /needs an image id/, 'the error the worker would log');
   });
 
   it('404 for the status and files of an image that does not exist', async () => {

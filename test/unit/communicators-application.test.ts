@@ -93,6 +93,14 @@ test('receiveNothing is true when quiet, false when the app sent something (whic
   assert.deepEqual(await c.receiveOutput(100), { type: 'lifespan.startup.complete' });
 });
 
+test('receiveNothing answers true at once when the app has returned: nothing more can come', async () => {
+  const c = new ApplicationCommunicator(async () => {}, lifespanScope);
+  await c.wait(500);
+  const started = Date.now();
+  assert.equal(await c.receiveNothing(5000), true);
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+});
+
 test('wait rejects with TimeoutError while the app is still running', async () => {
   const app: Application = async (_scope, receive) => {
     await receive();

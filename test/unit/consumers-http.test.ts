@@ -16,8 +16,8 @@ afterEach(() => resetChannelLayers());
 
 class Hello extends HttpConsumer {
   override async handle(body: Buffer): Promise<void> {
-    const method = this.scope.type === 'http' ? this.scope.method : '?';
-    await this.sendResponse(200, JSON.stringify({ method, body: body.toString() }), [['content-type', 'application/json']]);
+    const answer = JSON.stringify({ method: this.scope.method, body: body.toString() });
+    await this.sendResponse(200, answer, [['content-type', 'application/json']]);
   }
 }
 

@@ -45,8 +45,7 @@ describe('WebsocketConsumer', () => {
   test('accept(subprotocol, headers) picks a subprotocol the client offered and adds headers', async () => {
     class Proto extends WebsocketConsumer {
       override async connect(): Promise<void> {
-        const ws = this.scope.type === 'websocket' ? this.scope.subprotocols : [];
-        await this.accept(ws.includes('chat.v2') ? 'chat.v2' : null, [['x-served-by', 'canal']]);
+        await this.accept(this.scope.subprotocols.includes('chat.v2') ? 'chat.v2' : null, [['x-served-by', 'canal']]);
       }
     }
     const comm = new WebsocketCommunicator(Proto.asApp(), '/p/', { subprotocols: ['chat.v1', 'chat.v2'] });

@@ -16,10 +16,10 @@ after(async () => {
 class RoomConsumer extends JsonWebsocketConsumer {
   static override channelLayerAlias = null;
   override async connect(): Promise<void> {
-    const { room } = this.scope.url_route!.kwargs as { room: string };
+    const { room, org } = this.scope.url_route.kwargs;
     if (room === 'private') throw new DenyConnection();
     await this.accept();
-    await this.sendJson({ joined: room, org: this.scope.url_route!.kwargs.org });
+    await this.sendJson({ joined: room, org });
   }
   override async receiveJson(content: { say: string }): Promise<void> {
     await this.sendJson({ echo: content.say });

@@ -14,7 +14,7 @@ export class ChatConsumer extends JsonWebsocketConsumer<ChatEvent> {
   room: Room | null = null;
 
   override async connect(): Promise<void> {
-    const label = this.scope.url_route!.kwargs.label as string;
+    const label = this.scope.url_route.kwargs.label;
     this.room = await (await this.settings.store()).getOrCreateRoom(label);
     this.group = roomGroup(label);
     await this.channelLayer.groupAdd(this.group, this.channelName);

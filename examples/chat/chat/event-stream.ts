@@ -3,8 +3,8 @@
 // sends Last-Event-ID; the messages after it are replayed from the database first. The stream
 // leaves the room's group when the client goes away.
 import { HttpConsumer } from 'canaljs';
-import { createLogger } from 'canaljs';
-import { header, refuseMethod, sendJson } from '../pages/responses.ts';
+import { createLogger, requestHeader } from 'canaljs';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 import { leaveRoom, roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.ts';
 
@@ -19,9 +19,9 @@ export class EventStreamConsumer extends HttpConsumer<ChatEvent> {
 
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
-    const lastEventId = header(this, 'last-event-id');
+    const lastEventId = requestHeader(this.scope.headers, 'last-event-id');
     if (lastEventId !== null && !/^\d+$/.test(lastEventId)) return sendJson(this, 400, { error: `Last-Event-ID must be a message id, not ${JSON.stringify(lastEventId)}` });
-    const label = this.scope.url_route!.kwargs.label as string;
+    const label = this.scope.url_route.kwargs.label;
     this.group = roomGroup(label);
     await this.channelLayer.groupAdd(this.group, this.channelName);
     await this.startEventStream();

@@ -1,7 +1,7 @@
 // GET /chat/<label>/messages/?after=<id>: the room's messages after the one a page saw last,
 // oldest first (at most 100), so a page that was disconnected can catch up without gaps.
 import { HttpConsumer } from 'canaljs';
-import { queryParam, refuseMethod, sendJson } from '../pages/responses.ts';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 import { toWire } from './rooms.ts';
 
@@ -11,13 +11,13 @@ export class RoomHistory extends HttpConsumer {
 
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
-    const raw = queryParam(this, 'after') ?? '0';
+    const raw = this.query.get('after') ?? '0';
     const after = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(after)) {
       return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
     }
     const store = await this.settings.store();
-    const room = await store.getOrCreateRoom(this.scope.url_route!.kwargs.label as string);
+    const room = await store.getOrCreateRoom(this.scope.url_route.kwargs.label);
     const messages = await store.messagesAfterId(room, after, 100);
     await sendJson(this, 200, { messages: messages.map(toWire) });
   }

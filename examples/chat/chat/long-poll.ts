@@ -6,7 +6,7 @@
 // with room messages and the request is answered exactly once.
 import { HttpConsumer } from 'canaljs';
 import { createLogger } from 'canaljs';
-import { queryParam, refuseMethod, sendJson } from '../pages/responses.ts';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 import { leaveRoom, roomGroup, toWire, type ChatEvent } from './rooms.ts';
 
@@ -22,9 +22,9 @@ export class LongPollConsumer extends HttpConsumer<PollEvent> {
 
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
-    const raw = queryParam(this, 'after');
+    const raw = this.query.get('after');
     if (raw !== null && !/^\d+$/.test(raw)) return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
-    const label = this.scope.url_route!.kwargs.label as string;
+    const label = this.scope.url_route.kwargs.label;
     this.group = roomGroup(label);
     // Join first, then look back: a message stored in between arrives both ways, not neither.
     await this.channelLayer.groupAdd(this.group, this.channelName);

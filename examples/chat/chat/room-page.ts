@@ -40,7 +40,7 @@ export class RoomPage extends HttpConsumer {
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
     const store = await this.settings.store();
-    const room = await store.getOrCreateRoom(this.scope.url_route!.kwargs.label as string);
+    const room = await store.getOrCreateRoom(this.scope.url_route.kwargs.label);
     const messages = (await store.lastMessages(room, 50)).map(toWire);
     await sendHtml(this, roomPage(room, messages));
   }

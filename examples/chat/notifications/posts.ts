@@ -1,8 +1,8 @@
 // POST /posts/: a form or JSON field `message` becomes a stored post; the save hook tells the
 // `gossip` group, so open notification pages show it at once. 201 {id, message}; 400 {error}.
 import { HttpConsumer } from 'canaljs';
-import { FormError } from 'canaljs';
-import { bodyType, refuseMethod, sendJson } from '../pages/responses.ts';
+import { FormError, mediaType } from 'canaljs';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 import { postSaved } from './post-saved.ts';
 
@@ -16,7 +16,7 @@ export class PostsConsumer extends HttpConsumer {
     if (await refuseMethod(this, ['POST'])) return;
     let message: unknown;
     try {
-      if (bodyType(this) === 'application/json') {
+      if (mediaType(this.scope.headers) === 'application/json') {
         const data = this.parseJson(body);
         message = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).message : undefined;
       } else {

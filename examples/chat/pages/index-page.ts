@@ -34,12 +34,12 @@ export class Redirect extends HttpConsumer {
   static override channelLayerAlias = null;
   to = '';
   override async handle(): Promise<void> {
-    const scope = this.scope.type === 'http' ? this.scope : null;
+    const path = this.scope.path;
     let target = this.to;
-    if (!target && scope) {
-      const room = new URLSearchParams(scope.query_string.toString('latin1')).get('room');
-      target = scope.path === '/chat/' && room && /^[-a-zA-Z0-9_]{1,50}$/.test(room) ? `/chat/${room}/` : `${scope.path}/`;
+    if (!target) {
+      const room = this.query.get('room');
+      target = path === '/chat/' && room && /^[-a-zA-Z0-9_]{1,50}$/.test(room) ? `/chat/${room}/` : `${path}/`;
     }
-    await this.sendResponse(scope?.path === '/chat/' ? 302 : 301, '', [['location', target || '/']]);
+    await this.sendResponse(path === '/chat/' ? 302 : 301, '', [['location', target]]);
   }
 }

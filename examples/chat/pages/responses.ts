@@ -1,10 +1,9 @@
 // Small answers every HTTP consumer of the example gives.
 import type { HttpConsumer as Consumer } from 'canaljs';
-import { mediaType, requestHeader } from 'canaljs';
 
-// Any consumer, whatever layer messages it declares.
+// Any consumer, whatever layer messages and route kwargs it declares.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type HttpConsumer = Consumer<any>;
+type HttpConsumer = Consumer<any, any>;
 
 export const HTML = [['content-type', 'text/html; charset=utf-8'], ['cache-control', 'no-store']] as [string, string][];
 
@@ -16,28 +15,10 @@ export function sendJson(consumer: HttpConsumer, status: number, content: unknow
   return consumer.sendResponse(status, JSON.stringify(content), [['content-type', 'application/json'], ['cache-control', 'no-store'], ...headers]);
 }
 
-export function method(consumer: HttpConsumer): string {
-  return consumer.scope.type === 'http' ? consumer.scope.method : '';
-}
-
 /** 405 naming the allowed methods; true when the request's method is not one of them. */
 export async function refuseMethod(consumer: HttpConsumer, allowed: string[]): Promise<boolean> {
-  const m = method(consumer);
+  const m = consumer.scope.method;
   if (allowed.includes(m) || (m === 'HEAD' && allowed.includes('GET'))) return false;
   await sendJson(consumer, 405, { error: `${m} is not allowed here; use ${allowed.join(' or ')}` }, [['allow', allowed.join(', ')]]);
   return true;
-}
-
-export function queryParam(consumer: HttpConsumer, name: string): string | null {
-  const qs = consumer.scope.type === 'http' ? consumer.scope.query_string.toString('latin1') : '';
-  return new URLSearchParams(qs).get(name);
-}
-
-export function header(consumer: HttpConsumer, name: string): string | null {
-  return consumer.scope.type === 'http' ? requestHeader(consumer.scope.headers, name) : null;
-}
-
-/** The request body's media type (`application/json`, `multipart/form-data`…), or null. */
-export function bodyType(consumer: HttpConsumer): string | null {
-  return consumer.scope.type === 'http' ? mediaType(consumer.scope.headers) : null;
 }

@@ -1,11 +1,11 @@
 // GET /thumbnails/<id>/thumbnail and /thumbnails/<id>/image: the bytes kept in the database,
 // with their type, a validator (ETag) and caching. The thumbnail's URL carries its version, so
 // browsers may keep it for a day; a conditional request is answered 304.
-import { HttpConsumer } from 'canaljs';
-import { header, refuseMethod, sendJson } from '../pages/responses.ts';
+import { HttpConsumer, requestHeader, type LayerMessage } from 'canaljs';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 
-export class ImageFile extends HttpConsumer {
+export class ImageFile extends HttpConsumer<LayerMessage, { id: number }> {
   static override channelLayerAlias = null;
   settings: ChatSettings = NO_SETTINGS;
   /** Which bytes this route serves. */
@@ -13,7 +13,7 @@ export class ImageFile extends HttpConsumer {
 
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
-    const id = this.scope.url_route!.kwargs.id as number;
+    const id = this.scope.url_route.kwargs.id;
     const store = await this.settings.store();
     let file: { contentType: string; data: Buffer; version: number } | null = null;
     if (this.kind === 'thumbnail') {
@@ -30,10 +30,11 @@ export class ImageFile extends HttpConsumer {
       ['cache-control', 'public, max-age=86400'],
       ['x-content-type-options', 'nosniff'],
     ];
-    if (header(this, 'if-none-match')?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    const known = requestHeader(this.scope.headers, 'if-none-match');
+    if (known?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
       return this.sendResponse(304, '', headers);
     }
-    const isHead = this.scope.type === 'http' && this.scope.method === 'HEAD';
+    const isHead = this.scope.method === 'HEAD';
     await this.sendResponse(200, isHead ? '' : file.data, [['content-type', file.contentType], ['content-length', String(file.data.length)], ...headers]);
   }
 }

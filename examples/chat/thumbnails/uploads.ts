@@ -4,22 +4,23 @@
 // image over maxUploadBytes, 404 for an unknown id, 503 when the queue is full (no worker) or
 // the channel layer cannot be reached (the image is kept: ask again with its id).
 import { HttpConsumer } from 'canaljs';
-import { ChannelFull, FormError } from 'canaljs';
+import { ChannelFull, FormError, mediaType } from 'canaljs';
 import { LayerUnavailableError } from 'canaljs';
-import { bodyType, refuseMethod, sendJson } from '../pages/responses.ts';
+import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 import { imageType } from './images.ts';
 import type { ThumbnailMake } from './thumbnail-consumer.ts';
 
-export class UploadConsumer extends HttpConsumer<ThumbnailMake> {
+export class UploadConsumer extends HttpConsumer {
   settings: ChatSettings = NO_SETTINGS;
 
   override async handle(body: Buffer): Promise<void> {
     if (await refuseMethod(this, ['POST'])) return;
-    const id = bodyType(this) === 'application/json' ? await this.#storedId(body) : await this.#upload(body);
+    const json = mediaType(this.scope.headers) === 'application/json';
+    const id = json ? await this.#storedId(body) : await this.#upload(body);
     if (id === null) return;
     try {
-      await this.channelLayer.send('thumbnails', { type: 'thumbnail.make', id });
+      await this.channelLayer.send<ThumbnailMake>('thumbnails', { type: 'thumbnail.make', id });
     } catch (err) {
       if (err instanceof ChannelFull) return sendJson(this, 503, { error: 'the thumbnail queue is full; try again later' });
       if (err instanceof LayerUnavailableError) return sendJson(this, 503, { error: `the thumbnail queue is unreachable; try again later with {"id": ${id}}` });
