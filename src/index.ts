@@ -6,7 +6,7 @@ export * from './errors.ts';
 export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.ts';
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.ts';
 export type { CanalServer, CloseOptions, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.ts';
-export type { ChannelLayer, LayerMessage, LayerExtension } from './layers/types.ts';
+export type { ChannelLayer, LayerMessage, LayerExtension, TypedMessage } from './layers/types.ts';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLayerStats, type DropEvent } from './layers/memory.ts';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.ts';
 export { RedisPubSubChannelLayer, type RedisPubSubChannelLayerOptions } from './layers/redis/pubsub-layer.ts';

@@ -14,7 +14,7 @@ import { SETTLED } from '../asgi/settled.ts';
 import { InvalidOptionError, NoHandlerError, StopConsumer } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { getChannelLayer } from '../layers/registry.ts';
-import type { LayerMessage } from '../layers/types.ts';
+import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import type { ConsumerLayer } from './consumer-layer.ts';
 import { dispatchableName, handlerName, reserveApiNames } from './handlers.ts';
 
@@ -62,7 +62,7 @@ const OWN_KEYS = new Set(['scope', 'channelLayer', 'channelName', 'baseSend']);
  * them). `S`: the scope it is run with (HttpConsumer and WebsocketConsumer set theirs; a
  * worker consumer may say `ChannelScope`). Neither is checked at run time.
  */
-export class AsyncConsumer<M extends LayerMessage = LayerMessage, S extends Scope = Scope> {
+export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scope = Scope> {
   /** Which channel layer alias the consumer uses; null for none (no channel, no layer reads). */
   static channelLayerAlias: string | null = 'default';
 

@@ -1,6 +1,6 @@
 // Handler names from event types (`chat.message` → `chat_message`), the names that are never
 // handlers, and the helper type that checks a consumer has a handler for each message it declares.
-import type { LayerMessage } from '../layers/types.ts';
+import type { TypedMessage } from '../layers/types.ts';
 
 type Underscored<S extends string> = S extends `${infer A}.${infer B}` ? `${A}_${Underscored<B>}` : S;
 
@@ -9,7 +9,7 @@ type Underscored<S extends string> = S extends `${infer A}.${infer B}` ? `${A}_$
  * the compiler check a `chat_message(event)` method exists for `{ type: 'chat.message' }`,
  * and that it takes that message.
  */
-export type Handlers<M extends LayerMessage> = {
+export type Handlers<M extends TypedMessage> = {
   [T in M['type'] as Underscored<T>]: (event: Extract<M, { type: T }>) => unknown;
 };
 

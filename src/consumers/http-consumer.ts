@@ -8,7 +8,7 @@ import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, 
 import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.ts';
 import { parseJson } from '../http/parse-json.ts';
 import { queryParams } from '../http/query-params.ts';
-import type { LayerMessage } from '../layers/types.ts';
+import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import { SETTLED } from '../asgi/settled.ts';
 import { AsyncConsumer } from './async-consumer.ts';
 import { reserveApiNames } from './handlers.ts';
@@ -29,7 +29,7 @@ export interface ServerSentEvent {
  * (`this.scope.url_route.kwargs`), strings unless said otherwise: `HttpConsumer<M, { id: number }>`
  * for `<int:id>`.
  */
-export class HttpConsumer<M extends LayerMessage = LayerMessage, K extends object = Record<string, string>>
+export class HttpConsumer<M extends TypedMessage = LayerMessage, K extends object = Record<string, string>>
   extends AsyncConsumer<M, RoutedScope<HttpScope, K>> {
   /**
    * Largest request body read, in bytes; a larger one is answered with 413 and handle() is not

@@ -2,7 +2,7 @@
 // end the server: by default the socket is closed with 1007 and a reason; override
 // onInvalidJson to answer with an error frame and keep the socket open. Binary frames are
 // refused with 1003 (unsupported data).
-import type { LayerMessage } from '../layers/types.ts';
+import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import { reserveApiNames } from './handlers.ts';
 import { WebsocketConsumer, type Frame } from './websocket-consumer.ts';
 
@@ -20,7 +20,7 @@ function fitCloseReason(reason: string): string {
   return out + '...';
 }
 
-export class JsonWebsocketConsumer<M extends LayerMessage = LayerMessage, K extends object = Record<string, string>>
+export class JsonWebsocketConsumer<M extends TypedMessage = LayerMessage, K extends object = Record<string, string>>
   extends WebsocketConsumer<M, K> {
   override async receive(frame: Frame): Promise<void> {
     if (frame.text === undefined) {

@@ -9,7 +9,7 @@ import type {
 } from '../asgi/types.ts';
 import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.ts';
 import { queryParams } from '../http/query-params.ts';
-import type { LayerMessage } from '../layers/types.ts';
+import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import { AsyncConsumer } from './async-consumer.ts';
 import { reserveApiNames } from './handlers.ts';
 import { createLogger } from '../logging.ts';
@@ -22,7 +22,7 @@ export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint
  * `M`: the layer messages it handles. `K`: the route's kwargs (`this.scope.url_route.kwargs`),
  * strings unless said otherwise: `WebsocketConsumer<M, { id: number }>` for `<int:id>`.
  */
-export class WebsocketConsumer<M extends LayerMessage = LayerMessage, K extends object = Record<string, string>>
+export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends object = Record<string, string>>
   extends AsyncConsumer<M, RoutedScope<WebsocketScope, K>> {
   /** Groups every instance joins on connect and leaves when it ends (however it ends). */
   static groups: readonly string[] = [];

@@ -6,6 +6,15 @@ export interface LayerMessage {
   [key: string]: unknown;
 }
 
+/**
+ * What a consumer's own message types must be: an object with a string `type`. Declared with
+ * `interface` or `type` alike (an interface has no index signature, so it is not a LayerMessage
+ * as TypeScript sees it, though every such message is one).
+ */
+export interface TypedMessage {
+  type: string;
+}
+
 export type LayerExtension = 'groups' | 'flush';
 
 export interface ChannelLayer<M extends LayerMessage = LayerMessage> {

@@ -137,3 +137,25 @@ export function query(scope: Scope, routed: RoutedScope<HttpScope>): string | nu
 }
 
 export { Page, Socket, JsonSocket, Thumbnail, Typed, Upload, Untyped, Worker, Raw };
+
+// Message types declared with `interface` (no index signature) type a consumer as `type` aliases do.
+{
+  interface Ping {
+    type: 'ping.sent';
+    at: number;
+  }
+  interface Job {
+    type: 'job.run';
+    id: string;
+  }
+  class InterfaceTyped extends JsonWebsocketConsumer<Ping> {
+    async ping_sent(event: Ping) {
+      await this.sendJson({ at: event.at });
+      await this.channelLayer.groupSend('pings', { type: 'ping.sent', at: 1 });
+      await this.channelLayer.send<Job>('jobs', { type: 'job.run', id: 'a' });
+      // @ts-expect-error a field of the wrong type
+      await this.channelLayer.groupSend('pings', { type: 'ping.sent', at: 'now' });
+    }
+  }
+  void InterfaceTyped;
+}
