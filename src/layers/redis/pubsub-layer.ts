@@ -54,9 +54,10 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   private readonly shards: PubSubShard[];
   /** group channel name -> local member channel -> join time (ms) */
   private readonly groups = new Map<string, Map<string, number>>();
+  /** local member channel -> its group channel names (for discardChannel) */
+  private readonly memberOf = new Map<string, Set<string>>();
   /** channels of this process that are subscribed */
   private readonly channels = new Set<string>();
-  /** Group PUBLISHes sent and not yet answered; close() lets them finish. */
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
     super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
@@ -158,7 +159,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const cutoff = Date.now() - this.groupExpiry * 1000;
     const live: string[] = [];
     for (const [member, joined] of members) {
-      if (joined < cutoff) members.delete(member);
+      if (joined < cutoff) this.leave(channel, member);
       else live.push(member);
     }
     this.deliverShared(message, live);
@@ -203,7 +204,12 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const name = `${this.prefix}${prefix}${randomUUID().replace(/-/g, '')}`;
     this.checkChannel(name);
     this.channels.add(name);
-    await this.subscribe(name);
+    try {
+      await this.subscribe(name);
+    } catch (err) {
+      this.channels.delete(name); // nobody will have it
+      throw err;
+    }
     return name;
   }
 
@@ -219,8 +225,29 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const name = this.groupChannel(group);
     let members = this.groups.get(name);
     if (!members) this.groups.set(name, (members = new Map()));
+    const member = members.has(channel);
     members.set(channel, Date.now());
-    await this.subscribe(name);
+    let groups = this.memberOf.get(channel);
+    if (!groups) this.memberOf.set(channel, (groups = new Set()));
+    groups.add(name);
+    try {
+      await this.subscribe(name);
+    } catch (err) {
+      // A failed join leaves no member behind, unless it was one already.
+      if (!member) this.leave(name, channel);
+      throw err;
+    }
+  }
+
+  /** Takes `channel` out of the group channel `name`; true when the group has no members left. */
+  private leave(name: string, channel: string): boolean {
+    const members = this.groups.get(name);
+    if (!members?.delete(channel)) return false;
+    const groups = this.memberOf.get(channel);
+    if (groups?.delete(name) && groups.size === 0) this.memberOf.delete(channel);
+    if (members.size > 0) return false;
+    this.groups.delete(name);
+    return true;
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -228,12 +255,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.checkGroup(group);
     this.checkChannel(channel);
     const name = this.groupChannel(group);
-    const members = this.groups.get(name);
-    if (!members?.delete(channel)) return;
-    if (members.size === 0) {
-      this.groups.delete(name);
-      await this.unsubscribe(name);
-    }
+    if (this.leave(name, channel)) await this.unsubscribe(name);
   }
 
   async groupSend(group: string, message: M): Promise<void> {
@@ -264,9 +286,19 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     log.warn(`groupSend to ${group} dropped: ${err.message}`);
   }
 
+  /**
+   * The channel's reader has gone for good: besides its buffer and subscription, the channel
+   * leaves the groups it is still in (a consumer that ended without leaving them, refused or
+   * ended by an error), so no group message is kept for it.
+   */
   override discardChannel(channel: string): void {
     super.discardChannel(channel);
     if (this.channels.delete(channel)) this.unsubscribe(channel).catch((err: Error) => log.debug(`unsubscribing ${channel} failed: ${err.message}`));
+    const groups = this.memberOf.get(channel);
+    if (!groups) return;
+    for (const name of [...groups]) {
+      if (this.leave(name, channel)) this.unsubscribe(name).catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
+    }
   }
 
   async flush(): Promise<void> {
@@ -274,6 +306,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.clearLocal();
     const names = [...this.groups.keys()];
     this.groups.clear();
+    this.memberOf.clear();
     await Promise.all(names.map((n) => this.unsubscribe(n)));
   }
 

@@ -24,6 +24,7 @@ import { MultiFernet } from './fernet.ts';
 import { parseHosts, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
 import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { Memberships } from './memberships.ts';
 
 const log = createLogger('layer:redis');
 
@@ -108,7 +109,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   private sendCursor = 0;
   private receiveCursor = 0;
   /** Groups this process's channels joined, so memberships come back after Redis loses them. */
-  private readonly memberships = new Map<string, Set<string>>();
+  private readonly memberships = new Memberships();
   private readonly loops = new Set<number>();
   /** Member lists of recent group messages, by their bytes (unencrypted layers only). */
   private readonly lists: ChannelListCache | null;
@@ -211,28 +212,79 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     return name;
   }
 
+  /** Whether `channel` is a process-local channel of this layer (its memberships are recorded). */
+  private isOwn(channel: string): boolean {
+    return channel.includes('!') && nonLocal(channel).endsWith(this.clientPrefix + '!');
+  }
+
   async groupAdd(group: string, channel: string): Promise<void> {
     this.assertOpen();
     this.checkGroup(group);
     this.checkChannel(channel);
-    if (channel.includes('!') && nonLocal(channel).endsWith(this.clientPrefix + '!')) {
-      let set = this.memberships.get(group);
-      if (!set) this.memberships.set(group, (set = new Set()));
-      set.add(channel);
-    }
+    const own = this.isOwn(channel);
+    const call = this.memberships.begin(group, channel);
     const key = this.groupKey(group);
     this.sendGroupBatch(); // group sends made before this one go first
-    await this.shardFor(group).run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
+    try {
+      await this.shardFor(group).run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
+    } catch (err) {
+      // A failed join leaves nothing: it is not recorded, and a ZADD Redis may still carry out
+      // (written, unanswered) is undone once Redis answers, unless the channel was a member.
+      const latest = this.memberships.end(group, channel, call);
+      if (latest && own && (err as LayerUnavailableError).unconfirmed && !this.memberships.has(group, channel)) this.removeLater(group, channel);
+      throw err;
+    }
+    // Recorded once Redis confirmed it, unless a later groupAdd/groupDiscard of the pair began.
+    if (this.memberships.end(group, channel, call) && own) this.memberships.add(group, channel);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen();
     this.checkGroup(group);
     this.checkChannel(channel);
-    const set = this.memberships.get(group);
-    if (set?.delete(channel) && set.size === 0) this.memberships.delete(group);
+    const call = this.memberships.begin(group, channel);
+    this.memberships.delete(group, channel); // never restored again, whatever Redis answers
     this.sendGroupBatch(); // group sends made before this one go first
-    await this.shardFor(group).run((c) => c.zrem(this.groupKey(group), channel));
+    try {
+      await this.shardFor(group).run((c) => c.zrem(this.groupKey(group), channel));
+    } catch (err) {
+      if (this.memberships.end(group, channel, call) && this.isOwn(channel)) this.removeLater(group, channel);
+      throw err;
+    }
+    this.memberships.end(group, channel, call);
+  }
+
+  /**
+   * The channel's reader has gone for good: besides its buffer, the memberships it still has
+   * are let go, here and in Redis (a consumer that ended without leaving its groups, refused or
+   * ended by an error), so they are neither restored nor sent to.
+   */
+  override discardChannel(channel: string): void {
+    super.discardChannel(channel);
+    for (const group of this.memberships.deleteChannel(channel)) this.removeLater(group, channel);
+  }
+
+  /**
+   * Removes a membership from Redis that no one should have: now when Redis is connected, else
+   * when it is back (restoreMemberships); a removal that fails is tried again then.
+   */
+  private removeLater(group: string, channel: string): void {
+    this.memberships.markStale(group, channel);
+    const index = consistentHash(group, this.shards.length);
+    if (!this.shards[index]!.down) this.removeStale(index).catch(() => {});
+  }
+
+  /** Sends the removals due on shard `index` (see removeLater). */
+  private async removeStale(index: number): Promise<void> {
+    const stale = this.memberships.takeStale((group) => consistentHash(group, this.shards.length) === index);
+    if (stale.length === 0 || this.closed) return;
+    const shard = this.shards[index]!;
+    await shard.run((c) => {
+      const multi = c.multi();
+      for (const { group, channel } of stale) multi.zrem(this.groupKey(group), channel);
+      return multi.exec();
+    });
+    this.memberships.removed(stale);
   }
 
   async groupSend(group: string, message: M): Promise<void> {
@@ -520,13 +572,16 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }
 
-  /** Re-adds this process's memberships after Redis came back (a restart without persistence loses them). */
+  /**
+   * After Redis came back: re-adds this process's memberships (a restart without persistence
+   * loses them) and removes those no one should have (see removeLater), in one transaction.
+   */
   private async restoreMemberships(index: number): Promise<void> {
     const shard = this.shards[index]!;
     const now = this.now;
     let count = 0;
     const multi = shard.client.multi();
-    for (const [group, channels] of this.memberships) {
+    for (const [group, channels] of this.memberships.groups()) {
       if (consistentHash(group, this.shards.length) !== index) continue;
       const key = this.groupKey(group);
       for (const channel of channels) {
@@ -535,9 +590,11 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       }
       multi.expire(key, this.groupExpiry);
     }
-    if (count > 0) {
-      await shard.run(() => multi.exec());
-      log.info(`restored ${count} group memberships on ${shard.label}`);
-    }
+    const stale = this.memberships.takeStale((group) => consistentHash(group, this.shards.length) === index);
+    for (const { group, channel } of stale) multi.zrem(this.groupKey(group), channel);
+    if (count === 0 && stale.length === 0) return;
+    await shard.run(() => multi.exec());
+    this.memberships.removed(stale);
+    if (count > 0) log.info(`restored ${count} group memberships on ${shard.label}`);
   }
 }
