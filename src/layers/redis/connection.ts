@@ -1,6 +1,7 @@
 // One shard's Redis clients: a command client (auto-pipelined) and blocking clients for
-// BZPOPMIN, created on demand. While Redis is away, calls fail fast with a coded error naming
-// the host instead of queueing; the clients reconnect by themselves with backoff.
+// BZPOPMIN, created on demand. While Redis is known to be away (the command client lost its
+// connection and is reconnecting), calls fail at once with a coded error naming the host instead
+// of waiting or queueing; the clients reconnect by themselves, with a short capped backoff.
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Redis as RedisClient } from 'ioredis';
@@ -119,16 +120,21 @@ export class Shard extends EventEmitter {
 
   /**
    * Runs one command; connection failures become LayerUnavailableError, `unconfirmed` when the
-   * command was written.
+   * command was written. While Redis is known to be away it fails at once, sending nothing;
+   * before the first connection it waits for it (up to the command timeout).
    */
   async run<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
-    const client = await this.ready();
+    const client = this.client.status === 'ready' ? this.client : await this.connected();
     try {
       return await fn(client);
     } catch (err) {
       if (err instanceof Error && /ReplyError|ERR |WRONGTYPE|NOSCRIPT/.test(`${err.name} ${err.message}`)) throw err;
       throw this.unavailable(err, !(err instanceof Error && err.message.startsWith(NOT_WRITTEN)));
     }
+  }
+
+  private connected(): Promise<RedisClient> {
+    return this.down ? Promise.reject(this.unavailable()) : this.ready();
   }
 
   /** A connection for a blocking command; give it back with `release`. */

@@ -20,7 +20,7 @@ import { consistentHash } from './consistent-hash.ts';
 import { packMessage, unpackMessage } from './codec.ts';
 import { redisClass, Shard } from './connection.ts';
 import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
-import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { failedSendReason, LayerCore, type LayerCoreOptions, type RedisLayerStats } from './layer-core.ts';
 
 const log = createLogger('layer:redis-pubsub');
 
@@ -31,6 +31,14 @@ export interface RedisPubSubChannelLayerOptions extends LayerCoreOptions {
   prefix?: string;
   /** How long a call waits for Redis before failing with ERR_LAYER_UNAVAILABLE. @default 2000 */
   commandTimeoutMs?: number;
+}
+
+export interface RedisPubSubLayerStats extends RedisLayerStats {
+  /**
+   * Messages PUBLISHed while no process was subscribed to their channel: nobody got them. An
+   * empty group counts too; a group whose members' processes were reconnecting to Redis is a loss.
+   */
+  unheard: number;
 }
 
 /** groupAdd with a channel that this process does not read. */
@@ -58,6 +66,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   private readonly memberOf = new Map<string, Set<string>>();
   /** channels of this process that are subscribed */
   private readonly channels = new Set<string>();
+  private unheard = 0;
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
     super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
@@ -147,7 +156,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     try {
       message = unpackMessage(payload) as M;
     } catch (err) {
-      log.warn(`dropped an unreadable message on ${channel}: ${(err as Error).message}`);
+      log.debug(`dropped an unreadable message on ${channel}: ${(err as Error).message}`);
       this.countDrop({ channel, group: null, reason: 'undecodable' });
       return;
     }
@@ -170,7 +179,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.checkChannel(channel);
     this.checkMessage(message, 'send');
     const payload = packMessage(message);
-    await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
+    const heard = await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
+    if (heard === 0) this.unheard++;
   }
 
   async receive(channel: string): Promise<M> {
@@ -266,10 +276,13 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const payload = packMessage(message);
     const commands = this.shardFor(name).commands;
     const connected = commands.client.status === 'ready';
-    // A failed PUBLISH is counted as a drop, whenever it fails.
+    // A failed PUBLISH is counted, whenever it fails: `unavailable` when it was never sent,
+    // `unconfirmed` when it was and no answer came (it may have been delivered).
     const sent = commands.run((c) => c.publish(name, payload)).then(
-      (): void => {},
-      (err: Error): void => this.groupSendDropped(group, err),
+      (heard: number): void => {
+        if (heard === 0) this.unheard++;
+      },
+      (err: Error): void => this.countDrop({ channel: null, group, reason: failedSendReason(err) }),
     );
     // Redis is away: fail fast, and the drop is counted before groupSend returns.
     if (!connected) return sent;
@@ -281,9 +294,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     return this.handOff(sent, group);
   }
 
-  private groupSendDropped(group: string, err: Error): void {
-    this.countDrop({ channel: null, group, reason: 'unavailable' });
-    log.warn(`groupSend to ${group} dropped: ${err.message}`);
+  override stats(): RedisPubSubLayerStats {
+    return { ...super.stats(), unheard: this.unheard };
   }
 
   /**
@@ -315,6 +327,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.markClosed();
     // Group sends already handed to Redis get their answers (within the command timeout).
     await this.answersDue();
+    this.logDrops();
     for (const shard of this.shards) {
       shard.subscriber.disconnect(false);
       await shard.commands.close();

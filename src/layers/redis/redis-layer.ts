@@ -21,9 +21,9 @@ import { consistentHash } from './consistent-hash.ts';
 import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
 import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
-import { parseHosts, type RedisHost } from './hosts.ts';
+import { parseHosts, RECONNECT_MAX_DELAY_MS, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
-import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { failedSendReason, LayerCore, type LayerCoreOptions } from './layer-core.ts';
 import { Memberships } from './memberships.ts';
 
 const log = createLogger('layer:redis');
@@ -302,7 +302,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       // (docs/redis-layers.md). Order is the order of the calls, which later sends of this layer
       // keep; drops of full members are counted when the answer comes. Redis away: the sends
       // of this turn go now, this one after them, and its drop is counted before groupSend
-      // returns.
+      // returns (at once while Redis is known to be away: nothing is held back for later).
       const connected = this.shards[0]!.client.status === 'ready';
       if (!connected) this.sendGroupBatch();
       const batch = connected ? this.turnBatch() : new GroupBatch();
@@ -323,10 +323,10 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         ),
       );
     } catch (err) {
-      // groupSend never raises for delivery problems: an outage is counted as a drop.
+      // groupSend never raises for delivery problems: an outage is counted as a drop (nothing
+      // was stored, whether or not the read of the members was answered).
       if (!(err instanceof LayerUnavailableError)) throw err;
       this.countDrop({ channel: null, group, reason: 'unavailable' });
-      log.warn(`groupSend to ${group} dropped: ${err.message}`);
       return;
     }
     if (members.length === 0) return;
@@ -358,8 +358,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
         } catch (err) {
           if (!(err instanceof LayerUnavailableError)) throw err;
-          for (const channels of batch.channels) for (const channel of channels) this.countDrop({ channel, group, reason: 'unavailable' });
-          log.warn(`groupSend to ${group} dropped on ${shard.label}: ${err.message}`);
+          const reason = failedSendReason(err);
+          for (const channels of batch.channels) for (const channel of channels) this.countDrop({ channel, group, reason });
         }
       }),
     );
@@ -384,8 +384,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       },
       (err: unknown) => {
         if (!(err instanceof LayerUnavailableError)) throw err;
-        this.countDrop({ channel: null, group, reason: 'unavailable' });
-        log.warn(`groupSend to ${group} dropped: ${err.message}`);
+        this.countDrop({ channel: null, group, reason: failedSendReason(err) });
       },
     );
   }
@@ -426,6 +425,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.markClosed();
     // Group sends already handed to Redis get their answers (within the command timeout).
     await this.answersDue();
+    this.logDrops();
     await Promise.all(this.shards.map((s) => s.close()));
   }
 
@@ -486,7 +486,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     try {
       return decodeMessage(member, this.codec) as M;
     } catch (err) {
-      log.warn(`dropped a message that could not be decoded: ${(err as Error).message}`);
+      log.debug(`dropped a message that could not be decoded: ${(err as Error).message}`);
       this.countDrop({ channel: null, group: null, reason: 'undecodable' });
       return null;
     }
@@ -543,7 +543,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           if (this.closed) break;
           failures++;
           log.debug(`receive loop on ${shard.label}: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 2000)).unref());
+          // Short and capped, as the clients' reconnection: the loop is back soon after Redis.
+          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(failures, 5), RECONNECT_MAX_DELAY_MS)).unref());
         }
       }
       this.loops.delete(index);
