@@ -28,7 +28,14 @@ const outages = values.outages.split(',').map(Number);
 const layers = values.layers.split(',');
 const everyMs = 1000 / Number(values.rate);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); }); });
+const freePort = () =>
+  new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
 
 const dir = mkdtempSync(join(tmpdir(), 'canal-outage-'));
 const port = await freePort();
@@ -37,9 +44,10 @@ let server = null;
 
 /** Starts redis-server; resolves with the moment it first answered a PING. */
 async function startRedis() {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  server = spawn('redis-server', args, { stdio: 'ignore' });
   for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
     try {
       await probe.connect();
@@ -59,7 +67,10 @@ async function killRedis() {
   await gone;
 }
 
-const make = (name) => (name === 'redis' ? new RedisChannelLayer({ hosts: [url], blockTimeout: 1 }) : new RedisPubSubChannelLayer({ hosts: [url] }));
+const make = (name) =>
+  name === 'redis'
+    ? new RedisChannelLayer({ hosts: [url], blockTimeout: 1 })
+    : new RedisPubSubChannelLayer({ hosts: [url] });
 
 async function run(name, outageSeconds) {
   await startRedis();

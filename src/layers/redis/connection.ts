@@ -101,14 +101,16 @@ export class Shard extends EventEmitter {
    */
   get down(): boolean {
     const status = this.client.status;
-    return status !== 'ready' && (this.downSince !== 0 || status === 'reconnecting' || status === 'close' || status === 'end');
+    if (status === 'ready') return false;
+    return this.downSince !== 0 || status === 'reconnecting' || status === 'close' || status === 'end';
   }
 
   unavailable(cause?: unknown, unconfirmed = false): LayerUnavailableError {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     if (unconfirmed) {
       return new LayerUnavailableError(
-        `Redis at ${this.label} did not answer${why}; it may still carry the command out — is redis-server running there, and not overloaded?`,
+        `Redis at ${this.label} did not answer${why}; it may still carry the command out — ` +
+          'is redis-server running there, and not overloaded?',
         { cause, unconfirmed },
       );
     }

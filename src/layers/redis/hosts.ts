@@ -128,7 +128,8 @@ export const RECONNECT_JITTER_MS = 50;
 
 /** The wait before reconnection attempt `times` (1, 2, …): 100 ms, then RECONNECT_MAX_DELAY_MS, plus jitter. */
 export function reconnectDelay(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times, 6), RECONNECT_MAX_DELAY_MS) + Math.floor(Math.random() * RECONNECT_JITTER_MS);
+  const jitter = Math.floor(Math.random() * RECONNECT_JITTER_MS);
+  return Math.min(50 * 2 ** Math.min(times, 6), RECONNECT_MAX_DELAY_MS) + jitter;
 }
 
 /** Options every layer client shares: fail fast while Redis is away, reconnect with a capped backoff. */

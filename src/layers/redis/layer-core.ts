@@ -77,7 +77,15 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   protected readonly settings: CommonLayerSettings;
   protected closed = false;
   private readonly local: LocalChannels<M>;
-  private readonly counters: RedisLayerStats = { dropped: 0, droppedFull: 0, expired: 0, unavailable: 0, undecodable: 0, overflow: 0, unconfirmed: 0 };
+  private readonly counters: RedisLayerStats = {
+    dropped: 0,
+    droppedFull: 0,
+    expired: 0,
+    unavailable: 0,
+    undecodable: 0,
+    overflow: 0,
+    unconfirmed: 0,
+  };
   private readonly unanswered = new Set<Promise<void>>();
   /** Drops counted since the last summary line, by cause. */
   private readonly unlogged = new Map<DropEvent['reason'], number>();
@@ -136,7 +144,9 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     this.summaryTimer = null;
     if (this.unlogged.size === 0) return;
     const seconds = Math.max(1, Math.round((Date.now() - this.summarySince) / 1000));
-    for (const [reason, n] of this.unlogged) this.layerLog.warn(`${SUMMARY[reason](n)} in the last ${seconds} s: ${CAUSE[reason]}`);
+    for (const [reason, n] of this.unlogged) {
+      this.layerLog.warn(`${SUMMARY[reason](n)} in the last ${seconds} s: ${CAUSE[reason]}`);
+    }
     this.unlogged.clear();
   };
 

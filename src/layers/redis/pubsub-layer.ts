@@ -309,7 +309,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const groups = this.memberOf.get(channel);
     if (!groups) return;
     for (const name of [...groups]) {
-      if (this.leave(name, channel)) this.unsubscribe(name).catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
+      if (!this.leave(name, channel)) continue;
+      this.unsubscribe(name).catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
     }
   }
 

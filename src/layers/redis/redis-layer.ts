@@ -226,12 +226,14 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const key = this.groupKey(group);
     this.sendGroupBatch(); // group sends made before this one go first
     try {
-      await this.shardFor(group).run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
+      const shard = this.shardFor(group);
+      await shard.run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
     } catch (err) {
       // A failed join leaves nothing: it is not recorded, and a ZADD Redis may still carry out
       // (written, unanswered) is undone once Redis answers, unless the channel was a member.
       const latest = this.memberships.end(group, channel, call);
-      if (latest && own && (err as LayerUnavailableError).unconfirmed && !this.memberships.has(group, channel)) this.removeLater(group, channel);
+      const unconfirmed = (err as LayerUnavailableError).unconfirmed === true;
+      if (latest && own && unconfirmed && !this.memberships.has(group, channel)) this.removeLater(group, channel);
       throw err;
     }
     // Recorded once Redis confirmed it, unless a later groupAdd/groupDiscard of the pair began.
@@ -359,7 +361,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         } catch (err) {
           if (!(err instanceof LayerUnavailableError)) throw err;
           const reason = failedSendReason(err);
-          for (const channels of batch.channels) for (const channel of channels) this.countDrop({ channel, group, reason });
+          for (const channels of batch.channels) {
+            for (const channel of channels) this.countDrop({ channel, group, reason });
+          }
         }
       }),
     );
@@ -544,7 +548,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           failures++;
           log.debug(`receive loop on ${shard.label}: ${(err as Error).message}`);
           // Short and capped, as the clients' reconnection: the loop is back soon after Redis.
-          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(failures, 5), RECONNECT_MAX_DELAY_MS)).unref());
+          const pause = Math.min(50 * 2 ** Math.min(failures, 5), RECONNECT_MAX_DELAY_MS);
+          await new Promise((r) => setTimeout(r, pause).unref());
         }
       }
       this.loops.delete(index);
