@@ -41,10 +41,12 @@ export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends 
     if (!this.#joined) return;
     this.#joined = false;
     for (const g of this.#groups()) {
-      // Leaving is best effort: a layer outage must not keep the instance from ending.
-      await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) =>
-        log.warn(`${this.constructor.name}: could not leave group ${g} (${err.message}); the membership expires after groupExpiry`),
-      );
+      // Leaving is best effort: a layer outage must not keep the instance from ending. The
+      // Redis layers remove the membership once Redis is back; others let it expire.
+      await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) => {
+        const who = this.constructor.name;
+        log.warn(`${who}: could not leave group ${g} (${err.message}); the layer removes the membership later`);
+      });
     }
   }
 

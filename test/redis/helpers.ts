@@ -170,7 +170,7 @@ export class OwnRedis {
       } catch {
         client.disconnect();
         if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 10)); // tests time what follows the start
       }
     }
   }

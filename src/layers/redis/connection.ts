@@ -1,6 +1,7 @@
 // One shard's Redis clients: a command client (auto-pipelined) and blocking clients for
-// BZPOPMIN, created on demand. While Redis is away, calls fail fast with a coded error naming
-// the host instead of queueing; the clients reconnect by themselves with backoff.
+// BZPOPMIN, created on demand. While Redis is known to be away (the command client lost its
+// connection and is reconnecting), calls fail at once with a coded error naming the host instead
+// of waiting or queueing; the clients reconnect by themselves, with a short capped backoff.
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Redis as RedisClient } from 'ioredis';
@@ -16,12 +17,22 @@ export function redisClass(): typeof RedisClient {
   return (require('ioredis') as { Redis: typeof RedisClient }).Redis;
 }
 
-/** Redis could not be reached, or a command failed on the way. */
+/**
+ * Redis could not be reached, or a command did not finish within the command timeout.
+ * `unconfirmed` tells the two apart for the caller: false when the command never left this
+ * process (Redis was known to be away), true when it was written to Redis and no answer came (a
+ * timeout, or the connection dropped while waiting): Redis may have carried it out.
+ */
 export class LayerUnavailableError extends CanalError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_LAYER_UNAVAILABLE', message, options);
+  readonly unconfirmed: boolean;
+  constructor(message: string, options?: { cause?: unknown; unconfirmed?: boolean }) {
+    super('ERR_LAYER_UNAVAILABLE', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.unconfirmed = options?.unconfirmed ?? false;
   }
 }
+
+/** ioredis' refusal of a command it did not write (the connection was not open). */
+const NOT_WRITTEN = "Stream isn't writeable";
 
 export class Shard extends EventEmitter {
   readonly label: string;
@@ -84,23 +95,48 @@ export class Shard extends EventEmitter {
     return pending;
   }
 
-  unavailable(cause?: unknown): LayerUnavailableError {
+  /**
+   * Whether Redis is known to be away: the command client lost its connection and has not got
+   * it back (from the moment ioredis drops it, before its `close` event comes).
+   */
+  get down(): boolean {
+    const status = this.client.status;
+    if (status === 'ready') return false;
+    return this.downSince !== 0 || status === 'reconnecting' || status === 'close' || status === 'end';
+  }
+
+  unavailable(cause?: unknown, unconfirmed = false): LayerUnavailableError {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
+    if (unconfirmed) {
+      return new LayerUnavailableError(
+        `Redis at ${this.label} did not answer${why}; it may still carry the command out — ` +
+          'is redis-server running there, and not overloaded?',
+        { cause, unconfirmed },
+      );
+    }
     return new LayerUnavailableError(
       `Redis at ${this.label} is unreachable${why} — is redis-server running there? Check the layer's hosts option.`,
       { cause },
     );
   }
 
-  /** Runs one command; connection failures become LayerUnavailableError. */
+  /**
+   * Runs one command; connection failures become LayerUnavailableError, `unconfirmed` when the
+   * command was written. While Redis is known to be away it fails at once, sending nothing;
+   * before the first connection it waits for it (up to the command timeout).
+   */
   async run<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
-    const client = await this.ready();
+    const client = this.client.status === 'ready' ? this.client : await this.connected();
     try {
       return await fn(client);
     } catch (err) {
       if (err instanceof Error && /ReplyError|ERR |WRONGTYPE|NOSCRIPT/.test(`${err.name} ${err.message}`)) throw err;
-      throw this.unavailable(err);
+      throw this.unavailable(err, !(err instanceof Error && err.message.startsWith(NOT_WRITTEN)));
     }
+  }
+
+  private connected(): Promise<RedisClient> {
+    return this.down ? Promise.reject(this.unavailable()) : this.ready();
   }
 
   /** A connection for a blocking command; give it back with `release`. */

@@ -117,7 +117,22 @@ export function parseHosts(hosts: readonly RedisHost[] | undefined): HostSpec[] 
   });
 }
 
-/** Options every layer client shares: fail fast while Redis is away, reconnect with backoff. */
+/**
+ * Longest wait between two reconnection attempts, before jitter. Kept short so that however long
+ * Redis was away, the layer is back within a fraction of a second of Redis: an attempt on a
+ * host that refuses costs next to nothing on either side.
+ */
+export const RECONNECT_MAX_DELAY_MS = 200;
+/** Up to this much is added at random to each wait, so processes do not all connect at once. */
+export const RECONNECT_JITTER_MS = 50;
+
+/** The wait before reconnection attempt `times` (1, 2, …): 100 ms, then RECONNECT_MAX_DELAY_MS, plus jitter. */
+export function reconnectDelay(times: number): number {
+  const jitter = Math.floor(Math.random() * RECONNECT_JITTER_MS);
+  return Math.min(50 * 2 ** Math.min(times, 6), RECONNECT_MAX_DELAY_MS) + jitter;
+}
+
+/** Options every layer client shares: fail fast while Redis is away, reconnect with a capped backoff. */
 export function clientOptions(spec: HostSpec, extra: RedisOptions = {}): RedisOptions {
   return {
     ...spec.options,
@@ -126,7 +141,7 @@ export function clientOptions(spec: HostSpec, extra: RedisOptions = {}): RedisOp
     lazyConnect: false,
     enableOfflineQueue: false, // a command during an outage fails at once instead of queueing without bound
     maxRetriesPerRequest: 0,
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
+    retryStrategy: reconnectDelay,
     connectTimeout: 5000,
     enableAutoPipelining: true,
     ...extra,

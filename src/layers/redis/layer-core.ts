@@ -1,13 +1,13 @@
 // What both Redis layers share: the common layer options, name and message checks, drop
-// counters and `drop` events, the closed state, and the process-local channels.
+// counters, `drop` events and their summary in the log, the closed state, and the
+// process-local channels.
 import { EventEmitter } from 'node:events';
 import { InvalidOptionError, LayerClosedError } from '../../errors.ts';
 import type { LayerMessage } from '../types.ts';
 import { createLogger } from '../../logging.ts';
+import { LayerUnavailableError } from './connection.ts';
 import { LocalChannels } from './local-channels.ts';
 import { checkChannelName, checkGroupName, checkLayerMessage, parseCommonOptions, type CommonLayerOptions, type CommonLayerSettings } from './checks.ts';
-
-const log = createLogger('layer:redis');
 
 export type LayerCoreOptions = CommonLayerOptions;
 
@@ -21,27 +21,81 @@ export const MAX_UNANSWERED_GROUP_SENDS = 1024;
 export interface DropEvent {
   channel: string | null;
   group: string | null;
-  reason: 'full' | 'expired' | 'unavailable' | 'undecodable' | 'overflow';
+  /**
+   * `full`: the member's channel in Redis held `capacity` messages; `overflow`: this process's
+   * buffer for the reader was full; `expired`: unread past `expiry`; `undecodable`;
+   * `unavailable`: Redis was known to be away, so the group message was never sent;
+   * `unconfirmed`: the group message was written to Redis and no answer came, so it may have
+   * been delivered (counted apart from `dropped`).
+   */
+  reason: 'full' | 'expired' | 'unavailable' | 'undecodable' | 'overflow' | 'unconfirmed';
 }
 
 export interface RedisLayerStats {
+  /** Messages known to be lost: the sum of the five counts below (not `unconfirmed`). */
   dropped: number;
   droppedFull: number;
   expired: number;
   unavailable: number;
   undecodable: number;
   overflow: number;
+  /** Group messages Redis did not answer for: maybe delivered, maybe not. */
+  unconfirmed: number;
+}
+
+/** The drop cause of a group send that failed with `err`: `unconfirmed` when Redis may have carried it out. */
+export function failedSendReason(err: unknown): 'unavailable' | 'unconfirmed' {
+  return err instanceof LayerUnavailableError && err.unconfirmed ? 'unconfirmed' : 'unavailable';
+}
+
+/** How often counted drops are summed up in the log: one line per cause, not one per message. */
+export const DROP_LOG_INTERVAL_MS = 5000;
+
+/** Per cause: what was counted, and why, for the summary line (`n` messages). */
+const SUMMARY: Record<DropEvent['reason'], (n: number) => string> = {
+  unavailable: (n) => `${messages(n, 'group message')} dropped`,
+  unconfirmed: (n) => `${messages(n, 'group message')} unconfirmed`,
+  full: (n) => `${messages(n, 'group message')} dropped for a member`,
+  overflow: (n) => `${messages(n, 'message')} dropped on arrival`,
+  expired: (n) => `${messages(n, 'message')} dropped`,
+  undecodable: (n) => `${messages(n, 'message')} dropped`,
+};
+const CAUSE: Record<DropEvent['reason'], string> = {
+  unavailable: 'Redis unreachable',
+  unconfirmed: 'Redis did not answer in time; they may have been delivered',
+  full: "the member's channel was full (capacity)",
+  overflow: "the reader's buffer was full (capacity)",
+  expired: 'expired unread (expiry)',
+  undecodable: 'could not be decoded (log level debug shows why)',
+};
+
+function messages(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   protected readonly settings: CommonLayerSettings;
   protected closed = false;
   private readonly local: LocalChannels<M>;
-  private readonly counters: RedisLayerStats = { dropped: 0, droppedFull: 0, expired: 0, unavailable: 0, undecodable: 0, overflow: 0 };
+  private readonly counters: RedisLayerStats = {
+    dropped: 0,
+    droppedFull: 0,
+    expired: 0,
+    unavailable: 0,
+    undecodable: 0,
+    overflow: 0,
+    unconfirmed: 0,
+  };
   private readonly unanswered = new Set<Promise<void>>();
+  /** Drops counted since the last summary line, by cause. */
+  private readonly unlogged = new Map<DropEvent['reason'], number>();
+  private summaryTimer: NodeJS.Timeout | null = null;
+  private summarySince = 0;
+  private readonly layerLog: ReturnType<typeof createLogger>;
 
   protected constructor(backend: string, options: object, ownKeys: readonly string[]) {
     super();
+    this.layerLog = createLogger(`layer:${backend}`);
     if (options === null || typeof options !== 'object') throw new InvalidOptionError(`${backend} layer options must be an object`);
     this.settings = parseCommonOptions(backend, options as Record<string, unknown>, ownKeys);
     this.local = new LocalChannels<M>(
@@ -65,12 +119,36 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     return { ...this.counters };
   }
 
+  /** Counts one message lost (or, `unconfirmed`, perhaps lost) for its cause, for stats() and the log. */
   protected countDrop(event: DropEvent): void {
-    this.counters.dropped++;
-    if (event.reason === 'full') this.counters.droppedFull++;
-    else this.counters[event.reason]++;
+    const reason = event.reason;
+    if (reason === 'full') this.counters.droppedFull++;
+    else this.counters[reason]++;
+    if (reason !== 'unconfirmed') this.counters.dropped++;
+    this.unlogged.set(reason, (this.unlogged.get(reason) ?? 0) + 1);
+    if (this.summaryTimer === null) {
+      this.summarySince = Date.now();
+      this.summaryTimer = setTimeout(this.logDrops, DROP_LOG_INTERVAL_MS);
+      this.summaryTimer.unref();
+    }
     if (this.listenerCount('drop') > 0) this.emit('drop', event);
   }
+
+  /**
+   * Logs the drops counted since the last summary, one warning per cause:
+   * `812 group messages dropped in the last 5 s: Redis unreachable`. Runs DROP_LOG_INTERVAL_MS
+   * after the first drop of an interval, and at close().
+   */
+  protected readonly logDrops = (): void => {
+    if (this.summaryTimer !== null) clearTimeout(this.summaryTimer);
+    this.summaryTimer = null;
+    if (this.unlogged.size === 0) return;
+    const seconds = Math.max(1, Math.round((Date.now() - this.summarySince) / 1000));
+    for (const [reason, n] of this.unlogged) {
+      this.layerLog.warn(`${SUMMARY[reason](n)} in the last ${seconds} s: ${CAUSE[reason]}`);
+    }
+    this.unlogged.clear();
+  };
 
   protected checkChannel(name: string): void {
     checkChannelName(name);
@@ -96,7 +174,7 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
       (): void => void this.unanswered.delete(answered),
       (err: unknown): void => {
         this.unanswered.delete(answered);
-        log.error(`groupSend to ${group} failed`, err);
+        this.layerLog.error(`groupSend to ${group} failed`, err);
       },
     );
     this.unanswered.add(answered);

@@ -20,7 +20,7 @@ import { consistentHash } from './consistent-hash.ts';
 import { packMessage, unpackMessage } from './codec.ts';
 import { redisClass, Shard } from './connection.ts';
 import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
-import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { failedSendReason, LayerCore, type LayerCoreOptions, type RedisLayerStats } from './layer-core.ts';
 
 const log = createLogger('layer:redis-pubsub');
 
@@ -31,6 +31,14 @@ export interface RedisPubSubChannelLayerOptions extends LayerCoreOptions {
   prefix?: string;
   /** How long a call waits for Redis before failing with ERR_LAYER_UNAVAILABLE. @default 2000 */
   commandTimeoutMs?: number;
+}
+
+export interface RedisPubSubLayerStats extends RedisLayerStats {
+  /**
+   * Messages PUBLISHed while no process was subscribed to their channel: nobody got them. An
+   * empty group counts too; a group whose members' processes were reconnecting to Redis is a loss.
+   */
+  unheard: number;
 }
 
 /** groupAdd with a channel that this process does not read. */
@@ -54,9 +62,11 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   private readonly shards: PubSubShard[];
   /** group channel name -> local member channel -> join time (ms) */
   private readonly groups = new Map<string, Map<string, number>>();
+  /** local member channel -> its group channel names (for discardChannel) */
+  private readonly memberOf = new Map<string, Set<string>>();
   /** channels of this process that are subscribed */
   private readonly channels = new Set<string>();
-  /** Group PUBLISHes sent and not yet answered; close() lets them finish. */
+  private unheard = 0;
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
     super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
@@ -146,7 +156,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     try {
       message = unpackMessage(payload) as M;
     } catch (err) {
-      log.warn(`dropped an unreadable message on ${channel}: ${(err as Error).message}`);
+      log.debug(`dropped an unreadable message on ${channel}: ${(err as Error).message}`);
       this.countDrop({ channel, group: null, reason: 'undecodable' });
       return;
     }
@@ -158,7 +168,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const cutoff = Date.now() - this.groupExpiry * 1000;
     const live: string[] = [];
     for (const [member, joined] of members) {
-      if (joined < cutoff) members.delete(member);
+      if (joined < cutoff) this.leave(channel, member);
       else live.push(member);
     }
     this.deliverShared(message, live);
@@ -169,7 +179,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.checkChannel(channel);
     this.checkMessage(message, 'send');
     const payload = packMessage(message);
-    await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
+    const heard = await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
+    if (heard === 0) this.unheard++;
   }
 
   async receive(channel: string): Promise<M> {
@@ -203,7 +214,12 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const name = `${this.prefix}${prefix}${randomUUID().replace(/-/g, '')}`;
     this.checkChannel(name);
     this.channels.add(name);
-    await this.subscribe(name);
+    try {
+      await this.subscribe(name);
+    } catch (err) {
+      this.channels.delete(name); // nobody will have it
+      throw err;
+    }
     return name;
   }
 
@@ -219,8 +235,29 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const name = this.groupChannel(group);
     let members = this.groups.get(name);
     if (!members) this.groups.set(name, (members = new Map()));
+    const member = members.has(channel);
     members.set(channel, Date.now());
-    await this.subscribe(name);
+    let groups = this.memberOf.get(channel);
+    if (!groups) this.memberOf.set(channel, (groups = new Set()));
+    groups.add(name);
+    try {
+      await this.subscribe(name);
+    } catch (err) {
+      // A failed join leaves no member behind, unless it was one already.
+      if (!member) this.leave(name, channel);
+      throw err;
+    }
+  }
+
+  /** Takes `channel` out of the group channel `name`; true when the group has no members left. */
+  private leave(name: string, channel: string): boolean {
+    const members = this.groups.get(name);
+    if (!members?.delete(channel)) return false;
+    const groups = this.memberOf.get(channel);
+    if (groups?.delete(name) && groups.size === 0) this.memberOf.delete(channel);
+    if (members.size > 0) return false;
+    this.groups.delete(name);
+    return true;
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -228,12 +265,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.checkGroup(group);
     this.checkChannel(channel);
     const name = this.groupChannel(group);
-    const members = this.groups.get(name);
-    if (!members?.delete(channel)) return;
-    if (members.size === 0) {
-      this.groups.delete(name);
-      await this.unsubscribe(name);
-    }
+    if (this.leave(name, channel)) await this.unsubscribe(name);
   }
 
   async groupSend(group: string, message: M): Promise<void> {
@@ -244,10 +276,13 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const payload = packMessage(message);
     const commands = this.shardFor(name).commands;
     const connected = commands.client.status === 'ready';
-    // A failed PUBLISH is counted as a drop, whenever it fails.
+    // A failed PUBLISH is counted, whenever it fails: `unavailable` when it was never sent,
+    // `unconfirmed` when it was and no answer came (it may have been delivered).
     const sent = commands.run((c) => c.publish(name, payload)).then(
-      (): void => {},
-      (err: Error): void => this.groupSendDropped(group, err),
+      (heard: number): void => {
+        if (heard === 0) this.unheard++;
+      },
+      (err: Error): void => this.countDrop({ channel: null, group, reason: failedSendReason(err) }),
     );
     // Redis is away: fail fast, and the drop is counted before groupSend returns.
     if (!connected) return sent;
@@ -259,14 +294,24 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     return this.handOff(sent, group);
   }
 
-  private groupSendDropped(group: string, err: Error): void {
-    this.countDrop({ channel: null, group, reason: 'unavailable' });
-    log.warn(`groupSend to ${group} dropped: ${err.message}`);
+  override stats(): RedisPubSubLayerStats {
+    return { ...super.stats(), unheard: this.unheard };
   }
 
+  /**
+   * The channel's reader has gone for good: besides its buffer and subscription, the channel
+   * leaves the groups it is still in (a consumer that ended without leaving them, refused or
+   * ended by an error), so no group message is kept for it.
+   */
   override discardChannel(channel: string): void {
     super.discardChannel(channel);
     if (this.channels.delete(channel)) this.unsubscribe(channel).catch((err: Error) => log.debug(`unsubscribing ${channel} failed: ${err.message}`));
+    const groups = this.memberOf.get(channel);
+    if (!groups) return;
+    for (const name of [...groups]) {
+      if (!this.leave(name, channel)) continue;
+      this.unsubscribe(name).catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
+    }
   }
 
   async flush(): Promise<void> {
@@ -274,6 +319,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.clearLocal();
     const names = [...this.groups.keys()];
     this.groups.clear();
+    this.memberOf.clear();
     await Promise.all(names.map((n) => this.unsubscribe(n)));
   }
 
@@ -282,6 +328,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     this.markClosed();
     // Group sends already handed to Redis get their answers (within the command timeout).
     await this.answersDue();
+    this.logDrops();
     for (const shard of this.shards) {
       shard.subscriber.disconnect(false);
       await shard.commands.close();

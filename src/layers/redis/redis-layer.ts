@@ -21,9 +21,10 @@ import { consistentHash } from './consistent-hash.ts';
 import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
 import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
-import { parseHosts, type RedisHost } from './hosts.ts';
+import { parseHosts, RECONNECT_MAX_DELAY_MS, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
-import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { failedSendReason, LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { Memberships } from './memberships.ts';
 
 const log = createLogger('layer:redis');
 
@@ -108,7 +109,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   private sendCursor = 0;
   private receiveCursor = 0;
   /** Groups this process's channels joined, so memberships come back after Redis loses them. */
-  private readonly memberships = new Map<string, Set<string>>();
+  private readonly memberships = new Memberships();
   private readonly loops = new Set<number>();
   /** Member lists of recent group messages, by their bytes (unencrypted layers only). */
   private readonly lists: ChannelListCache | null;
@@ -211,28 +212,81 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     return name;
   }
 
+  /** Whether `channel` is a process-local channel of this layer (its memberships are recorded). */
+  private isOwn(channel: string): boolean {
+    return channel.includes('!') && nonLocal(channel).endsWith(this.clientPrefix + '!');
+  }
+
   async groupAdd(group: string, channel: string): Promise<void> {
     this.assertOpen();
     this.checkGroup(group);
     this.checkChannel(channel);
-    if (channel.includes('!') && nonLocal(channel).endsWith(this.clientPrefix + '!')) {
-      let set = this.memberships.get(group);
-      if (!set) this.memberships.set(group, (set = new Set()));
-      set.add(channel);
-    }
+    const own = this.isOwn(channel);
+    const call = this.memberships.begin(group, channel);
     const key = this.groupKey(group);
     this.sendGroupBatch(); // group sends made before this one go first
-    await this.shardFor(group).run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
+    try {
+      const shard = this.shardFor(group);
+      await shard.run((c) => c.multi().zadd(key, this.now, channel).expire(key, this.groupExpiry).exec());
+    } catch (err) {
+      // A failed join leaves nothing: it is not recorded, and a ZADD Redis may still carry out
+      // (written, unanswered) is undone once Redis answers, unless the channel was a member.
+      const latest = this.memberships.end(group, channel, call);
+      const unconfirmed = (err as LayerUnavailableError).unconfirmed === true;
+      if (latest && own && unconfirmed && !this.memberships.has(group, channel)) this.removeLater(group, channel);
+      throw err;
+    }
+    // Recorded once Redis confirmed it, unless a later groupAdd/groupDiscard of the pair began.
+    if (this.memberships.end(group, channel, call) && own) this.memberships.add(group, channel);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen();
     this.checkGroup(group);
     this.checkChannel(channel);
-    const set = this.memberships.get(group);
-    if (set?.delete(channel) && set.size === 0) this.memberships.delete(group);
+    const call = this.memberships.begin(group, channel);
+    this.memberships.delete(group, channel); // never restored again, whatever Redis answers
     this.sendGroupBatch(); // group sends made before this one go first
-    await this.shardFor(group).run((c) => c.zrem(this.groupKey(group), channel));
+    try {
+      await this.shardFor(group).run((c) => c.zrem(this.groupKey(group), channel));
+    } catch (err) {
+      if (this.memberships.end(group, channel, call) && this.isOwn(channel)) this.removeLater(group, channel);
+      throw err;
+    }
+    this.memberships.end(group, channel, call);
+  }
+
+  /**
+   * The channel's reader has gone for good: besides its buffer, the memberships it still has
+   * are let go, here and in Redis (a consumer that ended without leaving its groups, refused or
+   * ended by an error), so they are neither restored nor sent to.
+   */
+  override discardChannel(channel: string): void {
+    super.discardChannel(channel);
+    for (const group of this.memberships.deleteChannel(channel)) this.removeLater(group, channel);
+  }
+
+  /**
+   * Removes a membership from Redis that no one should have: now when Redis is connected, else
+   * when it is back (restoreMemberships); a removal that fails is tried again then.
+   */
+  private removeLater(group: string, channel: string): void {
+    this.memberships.markStale(group, channel);
+    const index = consistentHash(group, this.shards.length);
+    if (!this.shards[index]!.down) this.removeStale(index).catch(() => {});
+  }
+
+  /** Sends the removals due on shard `index` (see removeLater). */
+  private async removeStale(index: number): Promise<void> {
+    const stale = this.memberships.takeStale((group) => consistentHash(group, this.shards.length) === index);
+    if (stale.length === 0 || this.closed) return;
+    const shard = this.shards[index]!;
+    await shard.run((c) => {
+      const multi = c.multi();
+      for (const { group, channel } of stale) multi.zrem(this.groupKey(group), channel);
+      return multi.exec();
+    });
+    this.memberships.removed(stale);
   }
 
   async groupSend(group: string, message: M): Promise<void> {
@@ -250,7 +304,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       // (docs/redis-layers.md). Order is the order of the calls, which later sends of this layer
       // keep; drops of full members are counted when the answer comes. Redis away: the sends
       // of this turn go now, this one after them, and its drop is counted before groupSend
-      // returns.
+      // returns (at once while Redis is known to be away: nothing is held back for later).
       const connected = this.shards[0]!.client.status === 'ready';
       if (!connected) this.sendGroupBatch();
       const batch = connected ? this.turnBatch() : new GroupBatch();
@@ -271,10 +325,10 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         ),
       );
     } catch (err) {
-      // groupSend never raises for delivery problems: an outage is counted as a drop.
+      // groupSend never raises for delivery problems: an outage is counted as a drop (nothing
+      // was stored, whether or not the read of the members was answered).
       if (!(err instanceof LayerUnavailableError)) throw err;
       this.countDrop({ channel: null, group, reason: 'unavailable' });
-      log.warn(`groupSend to ${group} dropped: ${err.message}`);
       return;
     }
     if (members.length === 0) return;
@@ -306,8 +360,10 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
         } catch (err) {
           if (!(err instanceof LayerUnavailableError)) throw err;
-          for (const channels of batch.channels) for (const channel of channels) this.countDrop({ channel, group, reason: 'unavailable' });
-          log.warn(`groupSend to ${group} dropped on ${shard.label}: ${err.message}`);
+          const reason = failedSendReason(err);
+          for (const channels of batch.channels) {
+            for (const channel of channels) this.countDrop({ channel, group, reason });
+          }
         }
       }),
     );
@@ -332,8 +388,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       },
       (err: unknown) => {
         if (!(err instanceof LayerUnavailableError)) throw err;
-        this.countDrop({ channel: null, group, reason: 'unavailable' });
-        log.warn(`groupSend to ${group} dropped: ${err.message}`);
+        this.countDrop({ channel: null, group, reason: failedSendReason(err) });
       },
     );
   }
@@ -374,6 +429,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.markClosed();
     // Group sends already handed to Redis get their answers (within the command timeout).
     await this.answersDue();
+    this.logDrops();
     await Promise.all(this.shards.map((s) => s.close()));
   }
 
@@ -434,7 +490,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     try {
       return decodeMessage(member, this.codec) as M;
     } catch (err) {
-      log.warn(`dropped a message that could not be decoded: ${(err as Error).message}`);
+      log.debug(`dropped a message that could not be decoded: ${(err as Error).message}`);
       this.countDrop({ channel: null, group: null, reason: 'undecodable' });
       return null;
     }
@@ -491,7 +547,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           if (this.closed) break;
           failures++;
           log.debug(`receive loop on ${shard.label}: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 2000)).unref());
+          // Short and capped, as the clients' reconnection: the loop is back soon after Redis.
+          const pause = Math.min(50 * 2 ** Math.min(failures, 5), RECONNECT_MAX_DELAY_MS);
+          await new Promise((r) => setTimeout(r, pause).unref());
         }
       }
       this.loops.delete(index);
@@ -520,13 +578,16 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }
 
-  /** Re-adds this process's memberships after Redis came back (a restart without persistence loses them). */
+  /**
+   * After Redis came back: re-adds this process's memberships (a restart without persistence
+   * loses them) and removes those no one should have (see removeLater), in one transaction.
+   */
   private async restoreMemberships(index: number): Promise<void> {
     const shard = this.shards[index]!;
     const now = this.now;
     let count = 0;
     const multi = shard.client.multi();
-    for (const [group, channels] of this.memberships) {
+    for (const [group, channels] of this.memberships.groups()) {
       if (consistentHash(group, this.shards.length) !== index) continue;
       const key = this.groupKey(group);
       for (const channel of channels) {
@@ -535,9 +596,11 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       }
       multi.expire(key, this.groupExpiry);
     }
-    if (count > 0) {
-      await shard.run(() => multi.exec());
-      log.info(`restored ${count} group memberships on ${shard.label}`);
-    }
+    const stale = this.memberships.takeStale((group) => consistentHash(group, this.shards.length) === index);
+    for (const { group, channel } of stale) multi.zrem(this.groupKey(group), channel);
+    if (count === 0 && stale.length === 0) return;
+    await shard.run(() => multi.exec());
+    this.memberships.removed(stale);
+    if (count > 0) log.info(`restored ${count} group memberships on ${shard.label}`);
   }
 }
