@@ -1,10 +1,14 @@
 // canal send <channel> '<json>' and canal group-send <group> '<json>': for shell scripts and
 // programs outside the app, on the configured channel layer (LAYER / REDIS_URL / config).
+// The exit code tells the script whether the message went: a layer groupSend never raises for
+// an unreachable Redis (it counts a drop), so group-send watches the drops and fails on one.
 import { parseArgs } from 'node:util';
 import { InvalidMessageError, InvalidOptionError } from '../errors.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
-import type { LayerMessage } from '../layers/types.ts';
+import { LayerUnavailableError } from '../layers/redis/connection.ts';
+import type { DropEvent } from '../layers/redis/layer-core.ts';
+import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
 import { applyLogLevel, setupFromConfig } from './options.ts';
 
 async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number> {
@@ -37,13 +41,42 @@ async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number>
   if (layer instanceof InMemoryChannelLayer) {
     throw new InvalidOptionError(`canal ${kind} needs a layer shared between processes (LAYER=redis); the in-memory layer would deliver to no one`);
   }
+  if (kind === 'send') {
+    try {
+      await layer.send(target, message);
+    } finally {
+      await closeChannelLayers();
+    }
+    return 0;
+  }
+  const drops = watchDrops(layer);
   try {
-    if (kind === 'send') await layer.send(target, message);
-    else await layer.groupSend(target, message);
+    await layer.groupSend(target, message);
   } finally {
+    // Closing waits for the answers of group sends handed to Redis, and so for their drops.
     await closeChannelLayers();
+    drops.stop();
+  }
+  const lost = drops.events.find((e) => e.reason === 'unavailable');
+  if (lost) {
+    throw new LayerUnavailableError(`group-send to ${target} failed: ${lost.error?.message ?? 'the layer could not reach Redis'}`);
+  }
+  const full = drops.events.filter((e) => e.reason === 'full').length;
+  if (full > 0) {
+    const members = full === 1 ? '1 member channel was' : `${full} member channels were`;
+    console.error(`canal: group-send to ${target}: ${members} full and did not get the message`);
   }
   return 0;
+}
+
+/** The `drop` events a layer emits (the Redis layers do) until `stop()`. */
+function watchDrops(layer: ChannelLayer): { events: DropEvent[]; stop(): void } {
+  const events: DropEvent[] = [];
+  const emitter = layer as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
+  const onDrop = (event: DropEvent) => events.push(event);
+  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return { events, stop: () => {} };
+  emitter.on.call(layer, 'drop', onDrop);
+  return { events, stop: () => emitter.off!.call(layer, 'drop', onDrop) };
 }
 
 export const sendCommand = (argv: string[]) => run('send', argv);

@@ -22,6 +22,8 @@ export interface DropEvent {
   channel: string | null;
   group: string | null;
   reason: 'full' | 'expired' | 'unavailable' | 'undecodable' | 'overflow';
+  /** For `unavailable`: why Redis could not take the message (ERR_LAYER_UNAVAILABLE). */
+  error?: Error;
 }
 
 export interface RedisLayerStats {

@@ -260,7 +260,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   }
 
   private groupSendDropped(group: string, err: Error): void {
-    this.countDrop({ channel: null, group, reason: 'unavailable' });
+    this.countDrop({ channel: null, group, reason: 'unavailable', error: err });
     log.warn(`groupSend to ${group} dropped: ${err.message}`);
   }
 

@@ -273,7 +273,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     } catch (err) {
       // groupSend never raises for delivery problems: an outage is counted as a drop.
       if (!(err instanceof LayerUnavailableError)) throw err;
-      this.countDrop({ channel: null, group, reason: 'unavailable' });
+      this.countDrop({ channel: null, group, reason: 'unavailable', error: err });
       log.warn(`groupSend to ${group} dropped: ${err.message}`);
       return;
     }
@@ -306,7 +306,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
         } catch (err) {
           if (!(err instanceof LayerUnavailableError)) throw err;
-          for (const channels of batch.channels) for (const channel of channels) this.countDrop({ channel, group, reason: 'unavailable' });
+          for (const channels of batch.channels) {
+            for (const channel of channels) this.countDrop({ channel, group, reason: 'unavailable', error: err });
+          }
           log.warn(`groupSend to ${group} dropped on ${shard.label}: ${err.message}`);
         }
       }),
@@ -332,7 +334,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       },
       (err: unknown) => {
         if (!(err instanceof LayerUnavailableError)) throw err;
-        this.countDrop({ channel: null, group, reason: 'unavailable' });
+        this.countDrop({ channel: null, group, reason: 'unavailable', error: err });
         log.warn(`groupSend to ${group} dropped: ${err.message}`);
       },
     );
