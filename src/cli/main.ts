@@ -2,6 +2,8 @@
 // is loaded only when asked for (start-up stays fast), and returns an exit code:
 // 0 done, 1 failed (app, config, layer, listen), 2 bad usage (flag, value, command).
 import { CanalError } from '../errors.ts';
+import { closestNames, orList } from './closest.ts';
+import { unknownOption } from './flags.ts';
 
 const USAGE = `usage: canal <command> [options]
 
@@ -14,6 +16,9 @@ commands:
 canal <command> --help shows a command's options; canal --version prints the version.`;
 
 type Command = (argv: string[]) => Promise<number>;
+
+/** What `canal` itself takes before a command. */
+const TOP_FLAGS = { help: { type: 'boolean' }, version: { type: 'boolean' } } as const;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.ts')).serveCommand,
@@ -36,7 +41,13 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) {
-    console.error(`canal: unknown command '${name}'\n\n${USAGE}`);
+    if (name.startsWith('-')) {
+      console.error(`canal: ${unknownOption('', name.split('=')[0]!, TOP_FLAGS)}\n\n${USAGE}`);
+      return 2;
+    }
+    const near = closestNames(name, Object.keys(COMMANDS));
+    const hint = near.length > 0 ? ` (did you mean ${orList(near)}?)` : '';
+    console.error(`canal: unknown command '${name}'${hint}\n\n${USAGE}`);
     return 2;
   }
   try {

@@ -2,27 +2,24 @@
 // programs outside the app, on the configured channel layer (LAYER / REDIS_URL / config).
 // The exit code tells the script whether the message went: a layer groupSend never raises for
 // an unreachable Redis (it counts a drop), so group-send watches the drops and fails on one.
-import { parseArgs } from 'node:util';
 import { InvalidMessageError, InvalidOptionError } from '../errors.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { LayerUnavailableError } from '../layers/redis/connection.ts';
 import type { DropEvent } from '../layers/redis/layer-core.ts';
 import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
+import { parseFlags } from './flags.ts';
 import { applyLogLevel, setupFromConfig } from './options.ts';
 
+const FLAGS = {
+  layer: { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { layer: { type: 'string' }, config: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (canal ${kind} --help lists the options)`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(kind, argv, FLAGS);
   const what = kind === 'send' ? 'channel' : 'group';
   if (values.help || positionals.length !== 2) {
     console.log(`usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS] [--config PATH]`);

@@ -1,7 +1,6 @@
 // canal serve [app] — the interface server (Daphne's role). Flags in seconds, as Daphne's.
 import { closeSync, openSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CanalError, InvalidOptionError, ListenError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { createServer } from '../server/server.ts';
@@ -9,6 +8,7 @@ import { resolveServerOptions, type ServerOptions } from '../server/options.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
+import { parseFlags } from './flags.ts';
 import { loadApp } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
@@ -64,11 +64,7 @@ const FLAGS = {
 } as const;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (canal serve --help lists the options)`);
-  }
+  return parseFlags('serve', argv, FLAGS);
 }
 
 /** Maps flags (seconds, bytes) onto ServerOptions (milliseconds, bytes). */

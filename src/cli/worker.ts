@@ -1,11 +1,11 @@
 // canal worker [--app app] [channel…] — Channels' runworker: the app's `channel` branch runs
 // for every message of the named channels (the arguments, else the config's `workers`).
 // Needs a layer other processes can reach (Redis).
-import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
+import { parseFlags } from './flags.ts';
 import { loadApp } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { workerChannels } from './worker-channels.ts';
@@ -19,25 +19,17 @@ const HELP = `usage: canal worker [--app app] [channel…] [options]
   --config PATH       the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL   debug | info | warn | error | silent`;
 
+const FLAGS = {
+  app: { type: 'string' },
+  concurrency: { type: 'string' },
+  layer: { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function workerCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        app: { type: 'string' },
-        concurrency: { type: 'string' },
-        layer: { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (canal worker --help lists the options)`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags('worker', argv, FLAGS);
   if (values.help) {
     console.log(HELP);
     return 0;
