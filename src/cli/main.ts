@@ -1,6 +1,7 @@
 // `canal <command>`: serve | worker | send | group-send. Each command lives in its own file,
-// is loaded only when asked for (start-up stays fast), and returns an exit code:
-// 0 done, 1 failed (app, config, layer, listen), 2 bad usage (flag, value, command).
+// is loaded only when asked for (start-up stays fast), and returns an exit code (docs/cli.md):
+// 0 done, 1 failed (the app, the layer, the address), 2 bad usage (what was typed: a command,
+// flag, argument, environment variable or config value) — running the same again cannot help.
 import { CanalError } from '../errors.ts';
 import { closestNames, orList } from './closest.ts';
 import { unknownOption } from './flags.ts';
@@ -29,9 +30,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return name ? 0 : 2;
+    return 0;
   }
   if (name === '--version' || name === '-v') {
     const { readFileSync } = await import('node:fs');
@@ -57,12 +62,24 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Codes that mean what was typed is wrong (exit 2): a flag, argument, environment variable or
+ * config value, a backend name, the channel, group or message given to send / group-send.
+ */
+const USAGE_CODES = new Set([
+  'ERR_INVALID_OPTION',
+  'ERR_UNKNOWN_BACKEND',
+  'ERR_INVALID_CHANNEL_NAME',
+  'ERR_INVALID_MESSAGE',
+  'ERR_MESSAGE_TOO_LARGE',
+]);
+
 /** One clear line for known errors; a stack only for the unexpected. */
 export function reportError(err: unknown): number {
   if (err instanceof CanalError) {
     console.error(`canal: ${err.message}`);
     if (process.env.CANAL_LOG_LEVEL === 'debug' && err.cause) console.error(err.cause);
-    return err.code === 'ERR_INVALID_OPTION' ? 2 : 1;
+    return USAGE_CODES.has(err.code) ? 2 : 1;
   }
   console.error('canal: unexpected error:', err);
   return 1;

@@ -5,6 +5,7 @@
 import { InvalidMessageError, InvalidOptionError } from '../errors.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
+import { checkChannelName, checkGroupName } from '../layers/names.ts';
 import { LayerUnavailableError } from '../layers/redis/connection.ts';
 import type { DropEvent } from '../layers/redis/layer-core.ts';
 import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
@@ -18,21 +19,44 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(kind, argv, FLAGS);
+function usage(kind: 'send' | 'group-send'): string {
   const what = kind === 'send' ? 'channel' : 'group';
-  if (values.help || positionals.length !== 2) {
-    console.log(`usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS] [--config PATH]`);
-    return values.help ? 0 : 2;
-  }
-  applyLogLevel(values['log-level']);
-  const [target, text] = positionals as [string, string];
-  let message: LayerMessage;
+  return `usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS] [--config PATH] [--log-level L]`;
+}
+
+/** The message argument: a JSON object with a string `type`, checked before any layer is made. */
+export function parseMessage(text: string): LayerMessage {
+  let message: unknown;
   try {
-    message = JSON.parse(text) as LayerMessage;
+    message = JSON.parse(text);
   } catch (err) {
     throw new InvalidMessageError(`the message is not JSON (${(err as Error).message}): ${text}`);
   }
+  const isObject = message !== null && typeof message === 'object' && !Array.isArray(message);
+  if (!isObject || typeof (message as { type?: unknown }).type !== 'string') {
+    const example = `'{"type": "chat.message", "text": "hi"}'`;
+    throw new InvalidMessageError(`the message must be a JSON object with a string "type", e.g. ${example}, not ${text}`);
+  }
+  return message as LayerMessage;
+}
+
+async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(kind, argv, FLAGS);
+  if (values.help) {
+    console.log(usage(kind));
+    return 0;
+  }
+  if (positionals.length !== 2) {
+    const what = kind === 'send' ? 'a channel' : 'a group';
+    const n = positionals.length;
+    const given = `${n} argument${n === 1 ? '' : 's'}`;
+    throw new InvalidOptionError(`${kind} takes ${what} and a message, not ${given}\n${usage(kind)}`);
+  }
+  applyLogLevel(values['log-level']);
+  const [target, text] = positionals as [string, string];
+  if (kind === 'send') checkChannelName(target);
+  else checkGroupName(target);
+  const message = parseMessage(text);
   await setupFromConfig(values.config);
   const layer = getChannelLayer(values.layer ?? 'default');
   if (layer instanceof InMemoryChannelLayer) {

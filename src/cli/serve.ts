@@ -11,6 +11,7 @@ import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
 import { loadApp } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { catchStopSignals } from './signals.ts';
 import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal serve [app] [options]
@@ -131,6 +132,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new InvalidOptionError(`canal serve takes one application, not ${positionals.length}: ${positionals.join(' ')}`);
   }
   applyLogLevel(values['log-level']);
+  const signals = catchStopSignals();
   const flagged = workerChannels(values.worker ?? [], '--worker');
   const concurrency = numberFlag('worker-concurrency', values['worker-concurrency'], { min: 1, integer: true }) ?? 1;
   const { config, dir } = await setupFromConfig(values.config);
@@ -150,16 +152,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const drainTimeoutMs = resolveServerOptions(options).drainTimeoutMs;
-  // Signal handlers go in before the listening line is printed: whoever reads that line may
-  // signal at once.
+  // The stop goes in before the listening line is printed (whoever reads that line may signal
+  // at once), and before lifespan startup, which a signal must be able to cut short.
   let stopping = false;
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
-  const stop = (signal: string) => {
-    if (stopping) {
-      console.error(`canal: ${signal} again; exiting now`);
-      process.exit(1);
-    }
+  signals.stopWith((signal) => {
     stopping = true;
     console.log(`canal: ${signal}, shutting down`);
     // Workers stop reading at once and finish their messages beside the HTTP drain; lifespan
@@ -180,14 +178,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
         setTimeout(() => process.exit(code), 2000).unref();
         resolveDone(code);
       });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  });
 
   let host: string, port: number;
   try {
-    ({ host, port } = await server.listen());
+    // A signal during lifespan startup stops the server before it listens: then the shutdown's
+    // outcome is the exit code, whether or not listen() ever settles.
+    const listened = await Promise.race([server.listen(), done]);
+    if (typeof listened === 'number') return listened;
+    ({ host, port } = listened);
   } catch (err) {
+    if (stopping) return done;
     // A failed lifespan startup has had its say; anything later (the port) gets the full shutdown.
     if (!(err instanceof CanalError && err.code === 'ERR_LIFESPAN_STARTUP')) await server.close().catch(() => {});
     await closeChannelLayers().catch(() => {});

@@ -8,6 +8,7 @@ import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
 import { loadApp } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { catchStopSignals } from './signals.ts';
 import { workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal worker [--app app] [channel…] [options]
@@ -35,6 +36,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   applyLogLevel(values['log-level']);
+  const signals = catchStopSignals();
   const fromArgs = workerChannels(positionals, 'canal worker');
   const concurrency = numberFlag('concurrency', values.concurrency, { min: 1, integer: true }) ?? 1;
   const { config, path, dir } = await setupFromConfig(values.config);
@@ -64,17 +66,22 @@ export async function workerCommand(argv: string[]): Promise<number> {
     await closeChannelLayers().catch(() => {});
     throw err;
   }
-  worker.start();
-  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid})`);
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+  const done = new Promise<number>((resolve) => {
+    signals.stopWith((signal) => {
       console.log(`canal: ${signal}, finishing the messages in hand`);
       worker
         .stop()
         .then(() => closeChannelLayers())
-        .then(() => resolve(0), () => resolve(1));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+        .then(
+          () => resolve(0),
+          (err) => {
+            console.error('canal: error during shutdown:', err);
+            resolve(1);
+          },
+        );
+    });
   });
+  worker.start();
+  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid})`);
+  return done;
 }
