@@ -175,17 +175,18 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   async receive(channel: string): Promise<M> {
     this.assertOpen();
     this.checkChannel(channel);
-    const pending = this.localReceive(channel);
-    if (!this.channels.has(channel)) {
-      this.channels.add(channel);
-      try {
-        await this.subscribe(channel);
-      } catch (err) {
-        this.channels.delete(channel);
-        throw err;
-      }
+    // The receiver joins the line only once the channel is subscribed: one whose SUBSCRIBE
+    // failed must not stay first in line, to take the next message with nobody awaiting it.
+    // What comes meanwhile is buffered (the channel is this process's from now on).
+    this.channels.add(channel);
+    try {
+      await this.subscribe(channel);
+    } catch (err) {
+      this.channels.delete(channel);
+      throw err;
     }
-    return pending;
+    this.assertOpen();
+    return this.localReceive(channel);
   }
 
   /** Push delivery for a channel this process reads (see the layer contract). */
