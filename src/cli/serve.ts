@@ -9,9 +9,10 @@ import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
-import { loadApp } from './load-app.ts';
+import { loadAppExport } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { catchStopSignals } from './signals.ts';
+import { describeApp, describeLayer } from './startup-line.ts';
 import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal serve [app] [options]
@@ -141,10 +142,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const options = serverOptionsFromFlags(values, configServerOptions(config.server, dir));
   // Layers made from here on (by the app's module too) must be closed if start-up fails, or
   // their connections would keep the process alive.
-  let server: ReturnType<typeof createServer>, worker: Worker | null;
+  let server: ReturnType<typeof createServer>, worker: Worker | null, running: string;
   try {
     // An app named on the command line is relative to the working directory; the config's, to its folder.
-    const app = await loadApp(spec, positionals[0] !== undefined ? process.cwd() : dir);
+    const loaded = await loadAppExport(spec, positionals[0] !== undefined ? process.cwd() : dir);
+    const app = loaded.app;
+    running = `${describeApp(loaded)}, ${describeLayer()}`;
     server = createServer(app, options);
     worker = inProcessWorker(app, flagged, config.workers ?? [], values['no-workers'] ?? false, concurrency);
   } catch (err) {
@@ -197,7 +200,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (stopping) return done;
   // After lifespan startup, so what the app sets up there is ready for the first message.
   worker?.start();
-  console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  console.log(`canal: listening on ${url} (pid ${process.pid}), ${running}`);
   return done;
 }
 

@@ -6,9 +6,10 @@ import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
-import { loadApp } from './load-app.ts';
+import { loadAppExport } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { catchStopSignals } from './signals.ts';
+import { describeApp, describeLayer } from './startup-line.ts';
 import { workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal worker [--app app] [channel…] [options]
@@ -47,9 +48,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
       `name at least one channel to read: canal worker thumbnails, or list them in workers of ${path ?? 'canal.config.ts'} (workers: ['thumbnails'])`,
     );
   }
-  let worker: Worker;
+  let worker: Worker, running: string;
+  const alias = values.layer ?? 'default';
   try {
-    const layer = getChannelLayer(values.layer ?? 'default');
+    const layer = getChannelLayer(alias);
     if (layer instanceof InMemoryChannelLayer) {
       throw new InvalidOptionError(
         'canal worker needs a channel layer that other processes can reach, and the in-memory layer lives inside one process: ' +
@@ -59,8 +61,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
     const spec = values.app ?? config.application;
     if (!spec) throw new InvalidOptionError('no application: give --app path/to/app.ts or set application in canal.config.ts');
     // --app is relative to the working directory; the config's application, to the config's folder.
-    const app = await loadApp(spec, values.app !== undefined ? process.cwd() : dir);
-    worker = new Worker({ app, layer, channels, concurrency });
+    const loaded = await loadAppExport(spec, values.app !== undefined ? process.cwd() : dir);
+    running = `${describeApp(loaded)}, ${describeLayer(alias)}`;
+    worker = new Worker({ app: loaded.app, layer, channels, concurrency });
   } catch (err) {
     // A Redis layer made above would otherwise hold the process open after the error.
     await closeChannelLayers().catch(() => {});
@@ -82,6 +85,6 @@ export async function workerCommand(argv: string[]): Promise<number> {
     });
   });
   worker.start();
-  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid})`);
+  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid}), ${running}`);
   return done;
 }

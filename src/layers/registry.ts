@@ -86,6 +86,11 @@ export function configureChannelLayers(next: ChannelLayersConfig): void {
   config = { ...next };
 }
 
+/** How `alias` is configured (backend and options), or undefined when it is not. */
+export function channelLayerConfig(alias = 'default'): LayerConfig | undefined {
+  return Object.hasOwn(config, alias) ? config[alias] : undefined;
+}
+
 /** The process's one layer for `alias`, made on first use. */
 export function getChannelLayer(alias = 'default'): ChannelLayer {
   const existing = layers.get(alias);
