@@ -68,7 +68,7 @@ describe('canal exit codes', { concurrency: 2 }, () => {
     [['send', 'jobs'], /^canal: send takes a channel and a message, not 1 argument\nusage: canal send <channel>/],
     [['group-send', 'lobby', '{}', 'extra'], /^canal: group-send takes a group and a message, not 3 arguments\n/],
     [['send', 'jobs', '{not json'], /^canal: the message is not JSON .*: \{not json\n$/],
-    [['send', 'jobs', '{"text": "hi"}'], /^canal: the message must be a JSON object with a string "type", .* not \{"text/],
+    [['send', 'jobs', '{"text": "hi"}'], /^canal: the message must be a JSON object with a string "type", .* not \{"/],
     [['send', 'no spaces', '{"type": "x"}'], /^canal: channel name "no spaces" is not valid/],
     [['group-send', 'a!b', '{"type": "x"}'], /^canal: group name "a!b" is not valid/],
   ] as const) {
@@ -116,6 +116,13 @@ describe('canal exit codes', { concurrency: 2 }, () => {
       assert.match(cli.stdout(), /canal: SIGINT during start-up; exiting/);
     });
   }
+
+  it('worker with an app that cannot be loaded: exit 1 naming the file', async () => {
+    const env = { LAYER: 'redis', REDIS_URL: deadRedis };
+    const r = await runCli(['worker', 'jobs', '--app', 'no/such/app.ts'], { cwd: tmp.dir, env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^canal: cannot load no\/such\/app\.ts: no file at /);
+  });
 
   it('serve with the layer unreachable: serves, warns, and exits 0 on SIGTERM', async () => {
     const cli = await serve([APP, '--port', '0'], { env: { LAYER: 'redis', REDIS_URL: deadRedis } });
