@@ -120,6 +120,19 @@ export function exportsOf(namespace: Record<string, unknown>): Record<string, un
 }
 
 export async function loadApp(spec: string, cwd = process.cwd()): Promise<Application> {
+  return (await loadAppExport(spec, cwd)).app;
+}
+
+export interface LoadedApp {
+  app: Application;
+  /** The module's file (absolute), or the package or builtin specifier. */
+  module: string;
+  /** The export the application was taken from. */
+  exportName: string;
+}
+
+/** loadApp, saying where the application came from (for the start-up line). */
+export async function loadAppExport(spec: string, cwd = process.cwd()): Promise<LoadedApp> {
   const { module, exportName } = splitSpec(spec);
   const exports = exportsOf(await loadModule(module, cwd));
   const where = resolveModulePath(module, cwd) ?? module;
@@ -132,7 +145,7 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<Applic
         `${where}: export '${name}' is ${value === null ? 'null' : `a ${typeof value}`}, not an application (scope, receive, send) => Promise<void>; ${describeExports(exports)}`,
       );
     }
-    return value as Application;
+    return { app: value as Application, module: where, exportName: name };
   }
   throw new AppLoadError(
     `${where} has no export ${names.map((n) => `'${n}'`).join(' or ')}; ${describeExports(exports)}. Name the application's export: canal serve ${module}:<export>`,

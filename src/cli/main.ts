@@ -1,7 +1,10 @@
 // `canal <command>`: serve | worker | send | group-send. Each command lives in its own file,
-// is loaded only when asked for (start-up stays fast), and returns an exit code:
-// 0 done, 1 failed (app, config, layer, listen), 2 bad usage (flag, value, command).
+// is loaded only when asked for (start-up stays fast), and returns an exit code (docs/cli.md):
+// 0 done, 1 failed (the app, the layer, the address), 2 bad usage (what was typed: a command,
+// flag, argument, environment variable or config value) — running the same again cannot help.
 import { CanalError } from '../errors.ts';
+import { closestNames, orList } from './closest.ts';
+import { unknownOption } from './flags.ts';
 
 const USAGE = `usage: canal <command> [options]
 
@@ -15,6 +18,9 @@ canal <command> --help shows a command's options; canal --version prints the ver
 
 type Command = (argv: string[]) => Promise<number>;
 
+/** What `canal` itself takes before a command. */
+const TOP_FLAGS = { help: { type: 'boolean' }, version: { type: 'boolean' } } as const;
+
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.ts')).serveCommand,
   worker: async () => (await import('./worker.ts')).workerCommand,
@@ -24,9 +30,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return name ? 0 : 2;
+    return 0;
   }
   if (name === '--version' || name === '-v') {
     const { readFileSync } = await import('node:fs');
@@ -36,7 +46,13 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) {
-    console.error(`canal: unknown command '${name}'\n\n${USAGE}`);
+    if (name.startsWith('-')) {
+      console.error(`canal: ${unknownOption('', name.split('=')[0]!, TOP_FLAGS)}\n\n${USAGE}`);
+      return 2;
+    }
+    const near = closestNames(name, Object.keys(COMMANDS));
+    const hint = near.length > 0 ? ` (did you mean ${orList(near)}?)` : '';
+    console.error(`canal: unknown command '${name}'${hint}\n\n${USAGE}`);
     return 2;
   }
   try {
@@ -46,12 +62,24 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Codes that mean what was typed is wrong (exit 2): a flag, argument, environment variable or
+ * config value, a backend name, the channel, group or message given to send / group-send.
+ */
+const USAGE_CODES = new Set([
+  'ERR_INVALID_OPTION',
+  'ERR_UNKNOWN_BACKEND',
+  'ERR_INVALID_CHANNEL_NAME',
+  'ERR_INVALID_MESSAGE',
+  'ERR_MESSAGE_TOO_LARGE',
+]);
+
 /** One clear line for known errors; a stack only for the unexpected. */
 export function reportError(err: unknown): number {
   if (err instanceof CanalError) {
     console.error(`canal: ${err.message}`);
     if (process.env.CANAL_LOG_LEVEL === 'debug' && err.cause) console.error(err.cause);
-    return err.code === 'ERR_INVALID_OPTION' ? 2 : 1;
+    return USAGE_CODES.has(err.code) ? 2 : 1;
   }
   console.error('canal: unexpected error:', err);
   return 1;

@@ -16,10 +16,15 @@ export function numberFlag(name: string, value: string | undefined, { min = 0, m
   return n;
 }
 
-export function applyLogLevel(value: string | undefined): void {
+/** `--log-level`, else CANAL_LOG_LEVEL, checked as PORT is: a misspelt level is refused, not ignored. */
+export function applyLogLevel(flag: string | undefined, env: Record<string, string | undefined> = process.env): void {
+  const value = flag ?? (env.CANAL_LOG_LEVEL || undefined);
   if (value === undefined) return;
   const levels = ['debug', 'info', 'warn', 'error', 'silent'];
-  if (!levels.includes(value)) throw new InvalidOptionError(`--log-level must be one of ${levels.join(', ')}, not ${JSON.stringify(value)}`);
+  if (!levels.includes(value)) {
+    const label = flag !== undefined ? '--log-level' : 'CANAL_LOG_LEVEL';
+    throw new InvalidOptionError(`${label} must be one of ${levels.join(', ')}, not ${JSON.stringify(value)}`);
+  }
   setLogLevel(value as LogLevel);
   process.env.CANAL_LOG_LEVEL = value;
 }

@@ -1,7 +1,6 @@
 // canal serve [app] — the interface server (Daphne's role). Flags in seconds, as Daphne's.
 import { closeSync, openSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CanalError, InvalidOptionError, ListenError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { createServer } from '../server/server.ts';
@@ -9,8 +8,11 @@ import { resolveServerOptions, type ServerOptions } from '../server/options.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
-import { loadApp } from './load-app.ts';
+import { parseFlags } from './flags.ts';
+import { loadAppExport } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { catchStopSignals } from './signals.ts';
+import { describeApp, describeLayer } from './startup-line.ts';
 import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal serve [app] [options]
@@ -64,11 +66,7 @@ const FLAGS = {
 } as const;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (canal serve --help lists the options)`);
-  }
+  return parseFlags('serve', argv, FLAGS);
 }
 
 /** Maps flags (seconds, bytes) onto ServerOptions (milliseconds, bytes). */
@@ -135,6 +133,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new InvalidOptionError(`canal serve takes one application, not ${positionals.length}: ${positionals.join(' ')}`);
   }
   applyLogLevel(values['log-level']);
+  const signals = catchStopSignals();
   const flagged = workerChannels(values.worker ?? [], '--worker');
   const concurrency = numberFlag('worker-concurrency', values['worker-concurrency'], { min: 1, integer: true }) ?? 1;
   const { config, dir } = await setupFromConfig(values.config);
@@ -143,10 +142,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const options = serverOptionsFromFlags(values, configServerOptions(config.server, dir));
   // Layers made from here on (by the app's module too) must be closed if start-up fails, or
   // their connections would keep the process alive.
-  let server: ReturnType<typeof createServer>, worker: Worker | null;
+  let server: ReturnType<typeof createServer>, worker: Worker | null, running: string;
   try {
     // An app named on the command line is relative to the working directory; the config's, to its folder.
-    const app = await loadApp(spec, positionals[0] !== undefined ? process.cwd() : dir);
+    const loaded = await loadAppExport(spec, positionals[0] !== undefined ? process.cwd() : dir);
+    const app = loaded.app;
+    running = `${describeApp(loaded)}, ${describeLayer()}`;
     server = createServer(app, options);
     worker = inProcessWorker(app, flagged, config.workers ?? [], values['no-workers'] ?? false, concurrency);
   } catch (err) {
@@ -154,16 +155,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const drainTimeoutMs = resolveServerOptions(options).drainTimeoutMs;
-  // Signal handlers go in before the listening line is printed: whoever reads that line may
-  // signal at once.
+  // The stop goes in before the listening line is printed (whoever reads that line may signal
+  // at once), and before lifespan startup, which a signal must be able to cut short.
   let stopping = false;
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
-  const stop = (signal: string) => {
-    if (stopping) {
-      console.error(`canal: ${signal} again; exiting now`);
-      process.exit(1);
-    }
+  signals.stopWith((signal) => {
     stopping = true;
     console.log(`canal: ${signal}, shutting down`);
     // Workers stop reading at once and finish their messages beside the HTTP drain; lifespan
@@ -184,14 +181,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
         setTimeout(() => process.exit(code), 2000).unref();
         resolveDone(code);
       });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  });
 
   let host: string, port: number;
   try {
-    ({ host, port } = await server.listen());
+    // A signal during lifespan startup stops the server before it listens: then the shutdown's
+    // outcome is the exit code, whether or not listen() ever settles.
+    const listened = await Promise.race([server.listen(), done]);
+    if (typeof listened === 'number') return listened;
+    ({ host, port } = listened);
   } catch (err) {
+    if (stopping) return done;
     // A failed lifespan startup has had its say; anything later (the port) gets the full shutdown.
     if (!(err instanceof CanalError && err.code === 'ERR_LIFESPAN_STARTUP')) await server.close().catch(() => {});
     await closeChannelLayers().catch(() => {});
@@ -200,7 +200,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (stopping) return done;
   // After lifespan startup, so what the app sets up there is ready for the first message.
   worker?.start();
-  console.log(`canal: listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (pid ${process.pid})`);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  console.log(`canal: listening on ${url} (pid ${process.pid}), ${running}`);
   return done;
 }
 

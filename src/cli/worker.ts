@@ -1,13 +1,15 @@
 // canal worker [--app app] [channel…] — Channels' runworker: the app's `channel` branch runs
 // for every message of the named channels (the arguments, else the config's `workers`).
 // Needs a layer other processes can reach (Redis).
-import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.ts';
 import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
-import { loadApp } from './load-app.ts';
+import { parseFlags } from './flags.ts';
+import { loadAppExport } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { catchStopSignals } from './signals.ts';
+import { describeApp, describeLayer } from './startup-line.ts';
 import { workerChannels } from './worker-channels.ts';
 
 const HELP = `usage: canal worker [--app app] [channel…] [options]
@@ -19,30 +21,23 @@ const HELP = `usage: canal worker [--app app] [channel…] [options]
   --config PATH       the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL   debug | info | warn | error | silent`;
 
+const FLAGS = {
+  app: { type: 'string' },
+  concurrency: { type: 'string' },
+  layer: { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function workerCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        app: { type: 'string' },
-        concurrency: { type: 'string' },
-        layer: { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (canal worker --help lists the options)`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags('worker', argv, FLAGS);
   if (values.help) {
     console.log(HELP);
     return 0;
   }
   applyLogLevel(values['log-level']);
+  const signals = catchStopSignals();
   const fromArgs = workerChannels(positionals, 'canal worker');
   const concurrency = numberFlag('concurrency', values.concurrency, { min: 1, integer: true }) ?? 1;
   const { config, path, dir } = await setupFromConfig(values.config);
@@ -53,9 +48,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
       `name at least one channel to read: canal worker thumbnails, or list them in workers of ${path ?? 'canal.config.ts'} (workers: ['thumbnails'])`,
     );
   }
-  let worker: Worker;
+  let worker: Worker, running: string;
+  const alias = values.layer ?? 'default';
   try {
-    const layer = getChannelLayer(values.layer ?? 'default');
+    const layer = getChannelLayer(alias);
     if (layer instanceof InMemoryChannelLayer) {
       throw new InvalidOptionError(
         'canal worker needs a channel layer that other processes can reach, and the in-memory layer lives inside one process: ' +
@@ -65,24 +61,30 @@ export async function workerCommand(argv: string[]): Promise<number> {
     const spec = values.app ?? config.application;
     if (!spec) throw new InvalidOptionError('no application: give --app path/to/app.ts or set application in canal.config.ts');
     // --app is relative to the working directory; the config's application, to the config's folder.
-    const app = await loadApp(spec, values.app !== undefined ? process.cwd() : dir);
-    worker = new Worker({ app, layer, channels, concurrency });
+    const loaded = await loadAppExport(spec, values.app !== undefined ? process.cwd() : dir);
+    running = `${describeApp(loaded)}, ${describeLayer(alias)}`;
+    worker = new Worker({ app: loaded.app, layer, channels, concurrency });
   } catch (err) {
     // A Redis layer made above would otherwise hold the process open after the error.
     await closeChannelLayers().catch(() => {});
     throw err;
   }
-  worker.start();
-  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid})`);
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+  const done = new Promise<number>((resolve) => {
+    signals.stopWith((signal) => {
       console.log(`canal: ${signal}, finishing the messages in hand`);
       worker
         .stop()
         .then(() => closeChannelLayers())
-        .then(() => resolve(0), () => resolve(1));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+        .then(
+          () => resolve(0),
+          (err) => {
+            console.error('canal: error during shutdown:', err);
+            resolve(1);
+          },
+        );
+    });
   });
+  worker.start();
+  console.log(`canal: worker reading ${channels.join(', ')} (pid ${process.pid}), ${running}`);
+  return done;
 }

@@ -7,8 +7,8 @@ import { InvalidOptionError, UnknownBackendError } from '../errors.ts';
 import { parseLayerOptions } from './base-layer.ts';
 import { InMemoryChannelLayer } from './memory.ts';
 import { parseHosts } from './redis/hosts.ts';
-import { RedisChannelLayer } from './redis/redis-layer.ts';
-import { RedisPubSubChannelLayer } from './redis/pubsub-layer.ts';
+import { checkKeyPrefix, RedisChannelLayer } from './redis/redis-layer.ts';
+import { checkPubSubPrefix, RedisPubSubChannelLayer } from './redis/pubsub-layer.ts';
 import type { ChannelLayer } from './types.ts';
 
 export type LayerClass = new (options?: object) => ChannelLayer;
@@ -31,6 +31,7 @@ const BACKENDS: Record<string, { make: Factory; check?: (options: object) => voi
       const { hosts, ...rest } = o as { hosts?: [] };
       parseHosts(hosts);
       parseLayerOptions(rest, ['prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout']);
+      checkKeyPrefix((rest as { prefix?: unknown }).prefix);
     },
   },
   'redis-pubsub': {
@@ -39,6 +40,7 @@ const BACKENDS: Record<string, { make: Factory; check?: (options: object) => voi
       const { hosts, ...rest } = o as { hosts?: [] };
       parseHosts(hosts);
       parseLayerOptions(rest, ['prefix', 'commandTimeoutMs']);
+      checkPubSubPrefix((rest as { prefix?: unknown }).prefix);
     },
   },
 };
@@ -84,6 +86,11 @@ export function configureChannelLayers(next: ChannelLayersConfig): void {
   for (const layer of layers.values()) void layer.close();
   layers.clear();
   config = { ...next };
+}
+
+/** How `alias` is configured (backend and options), or undefined when it is not. */
+export function channelLayerConfig(alias = 'default'): LayerConfig | undefined {
+  return Object.hasOwn(config, alias) ? config[alias] : undefined;
 }
 
 /** The process's one layer for `alias`, made on first use. */

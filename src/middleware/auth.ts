@@ -31,8 +31,17 @@ function needSession(scope: Scope, what: string) {
   return scope.session;
 }
 
+/** What each required option is, for the errors of AuthMiddleware and AuthMiddlewareStack. */
+const NEEDED = {
+  getUser: 'getUser(id, scope), which loads your user (or returns null)',
+  secretKeys: 'secretKeys, the secrets (16 characters or more) that sign the session cookie',
+} as const;
+
 function AuthMiddlewareImpl(app: Application, options: { getUser: GetUser }): Application {
-  if (typeof options?.getUser !== 'function') throw new InvalidOptionError('AuthMiddleware(app, { getUser }) needs getUser(id, scope) that loads your user');
+  if (typeof options?.getUser !== 'function') {
+    const example = 'AuthMiddleware(app, { getUser: (id) => db.users.find(id) })';
+    throw new InvalidOptionError(`AuthMiddleware(app, { getUser }) needs ${NEEDED.getUser}; e.g. ${example}`);
+  }
   return async (scope, receive, send) => {
     if (scope.type !== 'http' && scope.type !== 'websocket') return app(scope, receive, send);
     const session = needSession(scope, 'AuthMiddleware');
@@ -66,7 +75,21 @@ export async function logout(scope: Scope): Promise<void> {
   scope.user = AnonymousUser;
 }
 
+/**
+ * Django's AuthMiddlewareStack(app) reads the settings; here what it needs is given: the options
+ * it cannot do without are named, with an example, when they are missing.
+ */
 export function AuthMiddlewareStack(app: Application, options: SessionMiddlewareOptions & { getUser: GetUser }): Application {
+  const missing = (['getUser', 'secretKeys'] as const).filter((key) =>
+    key === 'getUser' ? typeof options?.getUser !== 'function' : options?.secretKeys === undefined,
+  );
+  if (missing.length > 0) {
+    const given = '{ secretKeys: [process.env.SECRET_KEY], getUser: (id) => db.users.find(id) }';
+    const example = `AuthMiddlewareStack(app, ${given})`;
+    const what = missing.map((key) => NEEDED[key]).join(', and ');
+    const needs = options === undefined || options === null ? `options: ${what}` : what;
+    throw new InvalidOptionError(`AuthMiddlewareStack(app, { getUser, secretKeys }) needs ${needs}; e.g. ${example}`);
+  }
   const { getUser, ...session } = options;
   return CookieMiddleware(SessionMiddleware(AuthMiddleware(app, { getUser }), session));
 }

@@ -2,6 +2,7 @@
 // with some keys added (never changing the scope it was given).
 import type { Application, Scope, ScopeExtras } from '../asgi/types.ts';
 import { copyScope } from '../asgi/copy-scope.ts';
+import { InvalidOptionError } from '../errors.ts';
 
 export type ScopeAdditions = (scope: Scope) => Partial<ScopeExtras> | Record<string, unknown> | Promise<Partial<ScopeExtras> | Record<string, unknown>>;
 
@@ -10,6 +11,10 @@ export type ScopeAdditions = (scope: Scope) => Partial<ScopeExtras> | Record<str
  * then `TenantMiddleware(app)`. Only the listed scope types are touched (default http, websocket).
  */
 export function scopeMiddleware(add: ScopeAdditions, types: readonly Scope['type'][] = ['http', 'websocket']): (app: Application) => Application {
+  if (typeof add !== 'function') {
+    const example = 'scopeMiddleware(async (scope) => ({ tenant: await findTenant(scope) }))';
+    throw new InvalidOptionError(`scopeMiddleware(add) needs a function (scope) => keys to add, e.g. ${example}`);
+  }
   return (app) => async (scope, receive, send) => {
     if (!types.includes(scope.type)) return app(scope, receive, send);
     const extra = await add(scope);

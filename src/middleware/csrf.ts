@@ -5,6 +5,7 @@
 // `csrftoken` cookie get one, for pages and scripts to read.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Application, HeaderPair, SendEvent } from '../asgi/types.ts';
+import { InvalidOptionError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { cookieHeader, parseCookies, serializeCookie } from './cookies.ts';
 import { originMatches } from './origin-validator.ts';
@@ -34,6 +35,11 @@ function get(headers: HeaderPair[], name: string): string | null {
 }
 
 function CsrfMiddlewareImpl(app: Application, options: CsrfOptions = {}): Application {
+  if (options === null || typeof options !== 'object') {
+    const example = "{ trustedOrigins: ['https://app.example.com'] }";
+    const call = 'CsrfMiddleware(app, options?)';
+    throw new InvalidOptionError(`${call}: options must be an object such as ${example}, not ${options}`);
+  }
   const cookieName = options.cookieName ?? 'csrftoken';
   const headerName = (options.headerName ?? 'x-csrftoken').toLowerCase();
   const trusted = options.trustedOrigins ?? [];

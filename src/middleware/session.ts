@@ -170,7 +170,13 @@ const KEYS = ['secretKeys', 'store', 'cookieName', 'maxAge', 'cookie'];
 
 function SessionMiddlewareImpl(app: Application, options: SessionMiddlewareOptions): Application {
   if (typeof app !== 'function') throw new InvalidOptionError('SessionMiddleware(app, options): app must be an application');
-  if (!options || typeof options !== 'object') throw new InvalidOptionError('SessionMiddleware needs options with secretKeys');
+  if (!options || typeof options !== 'object' || options.secretKeys === undefined) {
+    throw new InvalidOptionError(
+      'SessionMiddleware(app, { secretKeys }) needs secretKeys: secrets of 16 characters or more that sign ' +
+        'the session cookie (the first signs, any verifies), ' +
+        'e.g. SessionMiddleware(app, { secretKeys: [process.env.SECRET_KEY] })',
+    );
+  }
   for (const k of Object.keys(options)) if (!KEYS.includes(k)) throw new InvalidOptionError(`unknown SessionMiddleware option '${k}'; known: ${KEYS.join(', ')}`);
   const signer = new Signer(options.secretKeys, 'canal.session');
   const store = options.store ?? new MemorySessionStore();

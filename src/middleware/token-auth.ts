@@ -45,7 +45,11 @@ export function findToken(scope: Scope, queryParam = 'token'): string | null {
 
 function TokenAuthMiddlewareImpl(app: Application, options: TokenAuthOptions): Application {
   if (!options || (typeof options.verify !== 'function' && options.jwtKey === undefined)) {
-    throw new InvalidOptionError('TokenAuthMiddleware needs verify(token, scope) or jwtKey');
+    throw new InvalidOptionError(
+      'TokenAuthMiddleware(app, options) needs verify(token, scope) or jwtKey, ' +
+        'e.g. TokenAuthMiddleware(app, { jwtKey: process.env.JWT_SECRET }) ' +
+        'or TokenAuthMiddleware(app, { verify: (token) => db.users.byToken(token) })',
+    );
   }
   const key = typeof options.jwtKey === 'string' ? new TextEncoder().encode(options.jwtKey) : options.jwtKey;
   const toUser = options.userFromClaims ?? ((c: Record<string, unknown>) => ({ ...c, id: String(c.sub ?? ''), isAuthenticated: true }) as User);

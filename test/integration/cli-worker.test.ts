@@ -37,14 +37,14 @@ describe('canal worker / send / group-send', () => {
     }
   });
 
-  it('send refuses a message that is not JSON (exit 1) and a missing argument (exit 2)', async () => {
+  it('send refuses a message that is not JSON and a missing argument (exit 2)', async () => {
     const env = { LAYER: 'redis', REDIS_URL };
     let r = await runCli(['send', 'somewhere', '{not json'], { env });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /the message is not JSON .*\{not json/);
     r = await runCli(['send', 'somewhere'], { env });
     assert.equal(r.code, 2);
-    assert.match(r.stdout, /usage: canal send <channel>/);
+    assert.match(r.stderr, /usage: canal send <channel>/);
   });
 
   it('worker and send refuse the in-memory layer, saying what to set', async () => {

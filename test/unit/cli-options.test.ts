@@ -2,7 +2,7 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverOptionsFromFlags } from '../../src/cli/serve.ts';
-import { layersFromEnv, numberFlag } from '../../src/cli/options.ts';
+import { applyLogLevel, layersFromEnv, numberFlag } from '../../src/cli/options.ts';
 import { resolveServerOptions } from '../../src/server/options.ts';
 
 describe('serverOptionsFromFlags', () => {
@@ -112,5 +112,19 @@ describe('layersFromEnv', () => {
 
   it('refuses an unknown LAYER, listing the ones there are', () => {
     assert.throws(() => layersFromEnv({}, { LAYER: 'rabbit' }), { code: 'ERR_INVALID_OPTION', message: 'LAYER must be one of memory, redis, redis-pubsub, not "rabbit"' });
+  });
+});
+
+describe('applyLogLevel', () => {
+  it('refuses a level that does not exist, naming the flag or CANAL_LOG_LEVEL', () => {
+    const levels = 'debug, info, warn, error, silent';
+    assert.throws(() => applyLogLevel('loud', {}), {
+      code: 'ERR_INVALID_OPTION',
+      message: `--log-level must be one of ${levels}, not "loud"`,
+    });
+    assert.throws(() => applyLogLevel(undefined, { CANAL_LOG_LEVEL: 'verbose' }), {
+      code: 'ERR_INVALID_OPTION',
+      message: `CANAL_LOG_LEVEL must be one of ${levels}, not "verbose"`,
+    });
   });
 });

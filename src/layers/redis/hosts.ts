@@ -31,12 +31,34 @@ export interface HostSpec {
   options: RedisOptions;
 }
 
+/** `address` with the password of its `user:password@` part shown as `****`, for messages. */
+export function redactUrl(address: string): string {
+  // Up to the last '@': an unencoded '@' in a password must not leave its tail visible.
+  return address.replace(/^([^:/?#]*:\/\/[^:@/]*):.*@/s, '$1:****@');
+}
+
+/**
+ * The host as the start-up line shows it: its label, saying that it has credentials without
+ * showing the password (`redis://:****@host:6379/0`, `host:6379 (password ****)`).
+ */
+export function hostWithAuth(spec: HostSpec): string {
+  const { username, password } = spec.options;
+  if (!username && !password) return spec.label;
+  const scheme = /^rediss?:\/\//.exec(spec.label)?.[0];
+  if (scheme) return `${scheme}${username ?? ''}${password ? ':****' : ''}@${spec.label.slice(scheme.length)}`;
+  const auth = [username ? `user ${username}` : '', password ? 'password ****' : ''].filter(Boolean);
+  return `${spec.label} (${auth.join(', ')})`;
+}
+
 function urlSpec(address: string, index: number): HostSpec {
   let url: URL;
   try {
     url = new URL(address);
   } catch {
-    throw new InvalidOptionError(`hosts[${index}] is not a URL: ${JSON.stringify(address)} (expected redis://host:port/db, rediss://… or unix:///path)`);
+    const shown = JSON.stringify(redactUrl(address));
+    throw new InvalidOptionError(
+      `hosts[${index}] is not a URL: ${shown} (expected redis://host:port/db, rediss://… or unix:///path)`,
+    );
   }
   const db = url.pathname && url.pathname !== '/' ? Number(url.pathname.slice(1)) : Number(url.searchParams.get('db') ?? 0);
   const auth: RedisOptions = {};
@@ -48,7 +70,9 @@ function urlSpec(address: string, index: number): HostSpec {
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new InvalidOptionError(`hosts[${index}] has scheme ${url.protocol} — use redis://, rediss:// or unix://`);
   }
-  if (!Number.isInteger(db) || db < 0) throw new InvalidOptionError(`hosts[${index}] has a bad database number in ${address}`);
+  if (!Number.isInteger(db) || db < 0) {
+    throw new InvalidOptionError(`hosts[${index}] has a bad database number in ${redactUrl(address)}`);
+  }
   const options: RedisOptions = { ...auth, host: url.hostname || 'localhost', port: Number(url.port || 6379), db };
   // SNI takes a host name, never an IP address (RFC 6066)
   if (url.protocol === 'rediss:') options.tls = isIP(url.hostname) ? {} : { servername: url.hostname };

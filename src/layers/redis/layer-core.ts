@@ -29,6 +29,8 @@ export interface DropEvent {
    * been delivered (counted apart from `dropped`).
    */
   reason: 'full' | 'expired' | 'unavailable' | 'undecodable' | 'overflow' | 'unconfirmed';
+  /** For `unavailable` and `unconfirmed`: why Redis did not take the message (ERR_LAYER_UNAVAILABLE). */
+  error?: Error;
 }
 
 export interface RedisLayerStats {

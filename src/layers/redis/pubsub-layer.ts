@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import { CanalError, InvalidOptionError } from '../../errors.ts';
 import { createLogger } from '../../logging.ts';
+import { MAX_NAME_LENGTH } from '../names.ts';
 import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.ts';
 import { consistentHash } from './consistent-hash.ts';
 import { packMessage, unpackMessage } from './codec.ts';
@@ -39,6 +40,27 @@ export interface RedisPubSubLayerStats extends RedisLayerStats {
    * empty group counts too; a group whose members' processes were reconnecting to Redis is a loss.
    */
   unheard: number;
+}
+
+/** The longest prefix that keeps newChannel()'s names (`<prefix>specific.<32-character id>`) valid. */
+export const MAX_PUBSUB_PREFIX = MAX_NAME_LENGTH - 1 - 'specific.'.length - 32;
+
+/**
+ * The `prefix` option, checked. It begins channel names, so it must keep them valid: one that
+ * cannot (a ':', a space) is refused here, rather than failing every newChannel() later.
+ */
+export function checkPubSubPrefix(value: unknown): string {
+  if (value === undefined) return 'asgi';
+  if (typeof value !== 'string') {
+    throw new InvalidOptionError(`prefix must be a string such as 'asgi', not ${JSON.stringify(value)}`);
+  }
+  if (!/^[A-Za-z0-9._-]*$/.test(value) || value.length > MAX_PUBSUB_PREFIX) {
+    throw new InvalidOptionError(
+      `prefix ${JSON.stringify(value)} cannot begin channel names (newChannel() gives ${value}specific.<id>): ` +
+        `use ASCII letters, digits, '-', '_' and '.', at most ${MAX_PUBSUB_PREFIX} characters, e.g. 'asgi' or 'myapp.'`,
+    );
+  }
+  return value;
 }
 
 /** groupAdd with a channel that this process does not read. */
@@ -70,8 +92,11 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
     super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
-    this.prefix = options.prefix ?? 'asgi';
-    if (typeof this.prefix !== 'string') throw new InvalidOptionError(`prefix must be a string, not ${typeof this.prefix}`);
+    try {
+      this.prefix = checkPubSubPrefix(options.prefix);
+    } catch (err) {
+      throw new InvalidOptionError(`redis-pubsub layer: ${(err as Error).message}`);
+    }
     const waitMs = options.commandTimeoutMs ?? 2000;
     this.shards = parseHosts(options.hosts).map((spec) => this.makeShard(spec, waitMs));
   }
@@ -186,17 +211,18 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
   async receive(channel: string): Promise<M> {
     this.assertOpen();
     this.checkChannel(channel);
-    const pending = this.localReceive(channel);
-    if (!this.channels.has(channel)) {
-      this.channels.add(channel);
-      try {
-        await this.subscribe(channel);
-      } catch (err) {
-        this.channels.delete(channel);
-        throw err;
-      }
+    // The receiver joins the line only once the channel is subscribed: one whose SUBSCRIBE
+    // failed must not stay first in line, to take the next message with nobody awaiting it.
+    // What comes meanwhile is buffered (the channel is this process's from now on).
+    this.channels.add(channel);
+    try {
+      await this.subscribe(channel);
+    } catch (err) {
+      this.channels.delete(channel);
+      throw err;
     }
-    return pending;
+    this.assertOpen();
+    return this.localReceive(channel);
   }
 
   /** Push delivery for a channel this process reads (see the layer contract). */
@@ -282,7 +308,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
       (heard: number): void => {
         if (heard === 0) this.unheard++;
       },
-      (err: Error): void => this.countDrop({ channel: null, group, reason: failedSendReason(err) }),
+      (err: Error): void => this.countDrop({ channel: null, group, reason: failedSendReason(err), error: err }),
     );
     // Redis is away: fail fast, and the drop is counted before groupSend returns.
     if (!connected) return sent;

@@ -43,6 +43,23 @@ export interface RedisChannelLayerOptions extends LayerCoreOptions {
 
 const OWN_KEYS = ['hosts', 'prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout'];
 
+/**
+ * The `prefix` option, checked. It only begins Redis keys, never channel names, so any string
+ * will do, as in channels_redis (flush() escapes its glob characters).
+ */
+export function checkKeyPrefix(value: unknown): string {
+  if (value === undefined) return 'asgi';
+  if (typeof value !== 'string') {
+    throw new InvalidOptionError(`prefix must be a string such as 'asgi', not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** `text` matched literally in a Redis KEYS/SCAN pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 /** Most messages one read of this process's channels takes from Redis. */
 const BATCH_POP = 256;
 
@@ -120,8 +137,11 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   constructor(options: RedisChannelLayerOptions = {}) {
     super('redis', options, OWN_KEYS);
-    this.prefix = options.prefix ?? 'asgi';
-    if (typeof this.prefix !== 'string') throw new InvalidOptionError(`prefix must be a string, not ${typeof this.prefix}`);
+    try {
+      this.prefix = checkKeyPrefix(options.prefix);
+    } catch (err) {
+      throw new InvalidOptionError(`redis layer: ${(err as Error).message}`);
+    }
     const waitMs = options.commandTimeoutMs ?? 2000;
     if (!Number.isInteger(waitMs) || waitMs <= 0) throw new InvalidOptionError(`commandTimeoutMs must be a whole number > 0, not ${waitMs}`);
     this.blockTimeout = options.blockTimeout ?? 5;
@@ -328,7 +348,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       // groupSend never raises for delivery problems: an outage is counted as a drop (nothing
       // was stored, whether or not the read of the members was answered).
       if (!(err instanceof LayerUnavailableError)) throw err;
-      this.countDrop({ channel: null, group, reason: 'unavailable' });
+      this.countDrop({ channel: null, group, reason: 'unavailable', error: err });
       return;
     }
     if (members.length === 0) return;
@@ -362,7 +382,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
           if (!(err instanceof LayerUnavailableError)) throw err;
           const reason = failedSendReason(err);
           for (const channels of batch.channels) {
-            for (const channel of channels) this.countDrop({ channel, group, reason });
+            for (const channel of channels) this.countDrop({ channel, group, reason, error: err });
           }
         }
       }),
@@ -388,7 +408,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       },
       (err: unknown) => {
         if (!(err instanceof LayerUnavailableError)) throw err;
-        this.countDrop({ channel: null, group, reason: failedSendReason(err) });
+        this.countDrop({ channel: null, group, reason: failedSendReason(err), error: err as Error });
       },
     );
   }
@@ -418,9 +438,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.sendGroupBatch();
     this.memberships.clear();
     this.clearLocal();
-    await Promise.all(
-      this.shards.map((s) => s.run((c) => (c as RedisClient & { canalFlush: (p: string) => Promise<number> }).canalFlush(this.prefix + '*'))),
-    );
+    const pattern = globEscape(this.prefix) + '*';
+    type Flushing = RedisClient & { canalFlush: (pattern: string) => Promise<number> };
+    await Promise.all(this.shards.map((s) => s.run((c) => (c as Flushing).canalFlush(pattern))));
   }
 
   async close(): Promise<void> {
