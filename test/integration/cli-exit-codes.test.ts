@@ -190,7 +190,8 @@ describe('canal exit codes on a real Redis', { concurrency: 2 }, () => {
     }
     const r = await runCli(['group-send', 'room', '{"type": "x"}'], { cwd: tmp.dir });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, 'canal: group-send to room: 1 member channel was full and did not get the message\n');
+    assert.match(r.stderr, /^canal: group-send to room: 1 member channel was full and did not get the message$/m);
+    assert.doesNotMatch(r.stderr, /ERROR|Error:/);
     assert.equal(await redis.zcard(`${prefix}member.free`), 1);
   });
 });

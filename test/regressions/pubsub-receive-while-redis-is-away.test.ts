@@ -35,7 +35,12 @@ it('a pub/sub receive that failed to subscribe leaves no receiver behind', async
       const [, subscribers] = (await admin!.pubsub('NUMSUB', 'jobs')) as [string, number];
       return Number(subscribers) === 1;
     }, 'a subscribed receive', 8000);
-    await layer.send('jobs', { type: 'job.run', id: 1 });
+    // The command connection reconnects on its own schedule; until it has, a send fails fast.
+    await until(
+      () => layer.send('jobs', { type: 'job.run', id: 1 }).then(() => true, () => false),
+      'a send once the command connection is back',
+      5000,
+    );
     assert.deepEqual(await within(received!, 2000, 'the receive after the outage'), { type: 'job.run', id: 1 });
   } finally {
     await layer.close();
