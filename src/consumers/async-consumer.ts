@@ -22,7 +22,7 @@ const log = createLogger('dispatch');
 
 /** Queued after the last event: ends the loop, with the reason (StopConsumer or an error). */
 class Halt {
-  readonly reason: unknown;
+  declare readonly reason: unknown;
   constructor(reason: unknown) {
     this.reason = reason;
   }

@@ -44,7 +44,7 @@ class Walker {
   private readonly seen: object[] = [];
   private readonly copy: boolean;
   private readonly freeze: boolean;
-  private readonly op: string;
+  private declare readonly op: string;
   constructor(
     mode: CopyMode,
     op: string,

@@ -153,10 +153,10 @@ class Exchange {
   private readonly trailers: [string, string][] = [];
   private readonly noBody: boolean;
 
-  private readonly scope: HttpScope;
-  private readonly receive: () => Promise<HttpReceiveEvent>;
-  private readonly send: (event: HttpSendEvent) => Promise<void>;
-  private readonly highWaterMark: number;
+  private declare readonly scope: HttpScope;
+  private declare readonly receive: () => Promise<HttpReceiveEvent>;
+  private declare readonly send: (event: HttpSendEvent) => Promise<void>;
+  private declare readonly highWaterMark: number;
   constructor(
     scope: HttpScope,
     receive: () => Promise<HttpReceiveEvent>,

@@ -80,8 +80,8 @@ export class Session {
   /** Set when the cookie must be written again (new key, cycled key, flushed). */
   cookieChanged = false;
 
-  private readonly store: SessionStore;
-  private readonly ttlSeconds: number;
+  private declare readonly store: SessionStore;
+  private declare readonly ttlSeconds: number;
   constructor(
     store: SessionStore,
     ttlSeconds: number,

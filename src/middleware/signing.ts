@@ -6,7 +6,7 @@ import { InvalidOptionError } from '../errors.ts';
 export class Signer {
   private readonly keys: Buffer[];
 
-  private readonly salt: string;
+  private declare readonly salt: string;
   constructor(secretKeys: readonly (string | Buffer)[], salt = 'canal.signing') {
     this.salt = salt;
     if (!Array.isArray(secretKeys) || secretKeys.length === 0 || secretKeys.some((k) => !k || k.length < 16)) {

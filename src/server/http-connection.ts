@@ -72,10 +72,10 @@ class HttpConnection implements LiveConnection, InFlightMember {
   private appDone = false;
   private timer: NodeJS.Timeout | null = null;
 
-  private readonly ctx: ServerContext;
-  private readonly req: IncomingMessage;
-  private readonly res: WatchedResponse;
-  private readonly scope: HttpScope;
+  private declare readonly ctx: ServerContext;
+  private declare readonly req: IncomingMessage;
+  private declare readonly res: WatchedResponse;
+  private declare readonly scope: HttpScope;
   constructor(
     ctx: ServerContext,
     req: IncomingMessage,

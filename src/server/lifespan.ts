@@ -21,7 +21,7 @@ export class Lifespan {
   /** The lifespan app has returned: nobody is left to answer lifespan.shutdown. */
   private ended = false;
 
-  private readonly ctx: ServerContext;
+  private declare readonly ctx: ServerContext;
   constructor(ctx: ServerContext) {
     this.ctx = ctx;
   }

@@ -146,9 +146,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private appDone = false;
   private finished = false;
 
-  private readonly ctx: ServerContext;
-  private readonly socket: Duplex;
-  readonly scope: WebsocketScope;
+  private declare readonly ctx: ServerContext;
+  private declare readonly socket: Duplex;
+  declare readonly scope: WebsocketScope;
   constructor(
     ctx: ServerContext,
     req: IncomingMessage,

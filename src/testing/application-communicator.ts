@@ -33,8 +33,8 @@ export class ApplicationCommunicator {
   /** Settles when the app returns (never rejects: the app's error is re-raised by the calls). */
   readonly done: Promise<void>;
 
-  readonly app: Application;
-  readonly scope: Scope;
+  declare readonly app: Application;
+  declare readonly scope: Scope;
   constructor(app: Application, scope: TestScope) {
     this.app = app;
     this.scope = (scope.asgi === undefined ? { ...scope, asgi: ASGI_VERSION } : scope) as Scope;
