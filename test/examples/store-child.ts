@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+// The example imports 'canaljs': Canal's hooks resolve it to these sources, as `canal` would.
+const REGISTER = new URL('../../src/loader/register.ts', import.meta.url).href;
 const ROOT = join(HERE, '..', '..');
 
 export interface Writer {
@@ -17,7 +19,7 @@ export interface Writer {
 }
 
 export function startWriter(job: { options: { url?: string; sqlitePath?: string }; room?: string; count?: number }): Writer {
-  const child = spawn(process.execPath, [join(HERE, 'store-writer.ts'), JSON.stringify(job)], {
+  const child = spawn(process.execPath, ['--import', REGISTER, join(HERE, 'store-writer.ts'), JSON.stringify(job)], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
