@@ -60,3 +60,62 @@ export function createLogger(stage: string): Logger {
     enabled: (level) => ORDER[level] >= threshold,
   };
 }
+
+let repeatWindowMs = 5000;
+
+/** Sets how long a RepeatedLog gathers repeats of a kind into one count line (tests shorten it). */
+export function setLogRepeatWindow(ms: number): number {
+  const prev = repeatWindowMs;
+  repeatWindowMs = ms;
+  return prev;
+}
+
+interface Pending {
+  count: number;
+}
+
+/**
+ * Lines that may come once per request (a refused Host, a 404, a client that left mid-send):
+ * the first of a kind is written at once, the repeats within the window that follows become
+ * one line with their count, so a flood of bad requests writes a few lines, not a flood.
+ */
+export class RepeatedLog {
+  private readonly log: Logger;
+  private readonly level: Exclude<LogLevel, 'silent'>;
+  private readonly kinds = new Map<string, Pending>();
+  constructor(log: Logger, level: Exclude<LogLevel, 'silent'>) {
+    this.log = log;
+    this.level = level;
+  }
+
+  /**
+   * Logs `message` now, or counts it when `kind` was logged within the window. `kind` is one of
+   * a few fixed labels, never a path or a header: each kind holds a timer while it repeats.
+   */
+  note(kind: string, message: string): void {
+    if (!this.log.enabled(this.level)) return;
+    const pending = this.kinds.get(kind);
+    if (pending) {
+      pending.count++;
+      return;
+    }
+    this.log[this.level](message);
+    this.open(kind);
+  }
+
+  private open(kind: string): void {
+    const windowMs = repeatWindowMs;
+    setTimeout(() => {
+      const p = this.kinds.get(kind)!;
+      this.kinds.delete(kind);
+      if (p.count === 0) return;
+      this.log[this.level](`${kind}: ${p.count} more in the last ${formatWindow(windowMs)}`);
+      this.open(kind); // a flood that goes on gets one count line per window
+    }, windowMs).unref();
+    this.kinds.set(kind, { count: 0 });
+  }
+}
+
+function formatWindow(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
