@@ -16,10 +16,16 @@ function AllowedHostsMiddlewareImpl(app: Application, allowedHosts: readonly str
   if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) throw new InvalidOptionError('AllowedHostsMiddleware needs a list of allowed hosts, e.g. ["example.com", ".example.com"]');
   return async (scope, receive, send) => {
     if (scope.type !== 'http') return app(scope, receive, send);
+    // The first Host, as requestHeader(), Node and Express read it; a request with several is
+    // refused (RFC 9112 §3.2), so no reader can see another Host than the one checked here.
     let host: string | null = null;
-    for (const [k, v] of scope.headers as HeaderPair[]) if (k.toString('latin1') === 'host') host = v.toString('latin1');
-    if (host !== null && hostAllowed(host, allowedHosts)) return app(scope, receive, send);
-    log.warn(`refused ${scope.method} ${scope.path}: Host ${JSON.stringify(host)} is not allowed`);
+    let hosts = 0;
+    for (const [k, v] of scope.headers as HeaderPair[]) {
+      if (k.length === 4 && k.toString('latin1') === 'host' && hosts++ === 0) host = v.toString('latin1');
+    }
+    if (hosts === 1 && hostAllowed(host!, allowedHosts)) return app(scope, receive, send);
+    const why = hosts > 1 ? `${hosts} Host headers` : `Host ${JSON.stringify(host)} is not allowed`;
+    log.warn(`refused ${scope.method} ${scope.path}: ${why}`);
     await send({ type: 'http.response.start', status: 400, headers: [['content-type', 'text/plain; charset=utf-8']] });
     await send({ type: 'http.response.body', body: 'Bad Request: this host is not served here\n' });
   };

@@ -365,6 +365,24 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
 export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: WatchedResponse): void {
   ctx.stats.httpRequests++;
+  // Read from rawHeaders: touching req.headers makes node build a header object per request.
+  let length: string | undefined;
+  let chunked = false;
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') length = raw[i + 1];
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
+    else if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) {
+    // RFC 9112 §3.2 (see countHosts).
+    ctx.stats.rejected++;
+    ctx.log.debug(`${req.method} ${req.url}: refused, ${hosts} Host headers`);
+    plainResponse(res, 400, `Bad Request: ${hosts} Host headers; a request has one`, true);
+    return;
+  }
   let scope: HttpScope;
   try {
     scope = buildHttpScope(req, ctx);
@@ -375,15 +393,6 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     plainResponse(res, 400, 'Bad Request: ' + err.message, true);
     return;
   }
-  // Read from rawHeaders: touching req.headers makes node build a header object per request.
-  let length: string | undefined;
-  let chunked = false;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') length = raw[i + 1];
-    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
-  }
   const limit = ctx.options.maxRequestBodyBytes;
   if (limit > 0 && length !== undefined && Number(length) > limit) {
     ctx.stats.rejected++;
@@ -393,6 +402,18 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
   }
   if (ctx.shuttingDown) res.shouldKeepAlive = false;
   new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0)).run();
+}
+
+/**
+ * How many Host headers a request has (rawHeaders names as received). More than one gets 400
+ * before any app runs (RFC 9112 §3.2): readers disagree on which one counts (Node and most
+ * frameworks keep the first, a check may take the last), so an allowed Host could vouch for a
+ * request every other reader takes as addressed to another host.
+ */
+export function countHosts(raw: readonly string[]): number {
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  return hosts;
 }
 
 export type { HttpConnection };

@@ -14,6 +14,7 @@ import type { ReceiveEvent, SendEvent, WebsocketReceiveEventAny, WebsocketScope 
 import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.ts';
+import { countHosts } from './http-connection.ts';
 import { writeDataFrame } from './frame-writer.ts';
 import { BadRequestTarget, buildWebsocketScope } from './scope.ts';
 import { keepalive, type KeptAlive } from './websocket-keepalive.ts';
@@ -570,6 +571,8 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
   if (req.method !== 'GET' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
     return reject(400, 'malformed WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)');
   }
+  const hosts = countHosts(req.rawHeaders);
+  if (hosts > 1) return reject(400, `${hosts} Host headers; a request has one`);
   if (ctx.shuttingDown) return reject(503, 'server shutting down');
   let scope: WebsocketScope;
   try {
