@@ -3,7 +3,7 @@
 // Entries as for AllowedHostsOriginValidator: 'example.com', '.example.com', '*'.
 import type { Application, HeaderPair } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog } from '../logging.ts';
 
 const log = createLogger('middleware:hosts');
 
@@ -24,8 +24,8 @@ function AllowedHostsMiddlewareImpl(app: Application, allowedHosts: readonly str
       if (k.length === 4 && k.toString('latin1') === 'host' && hosts++ === 0) host = v.toString('latin1');
     }
     if (hosts === 1 && hostAllowed(host!, allowedHosts)) return app(scope, receive, send);
-    const why = hosts > 1 ? `${hosts} Host headers` : `Host ${JSON.stringify(host)} is not allowed`;
-    log.warn(`refused ${scope.method} ${scope.path}: ${why}`);
+    const why = hosts > 1 ? `${hosts} Host headers` : `Host ${quoteForLog(host)} is not allowed`;
+    log.warn(`refused ${scope.method} ${quoteForLog(scope.path)}: ${why}`);
     await send({ type: 'http.response.start', status: 400, headers: [['content-type', 'text/plain; charset=utf-8']] });
     await send({ type: 'http.response.body', body: 'Bad Request: this host is not served here\n' });
   };

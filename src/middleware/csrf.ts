@@ -5,7 +5,7 @@
 // `csrftoken` cookie get one, for pages and scripts to read.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Application, HeaderPair, SendEvent } from '../asgi/types.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog } from '../logging.ts';
 import { cookieHeader, parseCookies, serializeCookie } from './cookies.ts';
 import { originMatches } from './origin-validator.ts';
 import { copyScope } from '../asgi/copy-scope.ts';
@@ -50,7 +50,7 @@ function CsrfMiddlewareImpl(app: Application, options: CsrfOptions = {}): Applic
       const byToken = token !== undefined && given !== null && same(given, token);
       const byOrigin = origin !== null && host !== null && (originMatches(origin, host) || trusted.some((t) => originMatches(origin, t)));
       if (!byToken && !byOrigin) {
-        log.warn(`refused ${scope.method} ${scope.path}: no CSRF token and origin ${JSON.stringify(origin)} is not this site's`);
+        log.warn(`refused ${scope.method} ${quoteForLog(scope.path)}: no CSRF token and origin ${quoteForLog(origin)} is not this site's`);
         await send({ type: 'http.response.start', status: 403, headers: [['content-type', 'text/plain; charset=utf-8']] });
         await send({ type: 'http.response.body', body: 'Forbidden: CSRF check failed (send the csrftoken cookie value in X-CSRFToken)\n' });
         return;

@@ -6,7 +6,7 @@
 // A missing Origin header is refused unless '*' is allowed. HTTP scopes pass through.
 import type { Application, HeaderPair } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog } from '../logging.ts';
 
 const log = createLogger('middleware:origin');
 
@@ -67,7 +67,7 @@ function OriginValidatorImpl(app: Application, allowedOrigins: readonly string[]
     const origin = header(scope.headers, 'origin');
     const ok = origin === null ? allowAny : allowedOrigins.some((a) => originMatches(origin, a));
     if (ok) return app(scope, receive, send);
-    log.warn(`refused a WebSocket to ${scope.path} from origin ${origin === null ? '(none)' : JSON.stringify(origin)}`);
+    log.warn(`refused a WebSocket to ${quoteForLog(scope.path)} from origin ${quoteForLog(origin)}`);
     const first = await receive();
     if (first.type === 'websocket.connect') await send({ type: 'websocket.close' });
   };

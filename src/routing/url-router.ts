@@ -4,7 +4,7 @@
 // warning in the log — never a crash.
 import type { Application, Scope, Send } from '../asgi/types.ts';
 import { InvalidOptionError, UnknownScopeTypeError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog } from '../logging.ts';
 import { NESTED, type Route } from './path-pattern.ts';
 import { copyScopeWithRoute } from '../asgi/copy-scope.ts';
 
@@ -16,7 +16,7 @@ export const PATH_REMAINING = 'path_remaining';
 type RoutedScope = Scope & { path: string; root_path?: string; [PATH_REMAINING]?: string };
 
 async function notFound(scope: RoutedScope, send: Send): Promise<void> {
-  log.warn(`no route for ${scope.type} ${JSON.stringify(scope.path)}`);
+  log.warn(`no route for ${scope.type} ${quoteForLog(scope.path)}`);
   if (scope.type === 'http') {
     const body = Buffer.from(`Not Found: ${scope.path}\n`);
     await send({
