@@ -106,16 +106,22 @@ export function createLogger(stage: string): Logger {
 }
 
 let repeatWindowMs = 5000;
+let epoch = 0;
 
-/** Sets how long a RepeatedLog gathers repeats of a kind into one count line (tests shorten it). */
+/**
+ * Sets how long a RepeatedLog gathers repeats of a kind into one count line (tests shorten it).
+ * The windows open now are let go: the next line of every kind is written at once.
+ */
 export function setLogRepeatWindow(ms: number): number {
   const prev = repeatWindowMs;
   repeatWindowMs = ms;
+  epoch++;
   return prev;
 }
 
 interface Pending {
   count: number;
+  epoch: number;
 }
 
 /**
@@ -139,7 +145,7 @@ export class RepeatedLog {
   note(kind: string, message: string): void {
     if (!this.log.enabled(this.level)) return;
     const pending = this.kinds.get(kind);
-    if (pending) {
+    if (pending !== undefined && pending.epoch === epoch) {
       pending.count++;
       return;
     }
@@ -149,14 +155,15 @@ export class RepeatedLog {
 
   private open(kind: string): void {
     const windowMs = repeatWindowMs;
+    const pending: Pending = { count: 0, epoch };
+    this.kinds.set(kind, pending);
     setTimeout(() => {
-      const p = this.kinds.get(kind)!;
+      if (this.kinds.get(kind) !== pending) return; // let go by setLogRepeatWindow()
       this.kinds.delete(kind);
-      if (p.count === 0) return;
-      this.log[this.level](`${kind}: ${p.count} more in the last ${formatWindow(windowMs)}`);
+      if (pending.count === 0) return;
+      this.log[this.level](`${kind}: ${pending.count} more in the last ${formatWindow(windowMs)}`);
       this.open(kind); // a flood that goes on gets one count line per window
     }, windowMs).unref();
-    this.kinds.set(kind, { count: 0 });
   }
 }
 

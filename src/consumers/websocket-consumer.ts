@@ -5,9 +5,10 @@ import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } fr
 import type { LayerMessage } from '../layers/types.ts';
 import { AsyncConsumer } from './async-consumer.ts';
 import { reserveApiNames } from './handlers.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, RepeatedLog } from '../logging.ts';
 
-const log = createLogger('dispatch');
+// While the layer is down every instance fails to leave: one line, and a count of the rest.
+const leaveFailures = new RepeatedLog(createLogger('dispatch'), 'warn');
 
 export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
 
@@ -26,7 +27,10 @@ export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends As
     for (const g of this.#groups()) {
       // Leaving is best effort: a layer outage must not keep the instance from ending.
       await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) =>
-        log.warn(`${this.constructor.name}: could not leave group ${g} (${err.message}); the membership expires after groupExpiry`),
+        leaveFailures.note(
+          'consumers that could not leave a group',
+          `${this.constructor.name}: could not leave group ${g} (${err.message}); the membership expires after groupExpiry`,
+        ),
       );
     }
   }

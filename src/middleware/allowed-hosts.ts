@@ -3,9 +3,10 @@
 // Entries as for AllowedHostsOriginValidator: 'example.com', '.example.com', '*'.
 import type { Application, HeaderPair } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { createLogger, quoteForLog } from '../logging.ts';
+import { createLogger, quoteForLog, RepeatedLog } from '../logging.ts';
 
-const log = createLogger('middleware:hosts');
+// A refused Host is the client's doing: info, with its repeats counted.
+const refusals = new RepeatedLog(createLogger('middleware:hosts'), 'info');
 
 export function hostAllowed(host: string, allowed: readonly string[]): boolean {
   const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
@@ -25,7 +26,7 @@ function AllowedHostsMiddlewareImpl(app: Application, allowedHosts: readonly str
     }
     if (hosts === 1 && hostAllowed(host!, allowedHosts)) return app(scope, receive, send);
     const why = hosts > 1 ? `${hosts} Host headers` : `Host ${quoteForLog(host)} is not allowed`;
-    log.warn(`refused ${scope.method} ${quoteForLog(scope.path)}: ${why}`);
+    refusals.note('requests refused for their Host', `refused ${scope.method} ${quoteForLog(scope.path)}: ${why}`);
     await send({ type: 'http.response.start', status: 400, headers: [['content-type', 'text/plain; charset=utf-8']] });
     await send({ type: 'http.response.body', body: 'Bad Request: this host is not served here\n' });
   };

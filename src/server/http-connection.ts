@@ -7,6 +7,7 @@ import { SETTLED } from '../asgi/settled.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.ts';
 import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
+import { reportAppFailure } from './app-failure.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import type { InFlightMember } from './in-flight-list.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders } from './events.ts';
@@ -305,8 +306,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
   private onAppError(err: unknown): void {
     this.appDone = true;
-    this.ctx.stats.appErrors++;
-    this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application raised`, err);
+    reportAppFailure(this.ctx, this.scope.method, this.scope.path, err, this.clientGone);
     if (!this.clientGone && this.state !== State.Done) {
       if (this.state === State.Init) plainResponse(this.res, 500, 'Internal Server Error');
       // Cut after what was written is flushed (node uncorks on the next tick), so the client

@@ -42,10 +42,12 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
   }
   const resolved = resolveServerOptions(options);
   const accessLog = createAccessLog(resolved.accessLog);
+  const log = createLogger('server');
   const ctx: ServerContext = {
     app,
     options: resolved,
-    log: createLogger('server'),
+    log,
+    repeated: { info: new RepeatedLog(log, 'info'), warn: new RepeatedLog(log, 'warn') },
     accessLog,
     lifespanState: null,
     websockets: new Set(),
@@ -67,10 +69,9 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
   });
   httpServer.maxHeadersCount = resolved.maxHeaderCount;
   if (resolved.maxConnections > 0) httpServer.maxConnections = resolved.maxConnections;
-  const refusedConnections = new RepeatedLog(ctx.log, 'warn');
   httpServer.on('drop', () => {
     ctx.stats.rejected++;
-    refusedConnections.note(
+    ctx.repeated.warn.note(
       'connections refused at maxConnections',
       `refusing new connections: ${resolved.maxConnections} are open (maxConnections, canal serve --max-connections); raise it or add servers`,
     );

@@ -12,6 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ReceiveEvent, SendEvent, WebsocketReceiveEventAny, WebsocketScope } from '../asgi/types.ts';
 import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
+import { reportAppFailure } from './app-failure.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.ts';
 import { countHosts } from './http-connection.ts';
@@ -526,8 +527,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   private appRaised(err: unknown): void {
     this.appDone = true;
-    this.ctx.stats.appErrors++;
-    this.ctx.log.error(`WebSocket ${this.scope.path}: the application raised`, err);
+    // Ended: the app has its disconnect, or the peer's close frame came and it is on its way.
+    const ended = this.disconnected || (this.ws !== null && this.ws.readyState !== WS_OPEN);
+    reportAppFailure(this.ctx, 'WebSocket', this.scope.path, err, ended);
     if (this.state === State.Connecting) {
       // 403 rather than 500, as a failed connect() in Channels/Daphne: to the client, a
       // handshake the app could not complete is a refused one.

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createServer, type CanalServer } from '../../src/server/server.ts';
 import { AllowedHostsMiddleware, OriginValidator } from '../../src/middleware/index.ts';
-import { createLogger, getLogLevel, setLogLevel, setLogSink } from '../../src/logging.ts';
+import { createLogger, getLogLevel, setLogLevel, setLogRepeatWindow, setLogSink } from '../../src/logging.ts';
 import type { Application } from '../../src/index.ts';
 import { rawRequest } from '../integration/raw-request.ts';
 
@@ -22,9 +22,11 @@ beforeEach(() => {
   const prevSink = setLogSink((l) => lines.push(...l.split('\n')));
   const prevLevel = getLogLevel();
   setLogLevel('debug');
+  const prevWindow = setLogRepeatWindow(5000); // each test's first refusal is written, not counted
   restore = () => {
     setLogSink(prevSink);
     setLogLevel(prevLevel);
+    setLogRepeatWindow(prevWindow);
   };
 });
 afterEach(async () => {
