@@ -9,7 +9,7 @@ import { ChannelFull, InvalidOptionError, LayerClosedError } from '../errors.ts'
 import { createLogger } from '../logging.ts';
 import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.ts';
 import { inspectMessage } from './message-check.ts';
-import { checkChannelName, checkGroupName } from './names.ts';
+import { checkChannelName, checkChannelPrefix, checkGroupName } from './names.ts';
 import type { ChannelLayer, LayerExtension, LayerMessage } from './types.ts';
 
 const log = createLogger('layer:memory');
@@ -227,6 +227,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
 
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
+    checkChannelPrefix(prefix);
     const name = `${prefix}${this.processId}!${(++this.counter).toString(36)}${randomBytes(4).toString('hex')}`;
     checkChannelName(name);
     return name;

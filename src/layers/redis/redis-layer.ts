@@ -23,6 +23,7 @@ import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
 import { parseHosts, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
+import { checkChannelPrefix } from './checks.ts';
 import { LayerCore, type LayerCoreOptions } from './layer-core.ts';
 
 const log = createLogger('layer:redis');
@@ -206,6 +207,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
+    checkChannelPrefix(prefix);
     const name = `${prefix}${this.clientPrefix}!${randomUUID().replace(/-/g, '')}`;
     this.checkChannel(name);
     return name;
