@@ -55,9 +55,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer!: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(
-    () => clearTimeout(timer),
-  );
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 describe('slow request heads and connection floods', () => {
@@ -83,6 +84,44 @@ describe('slow request heads and connection floods', () => {
     const { port } = await serve({ headersTimeoutMs: 300 });
     const client = await open(port);
     await within(client.closed, 1500, 'the silent connection closing');
+  });
+
+  it('the headers timeout leaves alone a body that streams for longer, and an idle keep-alive connection', async () => {
+    const echo: Application = async (scope, receive, send) => {
+      if (scope.type !== 'http') return;
+      let size = 0;
+      for (;;) {
+        const e = await receive();
+        if (e.type !== 'http.request') return;
+        size += e.body.length;
+        if (!e.more_body) break;
+      }
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: `got ${size}` });
+    };
+    const server = createServer(echo, { port: 0, headersTimeoutMs: 200, drainTimeoutMs: 200 });
+    servers.push(server);
+    const { port } = await server.listen();
+    const client = await open(port);
+    client.socket.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n');
+    for (let i = 0; i < 8; i++) {
+      await sleep(100); // 800 ms of body, four headers timeouts
+      client.socket.write('1\r\nx\r\n');
+    }
+    client.socket.write('0\r\n\r\n');
+    const deadline = Date.now() + 2000;
+    while (!client.received().includes('got 8')) {
+      if (client.socket.destroyed || Date.now() > deadline) {
+        throw new Error(`no answer to the slow body: ${JSON.stringify(client.received())}`);
+      }
+      await sleep(10);
+    }
+    await sleep(500); // idle between requests, under keepAliveTimeoutMs
+    client.socket.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab');
+    await within(client.closed, 2000, 'the second answer');
+    const answers = client.received().match(/^HTTP\/1\.1 \d{3}/gm);
+    assert.deepEqual(answers, ['HTTP/1.1 200', 'HTTP/1.1 200'], client.received());
+    assert.ok(client.received().includes('got 2'), client.received());
   });
 
   it('past maxConnections new connections are closed at once, logged once; served again once some close', async () => {
