@@ -29,7 +29,8 @@ export class WebsocketConsumer<M extends LayerMessage = LayerMessage> extends As
       await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) =>
         leaveFailures.note(
           'consumers that could not leave a group',
-          `${this.constructor.name}: could not leave group ${g} (${err.message}); the membership expires after groupExpiry`,
+          `${this.constructor.name}: could not leave group ${g} (${err.message}); ` +
+            'the membership expires after groupExpiry',
         ),
       );
     }

@@ -67,7 +67,15 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
   private queued = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly counters = { sent: 0, refused: 0, groupSends: 0, delivered: 0, dropped: 0, droppedFull: 0, expired: 0 };
+  private readonly counters = {
+    sent: 0,
+    refused: 0,
+    groupSends: 0,
+    delivered: 0,
+    dropped: 0,
+    droppedFull: 0,
+    expired: 0,
+  };
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     super();

@@ -100,8 +100,10 @@ class Walker {
     }
     const obj = value as object;
     if (depth >= MAX_NESTING) {
+      const where = path.length > 80 ? `${path.slice(0, 80)}…` : path;
       throw new InvalidMessageError(
-        `${this.op}: ${path.length > 80 ? `${path.slice(0, 80)}…` : path} is nested ${depth + 1} levels deep, past the ${MAX_NESTING} a layer message may have; flatten it, or send a reference (an id) instead`,
+        `${this.op}: ${where} is nested ${depth + 1} levels deep, past the ${MAX_NESTING} a layer message may have; ` +
+          'flatten it, or send a reference (an id) instead',
       );
     }
     // `seen` holds only the current path, so a value shared by two branches is fine; a cycle is not.

@@ -32,7 +32,8 @@ function nameValue(value: unknown): string {
 export function checkChannelPrefix(prefix: unknown): asserts prefix is string {
   if (typeof prefix !== 'string' || prefix.length >= MAX_NAME_LENGTH || !PREFIX.test(prefix)) {
     throw new InvalidChannelNameError(
-      `newChannel() prefix ${nameValue(prefix)} is not valid: use a string of ASCII letters, digits, '-', '_' and '.', such as 'specific.' (the layer adds the rest of the name)`,
+      `newChannel() prefix ${nameValue(prefix)} is not valid: use a string of ASCII letters, digits, '-', '_' ` +
+        "and '.', such as 'specific.' (the layer adds the rest of the name)",
     );
   }
 }

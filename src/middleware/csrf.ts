@@ -53,7 +53,8 @@ function CsrfMiddlewareImpl(app: Application, options: CsrfOptions = {}): Applic
       if (!byToken && !byOrigin) {
         refusals.note(
           'requests refused by the CSRF check',
-          `refused ${scope.method} ${quoteForLog(scope.path)}: no CSRF token and origin ${quoteForLog(origin)} is not this site's`,
+          `refused ${scope.method} ${quoteForLog(scope.path)}: ` +
+            `no CSRF token and origin ${quoteForLog(origin)} is not this site's`,
         );
         await send({ type: 'http.response.start', status: 403, headers: [['content-type', 'text/plain; charset=utf-8']] });
         await send({ type: 'http.response.body', body: 'Forbidden: CSRF check failed (send the csrftoken cookie value in X-CSRFToken)\n' });

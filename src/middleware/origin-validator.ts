@@ -68,7 +68,10 @@ function OriginValidatorImpl(app: Application, allowedOrigins: readonly string[]
     const origin = header(scope.headers, 'origin');
     const ok = origin === null ? allowAny : allowedOrigins.some((a) => originMatches(origin, a));
     if (ok) return app(scope, receive, send);
-    refusals.note('WebSockets refused for their Origin', `refused a WebSocket to ${quoteForLog(scope.path)} from origin ${quoteForLog(origin)}`);
+    refusals.note(
+      'WebSockets refused for their Origin',
+      `refused a WebSocket to ${quoteForLog(scope.path)} from origin ${quoteForLog(origin)}`,
+    );
     const first = await receive();
     if (first.type === 'websocket.connect') await send({ type: 'websocket.close' });
   };

@@ -19,7 +19,8 @@ export function reportAppFailure(ctx: ServerContext, method: string, path: strin
   if (ended && code === 'ERR_SEND_AFTER_CLOSE') {
     ctx.repeated.info.note(
       'applications that raised on a send after their connection ended',
-      `${where}: the connection ended (client gone or shutdown) while the application was sending; it raised ERR_SEND_AFTER_CLOSE`,
+      `${where}: the connection ended (client gone or shutdown) while the application was sending; ` +
+        'it raised ERR_SEND_AFTER_CLOSE',
     );
     return;
   }

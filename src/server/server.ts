@@ -73,7 +73,8 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     ctx.stats.rejected++;
     ctx.repeated.warn.note(
       'connections refused at maxConnections',
-      `refusing new connections: ${resolved.maxConnections} are open (maxConnections, canal serve --max-connections); raise it or add servers`,
+      `refusing new connections: ${resolved.maxConnections} are open ` +
+        '(maxConnections, canal serve --max-connections); raise it or add servers',
     );
   });
 

@@ -35,7 +35,8 @@ describe('the chat example answers bad input as bad input', () => {
     }
     assert.ok(await b.receiveNothing(100), 'nothing was broadcast');
     await a.sendJsonTo({ handle: 'ana', message: 'two\nlines\tand a tab' });
-    assert.equal(((await b.receiveJsonFrom(2000)) as { message: string }).message, 'two\nlines\tand a tab', 'line breaks and tabs are fine');
+    const fine = (await b.receiveJsonFrom(2000)) as { message: string };
+    assert.equal(fine.message, 'two\nlines\tand a tab', 'line breaks and tabs are fine');
     const stored = await f.store.lastMessages(await f.store.getOrCreateRoom('lobby'));
     assert.deepEqual(stored.map((m) => m.message), ['two\nlines\tand a tab']);
   });
@@ -54,7 +55,8 @@ describe('the chat example answers bad input as bad input', () => {
   it('a corrupt image gets a status that says its thumbnail failed, and why', async () => {
     const good = await png(300, 200);
     const corrupt = good.subarray(0, Math.floor(good.length * 0.6)); // its header still says PNG
-    const { body, contentType } = await multipart({ image: { data: corrupt, filename: 'broken.png', type: 'image/png' } });
+    const image = { data: corrupt, filename: 'broken.png', type: 'image/png' };
+    const { body, contentType } = await multipart({ image });
     const res = await f.request('POST', '/thumbnails/', { headers: [['content-type', contentType]], body });
     assert.equal(res.status, 202, String(res.body));
     const { id } = res.json() as { id: number };

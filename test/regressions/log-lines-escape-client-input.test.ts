@@ -47,10 +47,9 @@ const hello: Application = async (scope, receive, send) => {
 };
 
 async function serve(app: Application): Promise<number> {
-  server = createServer(async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)), {
-    port: 0,
-    drainTimeoutMs: 200,
-  });
+  const withoutLifespan: Application = async (scope, receive, send) =>
+    scope.type === 'lifespan' ? undefined : app(scope, receive, send);
+  server = createServer(withoutLifespan, { port: 0, drainTimeoutMs: 200 });
   return (await server.listen()).port;
 }
 
@@ -82,7 +81,8 @@ describe('log lines hold what a client sent escaped', () => {
 
   it('a %0D%0A in the path of a WebSocket from a refused origin gives one line', async () => {
     const port = await serve(OriginValidator(hello, ['example.com']));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws%0D%0A${encodeURIComponent(FORGED)}`, { origin: 'http://evil.example' });
+    const url = `ws://127.0.0.1:${port}/ws%0D%0A${encodeURIComponent(FORGED)}`;
+    const ws = new WebSocket(url, { origin: 'http://evil.example' });
     const status = await new Promise<number>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('no answer to the handshake within 2 s')), 2000);
       ws.once('unexpected-response', (_req, res) => {
@@ -94,7 +94,8 @@ describe('log lines hold what a client sent escaped', () => {
     });
     assert.equal(status, 403);
     const found = mentioning('fake');
-    assert.ok(found.length >= 1 && found.every((l) => l.includes('/ws\\r\\n2026-01-01T00:00:00.000Z ERROR [server] fake')), lines.join('\n'));
+    const escaped = '/ws\\r\\n2026-01-01T00:00:00.000Z ERROR [server] fake';
+    assert.ok(found.length >= 1 && found.every((l) => l.includes(escaped)), lines.join('\n'));
   });
 
   it('an error whose message holds a newline keeps its message on one line; the stack is indented', () => {

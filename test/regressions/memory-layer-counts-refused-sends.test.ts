@@ -10,7 +10,9 @@ it('one accepted and three refused sends: sent 1, refused 3, delivered 1, nothin
   try {
     const channel = await layer.newChannel();
     await layer.send(channel, { type: 't', n: 0 });
-    for (let n = 1; n <= 3; n++) await assert.rejects(layer.send(channel, { type: 't', n }), { code: 'ERR_CHANNEL_FULL' });
+    for (let n = 1; n <= 3; n++) {
+      await assert.rejects(layer.send(channel, { type: 't', n }), { code: 'ERR_CHANNEL_FULL' });
+    }
     const s = layer.stats();
     assert.deepEqual(
       { sent: s.sent, refused: s.refused, delivered: s.delivered, dropped: s.dropped, queued: s.queued },

@@ -72,7 +72,8 @@ describe('a request with two Host headers', () => {
     const handshake = (hosts: string[]) =>
       'GET /ws/ HTTP/1.1\r\n' +
       hosts.map((h) => `Host: ${h}\r\n`).join('') +
-      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+      'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
     const refused = await rawRequest(port, handshake(['evil.example', '127.0.0.1']));
     assert.equal(status(refused), 400, refused);
     assert.deepEqual(seen, [], 'the app never ran');
@@ -84,7 +85,8 @@ describe('a request with two Host headers', () => {
   it('is refused by AllowedHostsMiddleware as well, whatever server made the scope', async () => {
     seen.length = 0;
     for (const hosts of [['evil.example', '127.0.0.1'], ['127.0.0.1', 'evil.example']]) {
-      const response = await new HttpCommunicator(app, 'GET', '/', { headers: hosts.map((h) => ['host', h] as [string, string]) }).getResponse();
+      const headers = hosts.map((h) => ['host', h] as [string, string]);
+      const response = await new HttpCommunicator(app, 'GET', '/', { headers }).getResponse();
       assert.equal(response.status, 400, hosts.join(' + '));
     }
     assert.deepEqual(seen, []);

@@ -25,11 +25,9 @@ const unread: Application = async (scope, _receive, send) => {
 };
 
 async function serve(app: Application): Promise<number> {
-  const server = createServer(async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)), {
-    port: 0,
-    maxRequestBodyBytes: MiB,
-    drainTimeoutMs: 200,
-  });
+  const withoutLifespan: Application = async (scope, receive, send) =>
+    scope.type === 'lifespan' ? undefined : app(scope, receive, send);
+  const server = createServer(withoutLifespan, { port: 0, maxRequestBodyBytes: MiB, drainTimeoutMs: 200 });
   servers.push(server);
   return (await server.listen()).port;
 }
@@ -80,7 +78,8 @@ describe('a chunked body the app never reads', () => {
   it('within maxRequestBodyBytes gets the app response, and the connection serves the next request', async () => {
     calls = 0;
     const port = await serve(unread);
-    const { reply } = await chunkedPost(port, MiB / 2, 'GET /next HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const next = 'GET /next HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+    const { reply } = await chunkedPost(port, MiB / 2, next);
     const answers = reply.match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
     assert.deepEqual(answers, ['HTTP/1.1 200', 'HTTP/1.1 200'], reply);
     assert.equal(calls, 2);

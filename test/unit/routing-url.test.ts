@@ -172,7 +172,8 @@ test('no route: a WebSocket handshake is refused with a close before accept, and
     setLogLevel(level);
     setLogRepeatWindow(window);
   }
-  assert.ok(lines.some((l) => l.includes('INFO') && l.includes('websocket') && l.includes('/ws/missing/')), lines.join('\n'));
+  const logged = lines.some((l) => l.includes('INFO') && l.includes('websocket') && l.includes('/ws/missing/'));
+  assert.ok(logged, lines.join('\n'));
 });
 
 test('websocket scopes are routed the same way, with url_route for the consumer', async () => {

@@ -21,7 +21,9 @@ export class EventStreamConsumer extends HttpConsumer<ChatEvent> {
     if (await refuseMethod(this, ['GET'])) return;
     const lastEventId = header(this, 'last-event-id');
     const after = lastEventId === null ? null : parseMessageId(lastEventId);
-    if (lastEventId !== null && after === null) return sendJson(this, 400, { error: `Last-Event-ID must be a message id, not ${JSON.stringify(lastEventId)}` });
+    if (lastEventId !== null && after === null) {
+      return sendJson(this, 400, { error: `Last-Event-ID must be a message id, not ${JSON.stringify(lastEventId)}` });
+    }
     const label = this.scope.url_route!.kwargs.label as string;
     this.group = roomGroup(label);
     await this.channelLayer.groupAdd(this.group, this.channelName);

@@ -24,7 +24,10 @@ export class LongPollConsumer extends HttpConsumer<PollEvent> {
     if (await refuseMethod(this, ['GET'])) return;
     const raw = queryParam(this, 'after');
     const after = raw === null ? null : parseMessageId(raw);
-    if (raw !== null && after === null) return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
+    if (raw !== null && after === null) {
+      const error = `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}`;
+      return sendJson(this, 400, { error });
+    }
     const label = this.scope.url_route!.kwargs.label as string;
     this.group = roomGroup(label);
     // Join first, then look back: a message stored in between arrives both ways, not neither.

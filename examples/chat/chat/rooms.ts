@@ -51,7 +51,9 @@ export function checkIncoming(content: unknown): { handle: string; message: stri
   if (length(h) > MAX_HANDLE) return { error: `handle is longer than ${MAX_HANDLE} characters` };
   if (length(m) > MAX_MESSAGE) return { error: `message is longer than ${MAX_MESSAGE} characters` };
   if (HANDLE_CONTROLS.test(h)) return { error: 'handle must not hold control characters (U+0000 and the like)' };
-  if (MESSAGE_CONTROLS.test(m)) return { error: 'message must not hold control characters (U+0000 and the like); line breaks and tabs are fine' };
+  if (MESSAGE_CONTROLS.test(m)) {
+    return { error: 'message must not hold control characters (U+0000 and the like); line breaks and tabs are fine' };
+  }
   return { handle: h, message: m };
 }
 

@@ -9,7 +9,15 @@ const MAX_LIMIT = 1000;
 /** Ids are 32-bit integers on PostgreSQL; anything else names no row. */
 const MAX_ID = 2 ** 31 - 1;
 
-const IMAGE_COLUMNS = ['id', 'filename', 'content_type', 'size', 'created_at', 'thumbnail_done_at', 'thumbnail_error'] as const;
+const IMAGE_COLUMNS = [
+  'id',
+  'filename',
+  'content_type',
+  'size',
+  'created_at',
+  'thumbnail_done_at',
+  'thumbnail_error',
+] as const;
 
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -143,7 +151,11 @@ export class SqlStore implements Store {
   async saveThumbnailError(id: number, error: string): Promise<boolean> {
     text('error', error);
     if (!isId(id)) return false;
-    const result = await this.#db.updateTable('images').set({ thumbnail_error: error }).where('id', '=', id).executeTakeFirst();
+    const result = await this.#db
+      .updateTable('images')
+      .set({ thumbnail_error: error })
+      .where('id', '=', id)
+      .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 

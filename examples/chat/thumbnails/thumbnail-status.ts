@@ -15,7 +15,8 @@ export class ThumbnailStatus extends HttpConsumer {
     const image = await (await this.settings.store()).getImage(id);
     if (!image) return sendJson(this, 404, { done: false, error: `no image ${id}` });
     if (!image.thumbnailDoneAt) {
-      if (image.thumbnailError !== null) return sendJson(this, 200, { done: false, failed: true, error: image.thumbnailError });
+      const error = image.thumbnailError;
+      if (error !== null) return sendJson(this, 200, { done: false, failed: true, error });
       return sendJson(this, 200, { done: false });
     }
     await sendJson(this, 200, { done: true, url: `/thumbnails/${id}/thumbnail?v=${image.thumbnailDoneAt.getTime()}`, image: `/thumbnails/${id}/image` });
