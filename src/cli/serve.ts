@@ -33,6 +33,8 @@ const HELP = `usage: canal serve [app] [options]
   --max-header-size N              bytes of request head (default 16384)
   --max-buffered-bytes N           unsent bytes per WebSocket before the client is dropped with 1008 (default 4194304)
   --drain-timeout S                time in-flight responses get at shutdown (default 10)
+  --headers-timeout S              time a client has to send a request head, then 408 (default 60; 0 = none)
+  --max-connections N              open connections past which new ones are closed (default 10000; 0 = none)
   --access-log FILE                access log to FILE ('-' for stdout)
   --worker CHANNEL                 also read CHANNEL with a worker in this process (repeatable; a,b for several)
   --no-workers                     do not run the config's workers in this process (they run here on the in-memory layer)
@@ -56,6 +58,8 @@ const FLAGS = {
   'max-header-size': { type: 'string' },
   'max-buffered-bytes': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
   'access-log': { type: 'string' },
   worker: { type: 'string', multiple: true },
   'no-workers': { type: 'boolean' },
@@ -101,6 +105,8 @@ export function serverOptionsFromFlags(values: ReturnType<typeof parse>['values'
   set('maxHeaderBytes', int('max-header-size'));
   set('maxBufferedBytes', int('max-buffered-bytes'));
   set('drainTimeoutMs', ms('drain-timeout'));
+  set('headersTimeoutMs', ms('headers-timeout'));
+  set('maxConnections', int('max-connections'));
   const accessLog = values['access-log'];
   if (accessLog !== undefined) o.accessLog = accessLog === '-' ? 'stdout' : checkWritable(accessLog);
   return o;

@@ -12,9 +12,10 @@ import { queryParams } from '../http/query-params.ts';
 import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import { AsyncConsumer } from './async-consumer.ts';
 import { reserveApiNames } from './handlers.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, RepeatedLog } from '../logging.ts';
 
-const log = createLogger('dispatch');
+// While the layer is down every instance fails to leave: one line, and a count of the rest.
+const leaveFailures = new RepeatedLog(createLogger('dispatch'), 'warn');
 
 export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
 
@@ -43,10 +44,13 @@ export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends 
     for (const g of this.#groups()) {
       // Leaving is best effort: a layer outage must not keep the instance from ending. The
       // Redis layers remove the membership once Redis is back; others let it expire.
-      await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) => {
-        const who = this.constructor.name;
-        log.warn(`${who}: could not leave group ${g} (${err.message}); the layer removes the membership later`);
-      });
+      await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) =>
+        leaveFailures.note(
+          'consumers that could not leave a group',
+          `${this.constructor.name}: could not leave group ${g} (${err.message}); ` +
+            'the layer removes the membership later',
+        ),
+      );
     }
   }
 

@@ -9,7 +9,7 @@ import { ChannelFull, InvalidOptionError, LayerClosedError } from '../errors.ts'
 import { createLogger } from '../logging.ts';
 import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.ts';
 import { inspectMessage } from './message-check.ts';
-import { checkChannelName, checkGroupName } from './names.ts';
+import { checkChannelName, checkChannelPrefix, checkGroupName } from './names.ts';
 import type { ChannelLayer, LayerExtension, LayerMessage } from './types.ts';
 
 const log = createLogger('layer:memory');
@@ -23,8 +23,12 @@ export interface DropEvent {
 }
 
 export interface MemoryLayerStats {
+  /** send() calls that were accepted. */
   sent: number;
+  /** send() calls refused with ChannelFull: the sender was told, so they are not dropped. */
+  refused: number;
   groupSends: number;
+  /** Messages handed to a channel (queued or taken by a reader): one per send, one per reached group member. */
   delivered: number;
   /** Every message not delivered: full members of a group send, and expiries. */
   dropped: number;
@@ -63,7 +67,15 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
   private queued = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly counters = { sent: 0, groupSends: 0, delivered: 0, dropped: 0, droppedFull: 0, expired: 0 };
+  private readonly counters = {
+    sent: 0,
+    refused: 0,
+    groupSends: 0,
+    delivered: 0,
+    dropped: 0,
+    droppedFull: 0,
+    expired: 0,
+  };
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     super();
@@ -188,9 +200,11 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     this.assertOpen();
     checkChannelName(channel);
     const { copy } = inspectMessage(message, this.settings.maxMessageBytes, 'send', true);
-    this.counters.sent++;
-    if (!this.deliver(channel, copy, Date.now())) {
-      this.counters.delivered--;
+    // deliver() counts what it delivers; a refused send is neither sent nor delivered.
+    if (this.deliver(channel, copy, Date.now())) {
+      this.counters.sent++;
+    } else {
+      this.counters.refused++;
       throw new ChannelFull(`channel ${channel} is full (capacity ${this.settings.capacityFor(channel)}); its reader is not keeping up`);
     }
   }
@@ -221,6 +235,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
 
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
+    checkChannelPrefix(prefix);
     const name = `${prefix}${this.processId}!${(++this.counter).toString(36)}${randomBytes(4).toString('hex')}`;
     checkChannelName(name);
     return name;

@@ -5,6 +5,11 @@
 import { InvalidMessageError, MessageTooLargeError } from '../errors.ts';
 
 const INT64_MIN = -(2n ** 63n);
+/**
+ * Arrays and objects nested deeper than this are refused: Python's msgpack packs no deeper
+ * (its Packer's default nest limit), and a walk without a bound would overflow the stack.
+ */
+export const MAX_NESTING = 511;
 const UINT64_MAX = 2n ** 64n - 1n;
 
 /** How much of a copy the walk makes: none, a fresh deep copy, or a deep-frozen one. */
@@ -58,7 +63,7 @@ class Walker {
     throw new InvalidMessageError(`${this.op}: ${path} ${what}; layer messages hold only null, booleans, finite numbers, strings, bytes, arrays and plain objects`);
   }
 
-  walk(value: unknown, path: string): unknown {
+  walk(value: unknown, path: string, depth = 0): unknown {
     switch (typeof value) {
       case 'string':
         this.size += strSize(value);
@@ -94,6 +99,13 @@ class Walker {
       return this.copy ? Buffer.from(value) : value;
     }
     const obj = value as object;
+    if (depth >= MAX_NESTING) {
+      const where = path.length > 80 ? `${path.slice(0, 80)}…` : path;
+      throw new InvalidMessageError(
+        `${this.op}: ${where} is nested ${depth + 1} levels deep, past the ${MAX_NESTING} a layer message may have; ` +
+          'flatten it, or send a reference (an id) instead',
+      );
+    }
     // `seen` holds only the current path, so a value shared by two branches is fine; a cycle is not.
     if (this.seen.includes(obj)) this.fail(path, 'refers back to itself (a cycle)');
     this.seen.push(obj);
@@ -102,7 +114,7 @@ class Walker {
       this.size += containerHeader(obj.length, 16);
       const arr = this.copy ? new Array(obj.length) : null;
       for (let i = 0; i < obj.length; i++) {
-        const v = this.walk(obj[i], `${path}[${i}]`);
+        const v = this.walk(obj[i], `${path}[${i}]`, depth + 1);
         if (arr) arr[i] = v;
       }
       out = arr ?? obj;
@@ -116,7 +128,7 @@ class Walker {
         if (v === undefined) continue; // as JSON: an absent value
         keys++;
         this.size += strSize(key);
-        const w = this.walk(v, `${path}.${key}`);
+        const w = this.walk(v, `${path}.${key}`, depth + 1);
         if (!o) continue;
         // An own '__proto__' key (from JSON.parse) must stay a key, not become the copy's prototype.
         if (key === '__proto__') Object.defineProperty(o, key, { value: w, enumerable: true, writable: true, configurable: true });

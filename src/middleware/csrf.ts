@@ -6,12 +6,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Application, HeaderPair, SendEvent } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog, RepeatedLog } from '../logging.ts';
 import { cookieHeader, parseCookies, serializeCookie } from './cookies.ts';
 import { originMatches } from './origin-validator.ts';
 import { copyScope } from '../asgi/copy-scope.ts';
 
-const log = createLogger('middleware:csrf');
+// A refused form post is the client's doing: info, with its repeats counted.
+const refusals = new RepeatedLog(createLogger('middleware:csrf'), 'info');
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 export interface CsrfOptions {
@@ -56,7 +57,11 @@ function CsrfMiddlewareImpl(app: Application, options: CsrfOptions = {}): Applic
       const byToken = token !== undefined && given !== null && same(given, token);
       const byOrigin = origin !== null && host !== null && (originMatches(origin, host) || trusted.some((t) => originMatches(origin, t)));
       if (!byToken && !byOrigin) {
-        log.warn(`refused ${scope.method} ${scope.path}: no CSRF token and origin ${JSON.stringify(origin)} is not this site's`);
+        refusals.note(
+          'requests refused by the CSRF check',
+          `refused ${scope.method} ${quoteForLog(scope.path)}: ` +
+            `no CSRF token and origin ${quoteForLog(origin)} is not this site's`,
+        );
         await send({ type: 'http.response.start', status: 403, headers: [['content-type', 'text/plain; charset=utf-8']] });
         await send({ type: 'http.response.body', body: 'Forbidden: CSRF check failed (send the csrftoken cookie value in X-CSRFToken)\n' });
         return;

@@ -6,9 +6,10 @@
 // A missing Origin header is refused unless '*' is allowed. HTTP scopes pass through.
 import type { Application, HeaderPair } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog, RepeatedLog } from '../logging.ts';
 
-const log = createLogger('middleware:origin');
+// A refused Origin is the client's doing: info, with its repeats counted.
+const refusals = new RepeatedLog(createLogger('middleware:origin'), 'info');
 
 function header(headers: HeaderPair[], name: string): string | null {
   for (const [k, v] of headers) if (k.toString('latin1') === name) return v.toString('latin1');
@@ -67,7 +68,10 @@ function OriginValidatorImpl(app: Application, allowedOrigins: readonly string[]
     const origin = header(scope.headers, 'origin');
     const ok = origin === null ? allowAny : allowedOrigins.some((a) => originMatches(origin, a));
     if (ok) return app(scope, receive, send);
-    log.warn(`refused a WebSocket to ${scope.path} from origin ${origin === null ? '(none)' : JSON.stringify(origin)}`);
+    refusals.note(
+      'WebSockets refused for their Origin',
+      `refused a WebSocket to ${quoteForLog(scope.path)} from origin ${quoteForLog(origin)}`,
+    );
     const first = await receive();
     if (first.type === 'websocket.connect') await send({ type: 'websocket.close' });
   };

@@ -1,10 +1,10 @@
 // URLRouter: routes http and websocket scopes by path. Captures land in
 // scope.url_route.{args, kwargs}, merged through nested routers; the target gets a copy of the
 // scope, never the caller's. No route: 404 for HTTP, a refused handshake for WebSocket, and a
-// warning in the log — never a crash.
+// line in the log (info, repeats counted) — never a crash.
 import type { Application, Scope, Send } from '../asgi/types.ts';
 import { InvalidOptionError, UnknownScopeTypeError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, quoteForLog, RepeatedLog } from '../logging.ts';
 import { NESTED, type Route } from './path-pattern.ts';
 import { copyScopeWithRoute } from '../asgi/copy-scope.ts';
 
@@ -15,8 +15,12 @@ export const PATH_REMAINING = 'path_remaining';
 
 type PathScope = Scope & { path: string; root_path?: string; [PATH_REMAINING]?: string };
 
+// A path with no route is the client's doing (or a scanner's): info, with its repeats counted.
+const notFoundLog = new RepeatedLog(log, 'info');
+
 async function notFound(scope: PathScope, send: Send): Promise<void> {
-  log.warn(`no route for ${scope.type} ${JSON.stringify(scope.path)}`);
+  const kind = scope.type === 'http' ? 'HTTP requests with no route' : 'WebSockets with no route';
+  notFoundLog.note(kind, `no route for ${scope.type} ${quoteForLog(scope.path)}`);
   if (scope.type === 'http') {
     const body = Buffer.from(`Not Found: ${scope.path}\n`);
     await send({

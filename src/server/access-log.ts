@@ -5,11 +5,14 @@
 //   WSCONNECT /ws/chat/ 127.0.0.1:54321
 //   WSREJECT /ws/chat/ 127.0.0.1:54321 403
 //   WSDISCONNECT /ws/chat/ 127.0.0.1:54321 1000
-// Paths are written as received (raw_path), so a decoded CR/LF can never split a line.
+// Paths are written as received (raw_path), so a decoded CR/LF can never split a line, and
+// what node lets through of the rest (bytes 0x80–0xff, read as latin1: C1 controls among them)
+// is escaped as the logger escapes it.
 import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { HttpScope, WebsocketScope } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
+import { escapeLogText } from '../logging.ts';
 import type { AccessLog } from './context.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -24,7 +27,8 @@ function peer(scope: HttpScope | WebsocketScope): string {
 }
 
 function target(scope: HttpScope | WebsocketScope): string {
-  return scope.query_string.length ? `${scope.raw_path.toString('latin1')}?${scope.query_string.toString('latin1')}` : scope.raw_path.toString('latin1');
+  const path = scope.raw_path.toString('latin1');
+  return escapeLogText(scope.query_string.length ? `${path}?${scope.query_string.toString('latin1')}` : path);
 }
 
 export interface OwnedAccessLog extends AccessLog {
@@ -57,7 +61,7 @@ export function createAccessLog(destination: false | 'stdout' | string | Writabl
       line(`${peer(scope)} - - [${timestamp()}] "${scope.method} ${target(scope)} HTTP/${scope.http_version}" ${status} ${bytes} ${(durationMs / 1000).toFixed(3)}`);
     },
     websocket(event, scope, detail = {}) {
-      const where = `${scope.raw_path.toString('latin1')} ${peer(scope)}`;
+      const where = `${escapeLogText(scope.raw_path.toString('latin1'))} ${peer(scope)}`;
       if (event === 'connect') line(`WSCONNECT ${where}`);
       else if (event === 'reject') line(`WSREJECT ${where} ${detail.status ?? 403}`);
       else line(`WSDISCONNECT ${where} ${detail.code ?? 1005}`);

@@ -1,7 +1,7 @@
 // What the interface server's parts share: the app, resolved options, logging, live
 // connections (for graceful shutdown) and counters.
 import type { Application, HttpScope, WebsocketScope } from '../asgi/types.ts';
-import type { Logger } from '../logging.ts';
+import type { Logger, RepeatedLog } from '../logging.ts';
 import type { InFlightList, InFlightMember } from './in-flight-list.ts';
 import type { ResolvedServerOptions } from './options.ts';
 
@@ -40,6 +40,8 @@ export interface ServerContext {
   readonly app: Application;
   readonly options: ResolvedServerOptions;
   readonly log: Logger;
+  /** Lines that could come once per connection, logged once with a count of their repeats. */
+  readonly repeated: { readonly info: RepeatedLog; readonly warn: RepeatedLog };
   readonly accessLog: AccessLog | null;
   /** Lifespan state from startup, shallow-copied into every connection scope; null when the app has no lifespan. */
   lifespanState: Record<string, unknown> | null;

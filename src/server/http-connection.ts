@@ -7,6 +7,7 @@ import { SETTLED } from '../asgi/settled.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.ts';
 import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
+import { reportAppFailure } from './app-failure.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import type { InFlightMember } from './in-flight-list.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders } from './events.ts';
@@ -71,6 +72,10 @@ class HttpConnection implements LiveConnection, InFlightMember {
   private waiter: ((event: HttpReceiveEvent) => void) | null = null;
   private appDone = false;
   private timer: NodeJS.Timeout | null = null;
+  /** A chunked body has no length to check up front: its size is known once it is all read. */
+  private readonly chunked: boolean;
+  /** The end of a response the app finished before reading all of a chunked body (endAfterBody). */
+  private held: (() => void) | null = null;
 
   private declare readonly ctx: ServerContext;
   private declare readonly req: IncomingMessage;
@@ -82,12 +87,14 @@ class HttpConnection implements LiveConnection, InFlightMember {
     res: WatchedResponse,
     scope: HttpScope,
     bodyLess: boolean,
+    chunked: boolean,
   ) {
     this.ctx = ctx;
     this.req = req;
     this.res = res;
     this.scope = scope;
     this.bodyDone = bodyLess;
+    this.chunked = chunked;
     this.started = ctx.accessLog === null ? 0 : Date.now();
     res.watcher = this;
     if (ctx.options.httpResponseTimeoutMs > 0) {
@@ -139,11 +146,14 @@ class HttpConnection implements LiveConnection, InFlightMember {
       if (limit > 0 && this.received > limit) {
         this.ctx.stats.rejected++;
         this.ctx.log.debug(`request body of ${this.scope.method} ${this.scope.path} is over ${limit} bytes`);
-        if (this.state === State.Init) plainResponse(this.res, 413, `request body is larger than ${limit} bytes`, true);
+        this.held = null;
+        // The head is written with the first body event: until then the answer can still be 413.
+        if (!this.res.headersSent) plainResponse(this.res, 413, `request body is larger than ${limit} bytes`, true);
         this.req.destroy();
         this.markGone();
         return;
       }
+      if (this.held !== null) return; // read only to be measured: the app has answered
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = null;
@@ -155,6 +165,13 @@ class HttpConnection implements LiveConnection, InFlightMember {
     });
     this.req.on('end', () => {
       this.bodyDone = true;
+      const held = this.held;
+      if (held !== null) {
+        this.held = null;
+        held();
+        this.wake();
+        return;
+      }
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = null;
@@ -166,8 +183,10 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
   onClose(): void {
     // 'close' on the response: finished normally, or the client went away first.
-    if (this.state !== State.Done) this.markGone();
-    else this.wake();
+    if (this.state !== State.Done || this.held !== null) {
+      this.held = null;
+      this.markGone();
+    } else this.wake();
     if (this.appDone) this.finish();
     else this.abandonAfter(this.ctx.options.applicationCloseTimeoutMs);
   }
@@ -234,19 +253,20 @@ class HttpConnection implements LiveConnection, InFlightMember {
         const body = checkBody(type, event.body);
         const more = checkBool(type, 'more_body', event.more_body);
         const res = this.res;
-        if (!res.headersSent) res.writeHead(this.status, this.headers!);
         if (body !== undefined) this.bytes += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+        if (!more && !this.wantTrailers) {
+          this.state = State.Done;
+          if (this.bodyUnread()) this.endAfterBody(() => this.end(body));
+          else this.end(body);
+          return;
+        }
+        if (!res.headersSent) res.writeHead(this.status, this.headers!);
         if (more) {
           if (body !== undefined && body.length > 0 && !res.write(body)) return this.drained();
           return;
         }
-        if (this.wantTrailers) {
-          this.state = State.Trailers;
-          if (body !== undefined && body.length > 0 && !res.write(body)) return this.drained();
-          return;
-        }
-        this.state = State.Done;
-        res.end(body);
+        this.state = State.Trailers;
+        if (body !== undefined && body.length > 0 && !res.write(body)) return this.drained();
         return;
       }
       case 'http.response.trailers': {
@@ -260,13 +280,37 @@ class HttpConnection implements LiveConnection, InFlightMember {
         this.res.addTrailers(trailers);
         if (!more) {
           this.state = State.Done;
-          this.res.end();
+          if (this.bodyUnread()) this.endAfterBody(() => this.end(undefined));
+          else this.end(undefined);
         }
         return;
       }
       default:
         throw new InvalidEventError(`${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body or http.response.trailers`);
     }
+  }
+
+  private end(body: string | Uint8Array | undefined): void {
+    if (!this.res.headersSent) this.res.writeHead(this.status, this.headers!);
+    this.res.end(body);
+  }
+
+  /** Whether part of a chunked body is still unread while maxRequestBodyBytes applies. */
+  private bodyUnread(): boolean {
+    return this.chunked && !this.bodyDone && !this.clientGone && this.ctx.options.maxRequestBodyBytes > 0;
+  }
+
+  /**
+   * The app finished its response without reading all of a chunked body. The limit holds for
+   * a body the app never reads too, so the rest is read (and dropped) before the response goes
+   * out: within maxRequestBodyBytes the response follows, past it the client gets 413 instead.
+   * (Node would read and drop it after the response, without a limit.)
+   */
+  private endAfterBody(end: () => void): void {
+    this.held = end;
+    this.chunks = [];
+    if (!this.reading) this.startReading();
+    this.req.resume();
   }
 
   private drained(): Promise<void> {
@@ -283,6 +327,13 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
   onTimeout(): void {
     this.timer = null;
+    if (this.held !== null) {
+      // Answered, but the request body has not all come within the time: cut.
+      this.held = null;
+      this.res.destroy();
+      this.markGone();
+      return;
+    }
     if (this.state === State.Done) return;
     this.ctx.log.warn(`${this.scope.method} ${this.scope.path}: no complete response within ${this.ctx.options.httpResponseTimeoutMs} ms`);
     if (this.state === State.Init) plainResponse(this.res, 503, 'the application did not answer in time', true);
@@ -305,8 +356,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
   private onAppError(err: unknown): void {
     this.appDone = true;
-    this.ctx.stats.appErrors++;
-    this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application raised`, err);
+    reportAppFailure(this.ctx, this.scope.method, this.scope.path, err, this.clientGone);
     if (!this.clientGone && this.state !== State.Done) {
       if (this.state === State.Init) plainResponse(this.res, 500, 'Internal Server Error');
       // Cut after what was written is flushed (node uncorks on the next tick), so the client
@@ -365,6 +415,24 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
 export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: WatchedResponse): void {
   ctx.stats.httpRequests++;
+  // Read from rawHeaders: touching req.headers makes node build a header object per request.
+  let length: string | undefined;
+  let chunked = false;
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') length = raw[i + 1];
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
+    else if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) {
+    // RFC 9112 §3.2 (see countHosts).
+    ctx.stats.rejected++;
+    ctx.log.debug(`${req.method} ${req.url}: refused, ${hosts} Host headers`);
+    plainResponse(res, 400, `Bad Request: ${hosts} Host headers; a request has one`, true);
+    return;
+  }
   let scope: HttpScope;
   try {
     scope = buildHttpScope(req, ctx);
@@ -375,15 +443,6 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     plainResponse(res, 400, 'Bad Request: ' + err.message, true);
     return;
   }
-  // Read from rawHeaders: touching req.headers makes node build a header object per request.
-  let length: string | undefined;
-  let chunked = false;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') length = raw[i + 1];
-    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
-  }
   const limit = ctx.options.maxRequestBodyBytes;
   if (limit > 0 && length !== undefined && Number(length) > limit) {
     ctx.stats.rejected++;
@@ -392,7 +451,19 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     return;
   }
   if (ctx.shuttingDown) res.shouldKeepAlive = false;
-  new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0)).run();
+  new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0), chunked).run();
+}
+
+/**
+ * How many Host headers a request has (rawHeaders names as received). More than one gets 400
+ * before any app runs (RFC 9112 §3.2): readers disagree on which one counts (Node and most
+ * frameworks keep the first, a check may take the last), so an allowed Host could vouch for a
+ * request every other reader takes as addressed to another host.
+ */
+export function countHosts(raw: readonly string[]): number {
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  return hosts;
 }
 
 export type { HttpConnection };

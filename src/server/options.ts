@@ -36,6 +36,17 @@ export interface ServerOptions {
   drainTimeoutMs?: number;
   /** Keep-alive idle timeout of HTTP connections. @default 5000 */
   keepAliveTimeoutMs?: number;
+  /**
+   * Time a client has from opening a connection (or starting its next request) to the end of
+   * the request head; then 408 and the connection is closed (slow-header attacks); 0 = no limit.
+   * @default 60000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Open connections (HTTP and WebSocket) past which new ones are closed at once, logged at
+   * warn level once per 5 s with a count; 0 = no limit. @default 10000
+   */
+  maxConnections?: number;
   /** Access log: off (false), 'stdout', a file path, or a stream. @default false */
   accessLog?: false | 'stdout' | string | Writable;
 }
@@ -61,6 +72,8 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   maxBufferedBytes: 4 * 1024 * 1024,
   drainTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5000,
+  headersTimeoutMs: 60_000,
+  maxConnections: 10_000,
   accessLog: false,
 });
 

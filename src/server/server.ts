@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Application } from '../asgi/types.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, RepeatedLog } from '../logging.ts';
 import { createAccessLog } from './access-log.ts';
 import type { ServerContext, ServerStats } from './context.ts';
 import { handleHttpRequest, plainResponse } from './http-connection.ts';
@@ -42,10 +42,12 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
   }
   const resolved = resolveServerOptions(options);
   const accessLog = createAccessLog(resolved.accessLog);
+  const log = createLogger('server');
   const ctx: ServerContext = {
     app,
     options: resolved,
-    log: createLogger('server'),
+    log,
+    repeated: { info: new RepeatedLog(log, 'info'), warn: new RepeatedLog(log, 'warn') },
     accessLog,
     lifespanState: null,
     websockets: new Set(),
@@ -58,9 +60,23 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     maxHeaderSize: resolved.maxHeaderBytes,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestTimeout: 0, // request bodies may stream for as long as the app reads them
+    // Set on its own: node derives it from requestTimeout, and 0 there would turn it off too,
+    // letting a client that sends its head a byte at a time hold a connection for ever.
+    headersTimeout: resolved.headersTimeoutMs,
+    // How often node looks for heads past the timeout: a client is cut within 1¼ timeouts.
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4))),
     ServerResponse: WatchedResponse,
   });
   httpServer.maxHeadersCount = resolved.maxHeaderCount;
+  if (resolved.maxConnections > 0) httpServer.maxConnections = resolved.maxConnections;
+  httpServer.on('drop', () => {
+    ctx.stats.rejected++;
+    ctx.repeated.warn.note(
+      'connections refused at maxConnections',
+      `refusing new connections: ${resolved.maxConnections} are open ` +
+        '(maxConnections, canal serve --max-connections); raise it or add servers',
+    );
+  });
 
   httpServer.on('request', (req: IncomingMessage, res: WatchedResponse) => {
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
@@ -95,7 +111,12 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
       socket.destroy();
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout' // the head did not arrive within headersTimeoutMs
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
 

@@ -12,8 +12,10 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ReceiveEvent, SendEvent, WebsocketReceiveEventAny, WebsocketScope } from '../asgi/types.ts';
 import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
+import { reportAppFailure } from './app-failure.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.ts';
+import { countHosts } from './http-connection.ts';
 import { writeDataFrame } from './frame-writer.ts';
 import { BadRequestTarget, buildWebsocketScope } from './scope.ts';
 import { keepalive, type KeptAlive } from './websocket-keepalive.ts';
@@ -525,8 +527,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   private appRaised(err: unknown): void {
     this.appDone = true;
-    this.ctx.stats.appErrors++;
-    this.ctx.log.error(`WebSocket ${this.scope.path}: the application raised`, err);
+    // Ended: the app has its disconnect, or the peer's close frame came and it is on its way.
+    const ended = this.disconnected || (this.ws !== null && this.ws.readyState !== WS_OPEN);
+    reportAppFailure(this.ctx, 'WebSocket', this.scope.path, err, ended);
     if (this.state === State.Connecting) {
       // 403 rather than 500, as a failed connect() in Channels/Daphne: to the client, a
       // handshake the app could not complete is a refused one.
@@ -570,6 +573,8 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
   if (req.method !== 'GET' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
     return reject(400, 'malformed WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)');
   }
+  const hosts = countHosts(req.rawHeaders);
+  if (hosts > 1) return reject(400, `${hosts} Host headers; a request has one`);
   if (ctx.shuttingDown) return reject(503, 'server shutting down');
   let scope: WebsocketScope;
   try {

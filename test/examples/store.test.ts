@@ -24,6 +24,8 @@ interface Backend {
 }
 
 const T = { timeout: 60_000 };
+/** Every migration of examples/chat/db/migrations.ts, in order: each applied once. */
+const MIGRATIONS = ['0001_initial', '0002_thumbnail_error'];
 
 function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, tearDown: () => Promise<void>): void {
   describe(`store on ${dialect}`, () => {
@@ -60,7 +62,7 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       assert.equal(again.id, room.id);
       assert.deepEqual((await second.lastMessages(again)).map((m) => m.message), ['still here']);
       const rows = await backend.query(o, 'select name from kysely_migration');
-      assert.deepEqual(rows.map((r) => r.name), ['0001_initial']);
+      assert.deepEqual(rows.map((r) => r.name), MIGRATIONS);
     });
 
     test('several opens of one new database at once all succeed and migrate it once', T, async () => {
@@ -68,7 +70,7 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       const stores = await Promise.all([open(o), open(o), open(o)]);
       const rooms = await Promise.all(stores.map((s) => s.getOrCreateRoom('shared')));
       assert.equal(new Set(rooms.map((r) => r.id)).size, 1);
-      assert.equal((await backend.query(o, 'select name from kysely_migration')).length, 1);
+      assert.equal((await backend.query(o, 'select name from kysely_migration')).length, MIGRATIONS.length);
     });
 
     test('several processes opening one new database at once all succeed', T, async () => {
@@ -79,7 +81,7 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       const mine = open(o);
       for (const w of writers) assert.equal(await w.line(), 'opened');
       await Promise.all([mine, ...writers.map((w) => w.exited())]);
-      assert.equal((await backend.query(o, 'select name from kysely_migration')).length, 1);
+      assert.equal((await backend.query(o, 'select name from kysely_migration')).length, MIGRATIONS.length);
     });
 
     test('getOrCreateRoom: many concurrent calls from two connections make one row', T, async () => {
@@ -209,14 +211,19 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       assert.equal(image.contentType, 'image/png');
       assert.ok(image.createdAt instanceof Date);
       assert.equal(image.thumbnailDoneAt, null);
+      assert.equal(image.thumbnailError, null);
       assert.deepEqual(await store.getImage(image.id), image);
       const back = await store.imageData(image.id);
       assert.equal(back?.contentType, 'image/png');
       assert.ok(back?.data.equals(data), 'image bytes differ after the round trip');
       assert.equal(await store.thumbnail(image.id), null);
 
+      // A failed try is recorded; a later thumbnail clears it.
+      assert.equal(await store.saveThumbnailError(image.id, 'the image could not be decoded'), true);
+      assert.equal((await store.getImage(image.id))?.thumbnailError, 'the image could not be decoded');
       const thumb = randomBytes(5000);
       assert.equal(await store.saveThumbnail(image.id, thumb, 'image/webp'), true);
+      assert.equal((await store.getImage(image.id))?.thumbnailError, null);
       const saved = await store.thumbnail(image.id);
       assert.ok(saved?.data.equals(thumb));
       assert.equal(saved?.contentType, 'image/webp');
@@ -232,6 +239,7 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
     test('unknown image ids: null and false, never an error; a non-number id is', T, async () => {
       for (const id of [987_654, 0, -1, 2 ** 40, 1.5]) {
         assert.equal(await store.saveThumbnail(id, Buffer.from('x'), 'image/png'), false);
+        assert.equal(await store.saveThumbnailError(id, 'broken'), false);
         assert.equal(await store.getImage(id), null);
         assert.equal(await store.imageData(id), null);
         assert.equal(await store.thumbnail(id), null);

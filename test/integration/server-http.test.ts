@@ -145,7 +145,7 @@ describe('HTTP: limits', () => {
     const { url, port } = await serve(text(200, 'ok'), { maxRequestBodyBytes: 1000 });
     assert.equal((await fetch(url + '/', { method: 'POST', body: 'x'.repeat(2000) })).status, 413);
     const reply = await raw(port, 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n' + `7d0\r\n${'y'.repeat(2000)}\r\n0\r\n\r\n`);
-    assert.match(reply, /^HTTP\/1.1 (413|200)/);
+    assert.match(reply, /^HTTP\/1.1 413/);
     assert.equal((await fetch(url + '/', { method: 'POST', body: 'x'.repeat(500) })).status, 200);
   });
 

@@ -33,6 +33,8 @@ describe('serverOptionsFromFlags', () => {
       'max-header-size': '8192',
       'max-buffered-bytes': '65536',
       'drain-timeout': '4',
+      'headers-timeout': '20',
+      'max-connections': '500',
       'access-log': '-',
     });
     assert.deepEqual(o, {
@@ -51,6 +53,8 @@ describe('serverOptionsFromFlags', () => {
       maxHeaderBytes: 8192,
       maxBufferedBytes: 65536,
       drainTimeoutMs: 4000,
+      headersTimeoutMs: 20000,
+      maxConnections: 500,
       accessLog: 'stdout',
     });
     // Everything the CLI produces is accepted by the server.

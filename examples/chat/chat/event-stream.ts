@@ -6,7 +6,7 @@ import { HttpConsumer } from 'canaljs';
 import { createLogger, requestHeader } from 'canaljs';
 import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
-import { leaveRoom, roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.ts';
+import { leaveRoom, parseMessageId, roomGroup, toWire, type ChatEvent, type WireMessage } from './rooms.ts';
 
 const log = createLogger('chat:events');
 
@@ -20,15 +20,18 @@ export class EventStreamConsumer extends HttpConsumer<ChatEvent> {
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
     const lastEventId = requestHeader(this.scope.headers, 'last-event-id');
-    if (lastEventId !== null && !/^\d+$/.test(lastEventId)) return sendJson(this, 400, { error: `Last-Event-ID must be a message id, not ${JSON.stringify(lastEventId)}` });
+    const after = lastEventId === null ? null : parseMessageId(lastEventId);
+    if (lastEventId !== null && after === null) {
+      return sendJson(this, 400, { error: `Last-Event-ID must be a message id, not ${JSON.stringify(lastEventId)}` });
+    }
     const label = this.scope.url_route.kwargs.label;
     this.group = roomGroup(label);
     await this.channelLayer.groupAdd(this.group, this.channelName);
     await this.startEventStream();
     await this.sendEvent({ event: 'ready', data: { room: label } });
-    if (lastEventId !== null) {
+    if (after !== null) {
       const store = await this.settings.store();
-      for (const m of await store.messagesAfterId(await store.getOrCreateRoom(label), Number(lastEventId), 100)) {
+      for (const m of await store.messagesAfterId(await store.getOrCreateRoom(label), after, 100)) {
         this.#replayed.add(m.id);
         await this.#send(toWire(m));
       }

@@ -3,7 +3,7 @@
 import { HttpConsumer } from 'canaljs';
 import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
-import { toWire } from './rooms.ts';
+import { parseMessageId, toWire } from './rooms.ts';
 
 export class RoomHistory extends HttpConsumer {
   static override channelLayerAlias = null;
@@ -12,8 +12,8 @@ export class RoomHistory extends HttpConsumer {
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
     const raw = this.query.get('after') ?? '0';
-    const after = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(after)) {
+    const after = parseMessageId(raw);
+    if (after === null) {
       return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
     }
     const store = await this.settings.store();

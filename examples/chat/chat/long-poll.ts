@@ -8,7 +8,7 @@ import { HttpConsumer } from 'canaljs';
 import { createLogger } from 'canaljs';
 import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
-import { leaveRoom, roomGroup, toWire, type ChatEvent } from './rooms.ts';
+import { leaveRoom, parseMessageId, roomGroup, toWire, type ChatEvent } from './rooms.ts';
 
 const log = createLogger('chat:poll');
 
@@ -23,14 +23,18 @@ export class LongPollConsumer extends HttpConsumer<PollEvent> {
   override async handle(): Promise<void> {
     if (await refuseMethod(this, ['GET'])) return;
     const raw = this.query.get('after');
-    if (raw !== null && !/^\d+$/.test(raw)) return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
+    const after = raw === null ? null : parseMessageId(raw);
+    if (raw !== null && after === null) {
+      const error = `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}`;
+      return sendJson(this, 400, { error });
+    }
     const label = this.scope.url_route.kwargs.label;
     this.group = roomGroup(label);
     // Join first, then look back: a message stored in between arrives both ways, not neither.
     await this.channelLayer.groupAdd(this.group, this.channelName);
-    if (raw !== null) {
+    if (after !== null) {
       const store = await this.settings.store();
-      const [missed] = await store.messagesAfterId(await store.getOrCreateRoom(label), Number(raw), 1);
+      const [missed] = await store.messagesAfterId(await store.getOrCreateRoom(label), after, 1);
       if (missed) return this.#answer(200, toWire(missed));
     }
     this.#timer = setTimeout(() => {

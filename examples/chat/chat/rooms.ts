@@ -34,6 +34,10 @@ export function chatEvent(m: ChatMessage): ChatEvent {
 }
 
 const length = (s: string) => [...s].length;
+// A handle is one line; a message may hold line breaks and tabs. Other control characters are
+// refused: U+0000 cannot be stored in PostgreSQL text, the rest only garble a page or a log.
+const HANDLE_CONTROLS = /[\u0000-\u001f\u007f]/;
+const MESSAGE_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** `{handle, message}` checked and trimmed, or the error to show the sender. */
 export function checkIncoming(content: unknown): { handle: string; message: string } | { error: string } {
@@ -46,7 +50,21 @@ export function checkIncoming(content: unknown): { handle: string; message: stri
   if (m === '') return { error: 'message must not be empty' };
   if (length(h) > MAX_HANDLE) return { error: `handle is longer than ${MAX_HANDLE} characters` };
   if (length(m) > MAX_MESSAGE) return { error: `message is longer than ${MAX_MESSAGE} characters` };
+  if (HANDLE_CONTROLS.test(h)) return { error: 'handle must not hold control characters (U+0000 and the like)' };
+  if (MESSAGE_CONTROLS.test(m)) {
+    return { error: 'message must not hold control characters (U+0000 and the like); line breaks and tabs are fine' };
+  }
   return { handle: h, message: m };
+}
+
+/**
+ * A message id from a query or a header (`?after=`, `Last-Event-ID`): digits that make a safe
+ * integer, else null (the caller answers 400). 400 digits are not an id, however well formed.
+ */
+export function parseMessageId(raw: string): number | null {
+  if (!/^\d+$/.test(raw)) return null;
+  const id = Number(raw);
+  return Number.isSafeInteger(id) ? id : null;
 }
 
 /** Takes a consumer out of its room's group, once: `group` is cleared, so a second call does nothing. */

@@ -10,7 +10,13 @@ export type Dialect = 'sqlite' | 'postgres';
 function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, dialect) },
+    '0002_thumbnail_error': { up: thumbnailError },
   };
+}
+
+/** Why an image's thumbnail could not be made (a corrupt upload); null while none failed. */
+async function thumbnailError(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('images').addColumn('thumbnail_error', 'text').execute();
 }
 
 async function initial(db: Kysely<unknown>, dialect: Dialect): Promise<void> {

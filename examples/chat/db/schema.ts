@@ -39,6 +39,7 @@ export interface ImagesTable {
   thumbnail: Buffer | null;
   thumbnail_type: string | null;
   thumbnail_done_at: NullableTimestamp;
+  thumbnail_error: string | null;
 }
 
 export interface Database {

@@ -9,7 +9,15 @@ const MAX_LIMIT = 1000;
 /** Ids are 32-bit integers on PostgreSQL; anything else names no row. */
 const MAX_ID = 2 ** 31 - 1;
 
-const IMAGE_COLUMNS = ['id', 'filename', 'content_type', 'size', 'created_at', 'thumbnail_done_at'] as const;
+const IMAGE_COLUMNS = [
+  'id',
+  'filename',
+  'content_type',
+  'size',
+  'created_at',
+  'thumbnail_done_at',
+  'thumbnail_error',
+] as const;
 
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -134,7 +142,18 @@ export class SqlStore implements Store {
     if (!isId(id)) return false;
     const result = await this.#db
       .updateTable('images')
-      .set({ thumbnail: data, thumbnail_type: contentType, thumbnail_done_at: now() })
+      .set({ thumbnail: data, thumbnail_type: contentType, thumbnail_done_at: now(), thumbnail_error: null })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async saveThumbnailError(id: number, error: string): Promise<boolean> {
+    text('error', error);
+    if (!isId(id)) return false;
+    const result = await this.#db
+      .updateTable('images')
+      .set({ thumbnail_error: error })
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
@@ -168,6 +187,7 @@ function toImage(row: Pick<Selectable<ImagesTable>, (typeof IMAGE_COLUMNS)[numbe
     size: row.size,
     createdAt: toDate(row.created_at),
     thumbnailDoneAt: row.thumbnail_done_at === null ? null : toDate(row.thumbnail_done_at),
+    thumbnailError: row.thumbnail_error,
   };
 }
 

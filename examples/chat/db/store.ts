@@ -36,6 +36,8 @@ export interface Image {
   size: number;
   createdAt: Date;
   thumbnailDoneAt: Date | null;
+  /** Why the thumbnail could not be made, if the last try failed. */
+  thumbnailError: string | null;
 }
 
 export interface Store {
@@ -60,8 +62,10 @@ export interface Store {
   /** The image without its bytes, or null if there is none with this id. */
   getImage(id: number): Promise<Image | null>;
   imageData(id: number): Promise<{ contentType: string; data: Buffer } | null>;
-  /** Stores the thumbnail and sets `thumbnailDoneAt`; false if there is no such image. */
+  /** Stores the thumbnail, sets `thumbnailDoneAt` and clears `thumbnailError`; false if there is no such image. */
   saveThumbnail(id: number, data: Buffer, contentType: string): Promise<boolean>;
+  /** Records why the thumbnail could not be made (`thumbnailError`); false if there is no such image. */
+  saveThumbnailError(id: number, error: string): Promise<boolean>;
   /** Null until the image has a thumbnail (or if there is no such image). */
   thumbnail(id: number): Promise<{ contentType: string; data: Buffer; doneAt: Date } | null>;
   close(): Promise<void>;

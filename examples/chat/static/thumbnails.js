@@ -1,5 +1,5 @@
 // The thumbnails page: uploads an image, then asks GET /thumbnails/<id>/ (with a growing
-// delay) until the worker has made the thumbnail, and shows it.
+// delay) until the worker has made the thumbnail, and shows it, or says why it failed.
 'use strict';
 
 (() => {
@@ -19,6 +19,11 @@
         data = await res.json();
       } catch {
         continue;
+      }
+      if (data.failed) {
+        li.dataset.state = 'failed';
+        li.querySelector('.state').textContent = `failed: ${data.error}`;
+        return;
       }
       if (data.done) {
         li.dataset.state = 'done';

@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../../errors.ts';
 import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from '../base-layer.ts';
 import { checkMessage } from '../message-check.ts';
 
-export { checkChannelName, checkGroupName } from '../names.ts';
+export { checkChannelName, checkChannelPrefix, checkGroupName } from '../names.ts';
 
 export type CommonLayerOptions = BaseLayerOptions;
 export type CommonLayerSettings = LayerSettings;

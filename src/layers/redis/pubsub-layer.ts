@@ -21,6 +21,7 @@ import { consistentHash } from './consistent-hash.ts';
 import { packMessage, unpackMessage } from './codec.ts';
 import { redisClass, Shard } from './connection.ts';
 import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
+import { checkChannelPrefix } from './checks.ts';
 import { failedSendReason, LayerCore, type LayerCoreOptions, type RedisLayerStats } from './layer-core.ts';
 
 const log = createLogger('layer:redis-pubsub');
@@ -237,6 +238,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
 
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
+    checkChannelPrefix(prefix);
     const name = `${this.prefix}${prefix}${randomUUID().replace(/-/g, '')}`;
     this.checkChannel(name);
     this.channels.add(name);

@@ -23,6 +23,7 @@ import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
 import { parseHosts, RECONNECT_MAX_DELAY_MS, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
+import { checkChannelPrefix } from './checks.ts';
 import { failedSendReason, LayerCore, type LayerCoreOptions } from './layer-core.ts';
 import { Memberships } from './memberships.ts';
 
@@ -227,6 +228,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async newChannel(prefix = 'specific.'): Promise<string> {
     this.assertOpen();
+    checkChannelPrefix(prefix);
     const name = `${prefix}${this.clientPrefix}!${randomUUID().replace(/-/g, '')}`;
     this.checkChannel(name);
     return name;
