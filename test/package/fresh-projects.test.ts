@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { canal, freshProject, removeProject, type Running } from './packed.ts';
+import { join } from 'node:path';
+import { canal, freshProject, packOnce, removeProject, type Running } from './packed.ts';
 import { REDIS_URL, cleanPrefix, requireRedis } from '../redis/helpers.ts';
 
 const ROOM_JS = `
@@ -176,3 +177,22 @@ for (const [kind, files] of Object.entries(PROJECTS)) {
     });
   });
 }
+
+describe('the packed tarball', () => {
+  it('ships the build, the command, the docs and the licence, and no source map pointing at a file it lacks', () => {
+    const listing = execFileSync('tar', ['tzf', packOnce()], { encoding: 'utf8' }).trim().split('\n');
+    const files = new Set(listing.map((f) => f.replace(/^package\//, '')));
+    for (const needed of ['package.json', 'LICENSE', 'CHANGELOG.md', 'bin/canal.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/loader/register.js', 'docs/getting-started.md']) {
+      assert.ok(files.has(needed), `the tarball holds ${needed}`);
+    }
+    assert.ok(![...files].some((f) => f.startsWith('src/') || f.startsWith('test/')), 'no sources or tests in the tarball');
+    for (const map of [...files].filter((f) => f.endsWith('.map'))) {
+      const text = execFileSync('tar', ['xzf', packOnce(), '-O', `package/${map}`], { encoding: 'utf8' });
+      const { sources } = JSON.parse(text) as { sources: string[] };
+      for (const source of sources) {
+        const target = join(map, '..', source).replace(/^(\.\.\/)+/, '');
+        assert.ok(files.has(target), `${map} points at ${source}, which the package does not ship`);
+      }
+    }
+  });
+});
