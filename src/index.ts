@@ -11,6 +11,7 @@ export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLaye
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.ts';
 export { RedisPubSubChannelLayer, type RedisPubSubChannelLayerOptions } from './layers/redis/pubsub-layer.ts';
 export { LayerUnavailableError } from './layers/redis/connection.ts';
+export { ChaosLayer, type ChaosLayerOptions, type ChaosStats } from './layers/chaos-layer.ts';
 export {
   getChannelLayer,
   configureChannelLayers,
