@@ -5,7 +5,7 @@
 // line, a normal HTTP request and a WebSocket echo answered, no connection left open.
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import WebSocket from 'ws';
