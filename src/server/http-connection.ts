@@ -19,7 +19,22 @@ const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body:
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' });
 
 /** Writes a small complete response outside of any app (errors, limits). */
+/**
+ * Connections on which the server has answered a request itself with `Connection: close`. No
+ * request after that one is processed (RFC 9112 §9.6): one pipelined behind it is not handed to
+ * the app, whose answer could never be sent, and its connection is cut.
+ */
+const closingSockets = new WeakSet<object>();
+
+/** Whether a request arrived on a connection already answered with `close`; if so, it is cut. */
+export function cutIfClosing(socket: { destroy(): void } | null | undefined): boolean {
+  if (!socket || !closingSockets.has(socket)) return false;
+  socket.destroy();
+  return true;
+}
+
 export function plainResponse(res: ServerResponse, status: number, text: string, close = false): void {
+  if (close && res.socket) closingSockets.add(res.socket);
   if (res.headersSent) {
     res.destroy();
     return;
@@ -414,6 +429,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
 }
 
 export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: WatchedResponse): void {
+  if (cutIfClosing(req.socket)) return;
   ctx.stats.httpRequests++;
   // Read from rawHeaders: touching req.headers makes node build a header object per request.
   let length: string | undefined;
@@ -426,7 +442,7 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
     else if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
   }
-  if (hosts > 1) {
+  if (hosts !== 1 && (hosts > 1 || needsHost(req))) {
     // RFC 9112 §3.2 (see countHosts).
     ctx.stats.rejected++;
     ctx.log.debug(`${req.method} ${req.url}: refused, ${hosts} Host headers`);
@@ -460,6 +476,11 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
  * frameworks keep the first, a check may take the last), so an allowed Host could vouch for a
  * request every other reader takes as addressed to another host.
  */
+/** An HTTP/1.1 request must carry a Host header (RFC 9112 §3.2); HTTP/1.0 may leave it out. */
+export function needsHost(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
+}
+
 export function countHosts(raw: readonly string[]): number {
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;

@@ -66,6 +66,9 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     // How often node looks for heads past the timeout: a client is cut within 1¼ timeouts.
     connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4))),
     ServerResponse: WatchedResponse,
+    // The Host check is the server's own (http-connection.ts), so that a request pipelined
+    // behind a refused one is never handed to the app.
+    requireHostHeader: false,
   });
   httpServer.maxHeadersCount = resolved.maxHeaderCount;
   if (resolved.maxConnections > 0) httpServer.maxConnections = resolved.maxConnections;

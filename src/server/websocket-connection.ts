@@ -15,7 +15,7 @@ import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
 import { reportAppFailure } from './app-failure.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.ts';
-import { countHosts } from './http-connection.ts';
+import { countHosts, cutIfClosing, needsHost } from './http-connection.ts';
 import { writeDataFrame } from './frame-writer.ts';
 import { BadRequestTarget, buildWebsocketScope } from './scope.ts';
 import { keepalive, type KeptAlive } from './websocket-keepalive.ts';
@@ -561,6 +561,7 @@ function onSocketError(this: Tagged<Duplex>, err: Error): void {
 /** The server's `upgrade` listener: checks the handshake, builds the scope and starts the app. */
 export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', onSocketError);
+  if (cutIfClosing(socket)) return;
   const reject = (status: number, text: string): void => {
     ctx.stats.rejected++;
     ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
@@ -574,7 +575,7 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
     return reject(400, 'malformed WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)');
   }
   const hosts = countHosts(req.rawHeaders);
-  if (hosts > 1) return reject(400, `${hosts} Host headers; a request has one`);
+  if (hosts !== 1 && (hosts > 1 || needsHost(req))) return reject(400, `${hosts} Host headers; a request has one`);
   if (ctx.shuttingDown) return reject(503, 'server shutting down');
   let scope: WebsocketScope;
   try {
