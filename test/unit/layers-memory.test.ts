@@ -150,11 +150,11 @@ describe('InMemoryChannelLayer', () => {
   it('purges an expired head lazily on receive, and before refusing a send as full', async () => {
     // The second message must outlive the gap between its send and its receive on a busy
     // machine, so the expiry is long next to that gap (one line of code) but short to wait for.
-    const layer = make({ expiry: 0.3, capacity: 1 });
+    const layer = make({ expiry: 1, capacity: 1 });
     const ch = await layer.newChannel();
     await layer.send(ch, { type: 't', n: 1 });
     await assert.rejects(layer.send(ch, { type: 't' }), { code: 'ERR_CHANNEL_FULL', message: new RegExp(`${ch.replace(/[.!]/g, '\\$&')} is full \\(capacity 1\\)`) });
-    await sleep(350);
+    await sleep(1050);
     await layer.send(ch, { type: 't', n: 2 }); // the expired one made room
     assert.equal((await within(layer.receive(ch))).n, 2);
     assert.equal(layer.stats().expired, 1);
