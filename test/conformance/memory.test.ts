@@ -1,11 +1,5 @@
 import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
 import { layerConformanceSuite } from '../../src/testing/conformance.ts';
+import { MEMORY_CAPABILITIES } from './memory-capabilities.ts';
 
-layerConformanceSuite('memory', (options) => new InMemoryChannelLayer(options), {
-  processLocalNames: true,
-  capacityOnSend: true,
-  capacityScope: 'channel',
-  expiryRemovesFromGroups: true,
-  minExpirySeconds: 0.2,
-  crossInstance: false,
-});
+layerConformanceSuite('memory', (options) => new InMemoryChannelLayer(options), MEMORY_CAPABILITIES);

@@ -15,6 +15,7 @@ import { configureChannelLayers, resetChannelLayers } from '../../src/layers/reg
 import { getLogLevel, setLogLevel, setLogRepeatWindow, setLogSink } from '../../src/logging.ts';
 import type { Application } from '../../src/index.ts';
 import { rawRequest } from '../integration/raw-request.ts';
+import { hello } from '../fixtures/hello-app.ts';
 
 const WINDOW_MS = 400;
 let lines: string[] = [];
@@ -40,16 +41,6 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const hello: Application = async (scope, receive, send) => {
-  if (scope.type === 'websocket') {
-    await receive();
-    await send({ type: 'websocket.accept' });
-    return;
-  }
-  if (scope.type !== 'http') return;
-  await send({ type: 'http.response.start', status: 200 });
-  await send({ type: 'http.response.body', body: 'ok' });
-};
 
 async function serve(app: Application, drainTimeoutMs = 200): Promise<{ port: number; server: CanalServer }> {
   const withoutLifespan: Application = async (scope, receive, send) =>

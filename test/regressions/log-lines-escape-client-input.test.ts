@@ -10,6 +10,7 @@ import { AllowedHostsMiddleware, OriginValidator } from '../../src/middleware/in
 import { createLogger, getLogLevel, setLogLevel, setLogRepeatWindow, setLogSink } from '../../src/logging.ts';
 import type { Application } from '../../src/index.ts';
 import { rawRequest } from '../integration/raw-request.ts';
+import { hello } from '../fixtures/hello-app.ts';
 
 const FORGED = '2026-01-01T00:00:00.000Z ERROR [server] fake';
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) \[/;
@@ -35,16 +36,6 @@ afterEach(async () => {
   restore();
 });
 
-const hello: Application = async (scope, receive, send) => {
-  if (scope.type === 'websocket') {
-    await receive();
-    await send({ type: 'websocket.accept' });
-    return;
-  }
-  if (scope.type !== 'http') return;
-  await send({ type: 'http.response.start', status: 200 });
-  await send({ type: 'http.response.body', body: 'ok' });
-};
 
 async function serve(app: Application): Promise<number> {
   const withoutLifespan: Application = async (scope, receive, send) =>

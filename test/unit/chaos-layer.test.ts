@@ -10,17 +10,11 @@ import type { LayerMessage } from '../../src/layers/types.ts';
 import { configureChannelLayers, registerLayerBackend, resetChannelLayers } from '../../src/layers/registry.ts';
 import { WebsocketConsumer, type Frame } from '../../src/consumers/index.ts';
 import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';
+import { MEMORY_CAPABILITIES } from '../conformance/memory-capabilities.ts';
 
 const passThrough = (options?: Record<string, unknown>) =>
   new ChaosLayer(new InMemoryChannelLayer(options), { seed: 7 });
-layerConformanceSuite('chaos layer, every rate 0, over memory', passThrough, {
-  processLocalNames: true,
-  capacityOnSend: true,
-  capacityScope: 'channel',
-  expiryRemovesFromGroups: true,
-  minExpirySeconds: 0.2,
-  crossInstance: false,
-});
+layerConformanceSuite('chaos layer, every rate 0, over memory', passThrough, MEMORY_CAPABILITIES);
 
 const roomy = () => new InMemoryChannelLayer({ capacity: 100_000 });
 

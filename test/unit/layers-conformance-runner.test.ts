@@ -4,15 +4,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { layerConformanceSuite, type LayerCapabilities } from '../../src/testing/conformance.ts';
 import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
+import { MEMORY_CAPABILITIES } from '../conformance/memory-capabilities.ts';
 
-const memoryCaps: LayerCapabilities = {
-  processLocalNames: true,
-  capacityOnSend: true,
-  capacityScope: 'channel',
-  expiryRemovesFromGroups: true,
-  minExpirySeconds: 0.2,
-  crossInstance: false,
-};
+const memoryCaps = MEMORY_CAPABILITIES;
 
 function collect(caps: LayerCapabilities) {
   const cases = new Map<string, () => Promise<void>>();
