@@ -15,7 +15,11 @@ const HELLO_HEADERS: [string, string][] = [
 class Hello extends HttpConsumer {
   static override channelLayerAlias = null;
   override async handle(): Promise<void> {
-    await this.sendResponse(200, this.scope.type === 'http' && this.scope.method === 'HEAD' ? '' : HELLO, HELLO_HEADERS);
+    await this.sendResponse(
+      200,
+      this.scope.type === 'http' && this.scope.method === 'HEAD' ? '' : HELLO,
+      HELLO_HEADERS,
+    );
   }
 }
 
@@ -36,7 +40,11 @@ class Group extends WebsocketConsumer<GroupMessage> {
     await this.accept();
   }
   override async receive(frame: Frame): Promise<void> {
-    await this.channelLayer.groupSend(this.group, { type: 'group.message', text: frame.text ?? null, bytes: frame.bytes ?? null });
+    await this.channelLayer.groupSend(this.group, {
+      type: 'group.message',
+      text: frame.text ?? null,
+      bytes: frame.bytes ?? null,
+    });
   }
   async group_message(event: GroupMessage): Promise<void> {
     await this.send(event.text != null ? { text: event.text } : { bytes: event.bytes! });

@@ -39,7 +39,9 @@ const { values: o, positionals } = parseArgs({
   },
 });
 if (positionals.length !== 2 || !WORKLOADS[o.workload]) {
-  console.error(`usage: node bench/colocated.mjs [--workload ${Object.keys(WORKLOADS).join('|')}] [--rounds N] [--duration S] A B`);
+  console.error(
+    `usage: node bench/colocated.mjs [--workload ${Object.keys(WORKLOADS).join('|')}] [--rounds N] [--duration S] A B`,
+  );
   process.exit(1);
 }
 
@@ -50,7 +52,9 @@ function server(spec) {
   if (eq > 0) return { name: spec.slice(0, eq), command: spec.slice(eq + 1) };
   const command = known.get(spec);
   if (!command) {
-    console.error(`colocated: unknown server ${JSON.stringify(spec)}; use one of ${[...known.keys()].join(', ')} or NAME=COMMAND`);
+    console.error(
+      `colocated: unknown server ${JSON.stringify(spec)}; use one of ${[...known.keys()].join(', ')} or NAME=COMMAND`,
+    );
     process.exit(1);
   }
   return { name: spec, command };
@@ -104,9 +108,21 @@ async function start({ name, command }) {
 
 /** One load generator run; resolves with its throughput. */
 function drive(port, seconds, warmup) {
-  const args = [join(loadgen, 'loadgen.mjs'), ...WORKLOADS[o.workload], '--url', `ws://127.0.0.1:${port}`, '--duration', String(seconds), '--warmup', String(warmup), '--json'];
+  const args = [
+    join(loadgen, 'loadgen.mjs'),
+    ...WORKLOADS[o.workload],
+    '--url',
+    `ws://127.0.0.1:${port}`,
+    '--duration',
+    String(seconds),
+    '--warmup',
+    String(warmup),
+    '--json',
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', o['loadgen-cpu'], process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('taskset', ['-c', o['loadgen-cpu'], process.execPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -131,7 +147,9 @@ const median = (xs) => {
 
 const rounds = Number(o.rounds);
 const ratios = [];
-console.log(`colocated ${o.workload}: ${pair[0].name} (A) and ${pair[1].name} (B) on CPU ${o['server-cpu']}, load generators on CPU ${o['loadgen-cpu']}, ${rounds} rounds of ${o.duration} s`);
+console.log(
+  `colocated ${o.workload}: ${pair[0].name} (A) and ${pair[1].name} (B) on CPU ${o['server-cpu']}, load generators on CPU ${o['loadgen-cpu']}, ${rounds} rounds of ${o.duration} s`,
+);
 console.log(`| round | ${pair[0].name} | ${pair[1].name} | B / A |\n| ---: | ---: | ---: | ---: |`);
 for (let r = 1; r <= rounds; r++) {
   const [a, b] = [await start(pair[0]), await start(pair[1])];
@@ -142,11 +160,15 @@ for (let r = 1; r <= rounds; r++) {
     const [x, y] = await Promise.all(runs);
     const [ta, tb] = r % 2 ? [x, y] : [y, x];
     ratios.push(tb / ta);
-    console.log(`| ${r} | ${Math.round(ta).toLocaleString('en')} | ${Math.round(tb).toLocaleString('en')} | ${(tb / ta).toFixed(3)} |`);
+    console.log(
+      `| ${r} | ${Math.round(ta).toLocaleString('en')} | ${Math.round(tb).toLocaleString('en')} | ${(tb / ta).toFixed(3)} |`,
+    );
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
 }
 const lo = Math.min(...ratios);
 const hi = Math.max(...ratios);
-console.log(`\nB / A: median ${median(ratios).toFixed(3)} over ${rounds} rounds (from ${lo.toFixed(3)} to ${hi.toFixed(3)})`);
+console.log(
+  `\nB / A: median ${median(ratios).toFixed(3)} over ${rounds} rounds (from ${lo.toFixed(3)} to ${hi.toFixed(3)})`,
+);

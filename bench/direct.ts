@@ -40,7 +40,10 @@ async function websocket(scope: WebsocketScope, receive: Receive, send: Send): P
       }
       await send({ type: 'websocket.accept' });
     } else if (event.type === 'websocket.receive') {
-      const out = event.text !== undefined ? { type: 'websocket.send' as const, text: event.text } : { type: 'websocket.send' as const, bytes: event.bytes };
+      const out =
+        event.text !== undefined
+          ? { type: 'websocket.send' as const, text: event.text }
+          : { type: 'websocket.send' as const, bytes: event.bytes };
       if (!members) {
         await send(out);
         continue;

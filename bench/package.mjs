@@ -22,8 +22,14 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 function pack() {
   const dir = mkdtempSync(join(tmpdir(), 'canal-bench-pack-'));
-  execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  return join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')));
+  execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return join(
+    dir,
+    readdirSync(dir).find((f) => f.endsWith('.tgz')),
+  );
 }
 
 function du(path) {
@@ -40,7 +46,11 @@ const median = (xs) => {
 
 function timeCommand(dir, argv, env = {}) {
   const t0 = process.hrtime.bigint();
-  execFileSync(join(dir, 'node_modules', '.bin', 'canal'), argv, { cwd: dir, env: { ...process.env, ...env }, stdio: 'ignore' });
+  execFileSync(join(dir, 'node_modules', '.bin', 'canal'), argv, {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
@@ -48,7 +58,10 @@ function timeCommand(dir, argv, env = {}) {
 function startServer(dir, app) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(join(dir, 'node_modules', '.bin', 'canal'), ['serve', app, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(join(dir, 'node_modules', '.bin', 'canal'), ['serve', app, '--port', '0'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     const early = (code) => reject(new Error(`canal serve ${app} exited (${code}) before listening: ${out}`));
     child.stdout.setEncoding('utf8').on('data', function onData(d) {
@@ -73,13 +86,19 @@ const APP_JS = `export default async (scope, receive, send) => {
   await send({ type: 'http.response.body', body: Buffer.from('hello') });
 };
 `;
-const APP_TS = APP_JS.replace('async (scope, receive, send)', 'async (scope: { type: string }, receive: unknown, send: (e: object) => Promise<void>)');
+const APP_TS = APP_JS.replace(
+  'async (scope, receive, send)',
+  'async (scope: { type: string }, receive: unknown, send: (e: object) => Promise<void>)',
+);
 const CONFIG = `{ channelLayers: { default: { backend: 'redis', options: { hosts: ['${REDIS_URL}'] } } } }`;
 
 async function measure(tarball) {
   const dir = mkdtempSync(join(tmpdir(), 'canal-bench-user-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bench-user', private: true, type: 'module' }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball], { cwd: dir, stdio: 'inherit' });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
   writeFileSync(join(dir, 'app.js'), APP_JS);
   writeFileSync(join(dir, 'app.ts'), APP_TS);
   const js = join(dir, 'js');
@@ -87,7 +106,10 @@ async function measure(tarball) {
   execFileSync('mkdir', ['-p', js, ts]);
   writeFileSync(join(js, 'canal.config.js'), `export default ${CONFIG};\n`);
   writeFileSync(join(ts, 'canal.config.ts'), `const config: object = ${CONFIG};\nexport default config;\n`);
-  const send = (cfg) => median(Array.from({ length: RUNS }, () => timeCommand(dir, ['send', '--config', cfg, 'bench.package', '{"type": "x"}'])));
+  const send = (cfg) =>
+    median(
+      Array.from({ length: RUNS }, () => timeCommand(dir, ['send', '--config', cfg, 'bench.package', '{"type": "x"}'])),
+    );
   const starts = async (app) => {
     const r = [];
     for (let i = 0; i < RUNS; i++) r.push(await startServer(dir, app));
@@ -98,7 +120,9 @@ async function measure(tarball) {
   return {
     tarball: basename(tarball),
     packedKiB: Math.round(statSync(tarball).size / 1024),
-    canalInstalledKiB: Math.round(du(join(dir, 'node_modules', 'canaljs')) / 1024) || Math.round(du(join(dir, 'node_modules', 'canal')) / 1024),
+    canalInstalledKiB:
+      Math.round(du(join(dir, 'node_modules', 'canaljs')) / 1024) ||
+      Math.round(du(join(dir, 'node_modules', 'canal')) / 1024),
     installedKiB: Math.round(du(join(dir, 'node_modules')) / 1024),
     packages: readdirSync(join(dir, 'node_modules')).filter((n) => !n.startsWith('.')).length,
     sendJsMs: Math.round(send(join(js, 'canal.config.js'))),

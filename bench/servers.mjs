@@ -16,7 +16,10 @@ function prepare(name, from) {
   const lock = join(from, 'package-lock.json');
   const stamp = join(dest, '.installed');
   const want = existsSync(lock) ? readFileSync(lock, 'utf8') : '';
-  cpSync(from, dest, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('db.sqlite3') });
+  cpSync(from, dest, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules') && !src.endsWith('db.sqlite3'),
+  });
   if (want && (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want)) {
     console.error(`bench: npm ci in ${dest}`);
     const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dest, stdio: 'inherit' });
@@ -38,7 +41,8 @@ export function prepareServers({ pubsub = false, django = false } = {}) {
   mkdirSync(WORK, { recursive: true });
   const loadgen = prepare('loadgen', join(SHARED, 'bench'));
   const anchors = {};
-  for (const a of ['raw-ws', 'socketio', 'django']) anchors[a] = prepare(join('anchors', a), join(SHARED, 'anchors', a));
+  for (const a of ['raw-ws', 'socketio', 'django'])
+    anchors[a] = prepare(join('anchors', a), join(SHARED, 'anchors', a));
   const canal = `node ${join(ROOT, 'bin', 'canal.mjs')} serve`;
   const servers = [
     ['raw-ws', `${anchors['raw-ws']}/start.sh`],
@@ -46,7 +50,8 @@ export function prepareServers({ pubsub = false, django = false } = {}) {
     ['canal-direct', `${canal} ${join(ROOT, 'bench', 'direct.ts')}`],
     ['socketio@socketio', `${anchors.socketio}/start.sh`],
   ];
-  if (pubsub) servers.splice(2, 0, ['canal-pubsub', `env LAYER=redis-pubsub ${canal} ${join(ROOT, 'bench', 'app.ts')}`]);
+  if (pubsub)
+    servers.splice(2, 0, ['canal-pubsub', `env LAYER=redis-pubsub ${canal} ${join(ROOT, 'bench', 'app.ts')}`]);
   if (django) servers.push(['django', `${anchors.django}/start.sh`]);
   return { loadgen, servers };
 }

@@ -308,7 +308,12 @@ for (let i = 0; i < 50 && fdsAfter > fdsBefore; i++) {
   fdsAfter = fds();
 }
 // The holders still hear their groups: one message to each group reaches every holder.
-const heard = held.map((ws, i) => arrival(ws, `final ${groupName(i)}`).then(() => true, () => false));
+const heard = held.map((ws, i) =>
+  arrival(ws, `final ${groupName(i)}`).then(
+    () => true,
+    () => false,
+  ),
+);
 const senders = [];
 try {
   for (let g = 0; g < Math.min(groups, holders); g++) senders.push(await open(`/bench/group/${groupName(g)}/`));

@@ -24,14 +24,34 @@ const receivers = Number(values.receivers);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 
-const freePort = () => new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); }); });
+const freePort = () =>
+  new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
 
 async function startServer(cpu) {
   const port = await freePort();
-  const child = spawn('taskset', ['-c', String(cpu), process.execPath, join(ROOT, 'bin', 'canal.mjs'), 'serve', join(ROOT, 'bench', 'app.ts'), '--port', String(port)], {
-    env: { ...process.env, LAYER: values.layer },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    'taskset',
+    [
+      '-c',
+      String(cpu),
+      process.execPath,
+      join(ROOT, 'bin', 'canal.mjs'),
+      'serve',
+      join(ROOT, 'bench', 'app.ts'),
+      '--port',
+      String(port),
+    ],
+    {
+      env: { ...process.env, LAYER: values.layer },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise((res, rej) => {
     child.stdout.on('data', (d) => String(d).includes('listening') && res());
     child.on('exit', (c) => rej(new Error(`server exited ${c}`)));
@@ -43,7 +63,12 @@ const servers = [await startServer(0), await startServer(0)];
 const group = `two${process.pid}`;
 const latencies = [];
 let received = 0;
-const open = (port) => new Promise((res, rej) => { const ws = new WebSocket(`ws://127.0.0.1:${port}/bench/group/${group}/`); ws.on('open', () => res(ws)); ws.on('error', rej); });
+const open = (port) =>
+  new Promise((res, rej) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/bench/group/${group}/`);
+    ws.on('open', () => res(ws));
+    ws.on('error', rej);
+  });
 const sockets = [];
 for (let i = 0; i < receivers; i++) {
   const ws = await open(servers[i % 2].port);
@@ -74,8 +99,22 @@ for (let i = 0; i < frames; i++) {
 }
 await new Promise((r) => setTimeout(r, 1000));
 latencies.sort((a, b) => a - b);
-const pct = (p) => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] / 1000).toFixed(3);
-console.log(JSON.stringify({ layer: values.layer, receivers, rate, frames, expected: frames * receivers, received, p50_ms: pct(50), p90_ms: pct(90), p99_ms: pct(99), max_ms: pct(100) }));
+const pct = (p) =>
+  (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] / 1000).toFixed(3);
+console.log(
+  JSON.stringify({
+    layer: values.layer,
+    receivers,
+    rate,
+    frames,
+    expected: frames * receivers,
+    received,
+    p50_ms: pct(50),
+    p90_ms: pct(90),
+    p99_ms: pct(99),
+    max_ms: pct(100),
+  }),
+);
 for (const ws of [...sockets, sender]) ws.terminate();
 for (const s of servers) s.child.kill('SIGTERM');
 setTimeout(() => process.exit(0), 500);

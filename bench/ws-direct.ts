@@ -27,7 +27,10 @@ async function websocket(scope: WebsocketScope, receive: Receive, send: Send): P
   for (;;) {
     const event = await receive();
     if (event.type === 'websocket.receive') {
-      const out = event.text !== undefined ? { type: 'websocket.send' as const, text: event.text } : { type: 'websocket.send' as const, bytes: event.bytes };
+      const out =
+        event.text !== undefined
+          ? { type: 'websocket.send' as const, text: event.text }
+          : { type: 'websocket.send' as const, bytes: event.bytes };
       if (!members) await send(out);
       else for (const member of members) member(out).catch(() => {});
     } else if (event.type === 'websocket.connect') {

@@ -13,15 +13,26 @@ const DRIVER = join(ROOT, 'compare', 'anchor_smoke.py');
 
 function requireAnchor(): void {
   if (!existsSync(join(ANCHOR, 'smoke.py'))) {
-    throw new Error(`the Django reference app is missing: expected ${ANCHOR}/smoke.py (the shared folder must sit beside the project)`);
+    throw new Error(
+      `the Django reference app is missing: expected ${ANCHOR}/smoke.py (the shared folder must sit beside the project)`,
+    );
   }
   const r = spawnSync('/usr/bin/python3', ['-c', 'import websockets'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`the reference smoke checks need Python's websockets client: apt-get install python3-websockets (${r.stderr.trim()})`);
+  if (r.status !== 0)
+    throw new Error(
+      `the reference smoke checks need Python's websockets client: apt-get install python3-websockets (${r.stderr.trim()})`,
+    );
 }
 
-function runChecks(port: number, checks: string[], timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+function runChecks(
+  port: number,
+  checks: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [DRIVER, ANCHOR, String(port), ...checks], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/python3', [DRIVER, ANCHOR, String(port), ...checks], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -42,7 +53,9 @@ describe("the Django reference app's smoke checks, against Canal", () => {
   let bench: Cli & { url: string };
   before(async () => {
     requireAnchor();
-    chat = await serve(['--config', 'examples/chat/canal.config.ts', '--port', '0'], { env: { DATABASE_URL: `sqlite:${join(tmp.dir, 'chat.sqlite3')}` } });
+    chat = await serve(['--config', 'examples/chat/canal.config.ts', '--port', '0'], {
+      env: { DATABASE_URL: `sqlite:${join(tmp.dir, 'chat.sqlite3')}` },
+    });
     bench = await serve(['bench/app.ts', '--port', '0']);
   });
   after(async () => {

@@ -36,7 +36,15 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', './src/loader/register.ts', '--test', '--test-concurrency=2', '--test-timeout=120000', ...flags, ...files],
+  [
+    '--import',
+    './src/loader/register.ts',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    ...flags,
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, CANAL_LOG_LEVEL: process.env.CANAL_LOG_LEVEL ?? 'error' } },
 );
 process.exit(result.status ?? 1);

@@ -31,7 +31,14 @@ export function defineConfig(config: CanalConfig): CanalConfig {
   return config;
 }
 
-export const CONFIG_FILE_NAMES = ['canal.config.ts', 'canal.config.mts', 'canal.config.cts', 'canal.config.js', 'canal.config.mjs', 'canal.config.cjs'] as const;
+export const CONFIG_FILE_NAMES = [
+  'canal.config.ts',
+  'canal.config.mts',
+  'canal.config.cts',
+  'canal.config.js',
+  'canal.config.mjs',
+  'canal.config.cjs',
+] as const;
 const KEYS = ['application', 'channelLayers', 'server', 'workers'];
 
 export interface LoadedConfig {
@@ -52,7 +59,8 @@ export interface ConfigFile {
 /** The file named by `given` (a file, or a folder holding one); an error naming it when there is none. */
 function findGiven(given: ConfigFile, cwd: string): string {
   const label = `${given.from ?? '--config'} ${given.file}`;
-  if (given.file === '') throw new InvalidOptionError(`${label.trim()}: give the path of a config file, e.g. canal.config.ts`);
+  if (given.file === '')
+    throw new InvalidOptionError(`${label.trim()}: give the path of a config file, e.g. canal.config.ts`);
   const path = resolve(cwd, given.file);
   if (!existsSync(path)) throw new InvalidOptionError(`${label}: no file at ${path}`);
   if (!statSync(path).isDirectory()) return path;
@@ -86,18 +94,24 @@ export async function loadConfig(cwd = process.cwd(), given?: ConfigFile): Promi
   }
   // A CommonJS config compiled from `export default` keeps the object at `default.default`.
   const cjs = mod.default as { __esModule?: boolean; default?: unknown } | undefined;
-  const config = (cjs?.__esModule && cjs.default !== undefined ? cjs.default : (mod.default ?? mod.config)) as CanalConfig | undefined;
-  if (!config || typeof config !== 'object') throw new InvalidOptionError(`${path} must export default a config object: export default defineConfig({ ... })`);
+  const config = (cjs?.__esModule && cjs.default !== undefined ? cjs.default : (mod.default ?? mod.config)) as
+    | CanalConfig
+    | undefined;
+  if (!config || typeof config !== 'object')
+    throw new InvalidOptionError(`${path} must export default a config object: export default defineConfig({ ... })`);
   checkConfig(config, path);
   return { config, path, dir: dirname(path) };
 }
 
 function checkConfig(config: CanalConfig, path: string): void {
   for (const key of Object.keys(config)) {
-    if (!KEYS.includes(key)) throw new InvalidOptionError(`${path}: unknown config key '${key}'; known keys: ${KEYS.join(', ')}`);
+    if (!KEYS.includes(key))
+      throw new InvalidOptionError(`${path}: unknown config key '${key}'; known keys: ${KEYS.join(', ')}`);
   }
   if (config.application !== undefined && (typeof config.application !== 'string' || config.application === '')) {
-    throw new InvalidOptionError(`${path}: application must be a string 'path/to/app.ts[:export]', not ${JSON.stringify(config.application)}`);
+    throw new InvalidOptionError(
+      `${path}: application must be a string 'path/to/app.ts[:export]', not ${JSON.stringify(config.application)}`,
+    );
   }
   if (config.server !== undefined) {
     try {
@@ -112,8 +126,17 @@ function checkConfig(config: CanalConfig, path: string): void {
 
 function checkWorkers(workers: unknown, path: string): void {
   if (!Array.isArray(workers)) {
-    const shown = typeof workers === 'string' ? JSON.stringify(workers) : workers === null ? 'null' : typeof workers === 'object' ? 'an object' : `a ${typeof workers}`;
-    throw new InvalidOptionError(`${path}: workers must be an array of channel names, e.g. workers: ['thumbnails'], not ${shown}`);
+    const shown =
+      typeof workers === 'string'
+        ? JSON.stringify(workers)
+        : workers === null
+          ? 'null'
+          : typeof workers === 'object'
+            ? 'an object'
+            : `a ${typeof workers}`;
+    throw new InvalidOptionError(
+      `${path}: workers must be an array of channel names, e.g. workers: ['thumbnails'], not ${shown}`,
+    );
   }
   workers.forEach((name: unknown, i) => {
     try {

@@ -7,7 +7,12 @@ export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.ts';
 export type { CanalServer, CloseOptions, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.ts';
 export type { ChannelLayer, LayerMessage, LayerExtension, TypedMessage } from './layers/types.ts';
-export { InMemoryChannelLayer, type InMemoryChannelLayerOptions, type MemoryLayerStats, type DropEvent } from './layers/memory.ts';
+export {
+  InMemoryChannelLayer,
+  type InMemoryChannelLayerOptions,
+  type MemoryLayerStats,
+  type DropEvent,
+} from './layers/memory.ts';
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.ts';
 export { RedisPubSubChannelLayer, type RedisPubSubChannelLayerOptions } from './layers/redis/pubsub-layer.ts';
 export { LayerUnavailableError } from './layers/redis/connection.ts';
@@ -30,7 +35,14 @@ export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker.ts
 export { defineConfig, type CanalConfig } from './config.ts';
 export * from './middleware/index.ts';
 export { StaticFiles, type StaticFilesOptions, type StaticHeaders } from './static/static-files.ts';
-export { parseForm, resolveFormOptions, DEFAULT_FORM_OPTIONS, type ParsedForm, type UploadedFile, type FormOptions } from './http/forms.ts';
+export {
+  parseForm,
+  resolveFormOptions,
+  DEFAULT_FORM_OPTIONS,
+  type ParsedForm,
+  type UploadedFile,
+  type FormOptions,
+} from './http/forms.ts';
 export { parseJson } from './http/parse-json.ts';
 export { queryParams } from './http/query-params.ts';
 export { requestHeader, mediaType } from './http/request-header.ts';

@@ -25,7 +25,8 @@ let threshold = ORDER[initialLevel()];
 let sink: (line: string) => void = (line) => process.stderr.write(line + '\n');
 
 export function setLogLevel(level: LogLevel): void {
-  if (!(level in ORDER)) throw new Error(`log level must be one of ${Object.keys(ORDER).join(', ')}, not ${String(level)}`);
+  if (!(level in ORDER))
+    throw new Error(`log level must be one of ${Object.keys(ORDER).join(', ')}, not ${String(level)}`);
   threshold = ORDER[level];
 }
 

@@ -14,10 +14,16 @@ import { LocalChannels } from '../../src/layers/redis/local-channels.ts';
 const CODEC = { crypter: null, ttlSeconds: 70 };
 const pid = randomUUID().replace(/-/g, '');
 const names = Array.from({ length: 1000 }, () => `specific.${pid}!${randomUUID().replace(/-/g, '')}`);
-const local = new LocalChannels<{ type: string }>(() => 100, () => {}, 60_000);
+const local = new LocalChannels<{ type: string }>(
+  () => 100,
+  () => {},
+  60_000,
+);
 let delivered = 0;
 for (const n of names) local.listen(n, (m) => m !== null && ++delivered > 0);
-const messages = Array.from({ length: 64 }, (_, i) => encodeMessage({ type: 'group.message', text: `frame ${i}`, bytes: null, __asgi_channel__: names }, CODEC));
+const messages = Array.from({ length: 64 }, (_, i) =>
+  encodeMessage({ type: 'group.message', text: `frame ${i}`, bytes: null, __asgi_channel__: names }, CODEC),
+);
 function deliver(message: object, channels: readonly string[]): void {
   local.deliver(message as { type: string }, channels);
 }
@@ -60,5 +66,8 @@ for (let round = 0; round < 5; round++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-for (const [name, xs] of Object.entries(results)) console.log(`${name.padEnd(14)} ${median(xs).toFixed(1).padStart(7)} µs per message (1000 members, ${messages[0]!.length} bytes)`);
+for (const [name, xs] of Object.entries(results))
+  console.log(
+    `${name.padEnd(14)} ${median(xs).toFixed(1).padStart(7)} µs per message (1000 members, ${messages[0]!.length} bytes)`,
+  );
 if (delivered === 0) throw new Error('nothing delivered');

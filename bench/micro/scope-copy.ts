@@ -41,4 +41,7 @@ for (let round = 0; round < 5; round++) {
 void sink;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const base = median(results.spread!);
-for (const [name, xs] of Object.entries(results)) console.log(`${name.padEnd(14)} ${Math.round(median(xs)).toLocaleString().padStart(12)} copies/s (${(median(xs) / base).toFixed(2)}×)`);
+for (const [name, xs] of Object.entries(results))
+  console.log(
+    `${name.padEnd(14)} ${Math.round(median(xs)).toLocaleString().padStart(12)} copies/s (${(median(xs) / base).toFixed(2)}×)`,
+  );

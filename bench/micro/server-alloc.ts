@@ -52,7 +52,15 @@ if (which === 'node') {
 /** Runs wrk from CPU 1 for `s` seconds; resolves with the number of requests it made. */
 function wrk(s: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${s}s`, `http://127.0.0.1:${port}/bench/hello`]);
+    const child = spawn('taskset', [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      '-c64',
+      `-d${s}s`,
+      `http://127.0.0.1:${port}/bench/hello`,
+    ]);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.on('error', (err) => reject(new Error(`wrk could not start (apt-get install wrk): ${err.message}`)));
@@ -68,7 +76,11 @@ await wrk(2); // warm
 const session = new Session();
 session.connect();
 const post = session.post.bind(session) as (method: string, params?: object) => Promise<unknown>;
-await post('HeapProfiler.startSampling', { samplingInterval: 128, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+await post('HeapProfiler.startSampling', {
+  samplingInterval: 128,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
 const requests = await wrk(seconds);
 const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
 

@@ -48,7 +48,10 @@ export function createApplication(settings: ChatSettings): Application {
     path('static/', StaticFiles({ directory: STATIC_DIR, maxAgeMs: 86_400_000 })),
   ]);
   const websocket = AllowedHostsOriginValidator(
-    URLRouter([rePath(`^ws/chat/${LABEL}/$`, ChatConsumer.asApp(s)), path('ws/notifications/', NotificationConsumer.asApp())]),
+    URLRouter([
+      rePath(`^ws/chat/${LABEL}/$`, ChatConsumer.asApp(s)),
+      path('ws/notifications/', NotificationConsumer.asApp()),
+    ]),
     settings.allowedHosts,
   );
   const lifespan: Application = async (_scope, receive, send) => {
@@ -59,7 +62,10 @@ export function createApplication(settings: ChatSettings): Application {
           await settings.store(); // the database is reachable and migrated before the first request
           await send({ type: 'lifespan.startup.complete' });
         } catch (err) {
-          await send({ type: 'lifespan.startup.failed', message: `cannot open the database: ${(err as Error).message}` });
+          await send({
+            type: 'lifespan.startup.failed',
+            message: `cannot open the database: ${(err as Error).message}`,
+          });
           return;
         }
       } else if (event.type === 'lifespan.shutdown') {
@@ -82,7 +88,8 @@ function UploadOrPage(settings: ChatSettings): Application {
   const page = ThumbnailsPage.asApp();
   // Room for the multipart framing around an image of maxUploadBytes.
   const upload = UploadConsumer.asApp({ settings, maxBodyBytes: settings.maxUploadBytes + 64 * 1024 });
-  return (scope, receive, send) => (scope.type === 'http' && scope.method === 'POST' ? upload : page)(scope, receive, send);
+  return (scope, receive, send) =>
+    (scope.type === 'http' && scope.method === 'POST' ? upload : page)(scope, receive, send);
 }
 
 export const application = createApplication(settingsFromEnv());

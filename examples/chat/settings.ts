@@ -45,7 +45,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a whole number above 0, not ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${name} must be a whole number above 0, not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -54,7 +55,9 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * CHAT_POLL_TIMEOUT_MS, CHAT_MAX_UPLOAD_BYTES, CHAT_THUMBNAIL_SIZE.
  */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSettings {
-  const hosts = env.ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
+  const hosts = env.ALLOWED_HOSTS?.split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   const optional = {
     pollTimeoutMs: positiveInt(env, 'CHAT_POLL_TIMEOUT_MS'),
     maxUploadBytes: positiveInt(env, 'CHAT_MAX_UPLOAD_BYTES'),
@@ -71,6 +74,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
 /** The default of a consumer's `settings` init option: a clear error if it was not given. */
 export const NO_SETTINGS: ChatSettings = new Proxy({} as ChatSettings, {
   get(_, key) {
-    throw new Error(`the consumer was made without settings (reading ${String(key)}); make it with Consumer.asApp({ settings })`);
+    throw new Error(
+      `the consumer was made without settings (reading ${String(key)}); make it with Consumer.asApp({ settings })`,
+    );
   },
 });

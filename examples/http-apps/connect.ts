@@ -23,5 +23,7 @@ app.use('/hello', (req: IncomingMessage, res: ServerResponse) => {
 
 export default ProtocolTypeRouter({
   http: withSessions(nodeHttpApp(app)),
-  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
+  websocket: withSessions(
+    URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())]),
+  ),
 });

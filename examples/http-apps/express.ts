@@ -25,5 +25,7 @@ app.post('/echo', (req, res) => {
 
 export default ProtocolTypeRouter({
   http: withSessions(nodeHttpApp(app)),
-  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
+  websocket: withSessions(
+    URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())]),
+  ),
 });

@@ -15,11 +15,16 @@ app.get<{ Querystring: { name?: string } }>('/remember', async (req) => {
   session.set('name', req.query.name ?? '');
   return { remembered: session.get('name') };
 });
-app.get<{ Querystring: { name?: string } }>('/hello', async (req) => ({ hello: req.query.name ?? 'world', from: 'fastify' }));
+app.get<{ Querystring: { name?: string } }>('/hello', async (req) => ({
+  hello: req.query.name ?? 'world',
+  from: 'fastify',
+}));
 app.post('/echo', async (req) => req.body);
 await app.ready();
 
 export default ProtocolTypeRouter({
   http: withSessions(nodeHttpApp(app.routing)),
-  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
+  websocket: withSessions(
+    URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())]),
+  ),
 });

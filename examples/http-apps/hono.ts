@@ -20,5 +20,7 @@ app.post('/echo', async (c) => c.json(await c.req.json()));
 export default ProtocolTypeRouter({
   // getRequestListener turns Hono's fetch handler into a Node (req, res) handler.
   http: withSessions(nodeHttpApp(getRequestListener(app.fetch))),
-  websocket: withSessions(URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())])),
+  websocket: withSessions(
+    URLRouter([path('ws/echo', EchoConsumer.asApp()), path('ws/session', SessionConsumer.asApp())]),
+  ),
 });

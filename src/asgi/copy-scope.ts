@@ -12,8 +12,36 @@ import type { Scope } from './types.ts';
 type AnyScope = Record<string, unknown>;
 
 /** The keys of the scopes src/server/scope.ts builds, in its order. */
-export const HTTP_KEYS: readonly string[] = ['type', 'asgi', 'http_version', 'method', 'scheme', 'path', 'raw_path', 'query_string', 'root_path', 'headers', 'client', 'server', 'extensions'];
-export const WS_KEYS: readonly string[] = ['type', 'asgi', 'http_version', 'scheme', 'path', 'raw_path', 'query_string', 'root_path', 'headers', 'client', 'server', 'subprotocols', 'extensions'];
+export const HTTP_KEYS: readonly string[] = [
+  'type',
+  'asgi',
+  'http_version',
+  'method',
+  'scheme',
+  'path',
+  'raw_path',
+  'query_string',
+  'root_path',
+  'headers',
+  'client',
+  'server',
+  'extensions',
+];
+export const WS_KEYS: readonly string[] = [
+  'type',
+  'asgi',
+  'http_version',
+  'scheme',
+  'path',
+  'raw_path',
+  'query_string',
+  'root_path',
+  'headers',
+  'client',
+  'server',
+  'subprotocols',
+  'extensions',
+];
 
 /** How a scope's keys compare with a layout. */
 const Layout = {
@@ -46,33 +74,74 @@ function layoutOf(s: AnyScope, layout: readonly string[]): Layout {
 // afterwards would cost it a map transition and a property store of its own.
 function httpCopy(s: AnyScope): AnyScope {
   return {
-    type: s.type, asgi: s.asgi, http_version: s.http_version, method: s.method, scheme: s.scheme,
-    path: s.path, raw_path: s.raw_path, query_string: s.query_string, root_path: s.root_path,
-    headers: s.headers, client: s.client, server: s.server, extensions: s.extensions,
+    type: s.type,
+    asgi: s.asgi,
+    http_version: s.http_version,
+    method: s.method,
+    scheme: s.scheme,
+    path: s.path,
+    raw_path: s.raw_path,
+    query_string: s.query_string,
+    root_path: s.root_path,
+    headers: s.headers,
+    client: s.client,
+    server: s.server,
+    extensions: s.extensions,
   };
 }
 
 function httpRouted(s: AnyScope, urlRoute: unknown): AnyScope {
   return {
-    type: s.type, asgi: s.asgi, http_version: s.http_version, method: s.method, scheme: s.scheme,
-    path: s.path, raw_path: s.raw_path, query_string: s.query_string, root_path: s.root_path,
-    headers: s.headers, client: s.client, server: s.server, extensions: s.extensions, url_route: urlRoute,
+    type: s.type,
+    asgi: s.asgi,
+    http_version: s.http_version,
+    method: s.method,
+    scheme: s.scheme,
+    path: s.path,
+    raw_path: s.raw_path,
+    query_string: s.query_string,
+    root_path: s.root_path,
+    headers: s.headers,
+    client: s.client,
+    server: s.server,
+    extensions: s.extensions,
+    url_route: urlRoute,
   };
 }
 
 function websocketCopy(s: AnyScope): AnyScope {
   return {
-    type: s.type, asgi: s.asgi, http_version: s.http_version, scheme: s.scheme,
-    path: s.path, raw_path: s.raw_path, query_string: s.query_string, root_path: s.root_path,
-    headers: s.headers, client: s.client, server: s.server, subprotocols: s.subprotocols, extensions: s.extensions,
+    type: s.type,
+    asgi: s.asgi,
+    http_version: s.http_version,
+    scheme: s.scheme,
+    path: s.path,
+    raw_path: s.raw_path,
+    query_string: s.query_string,
+    root_path: s.root_path,
+    headers: s.headers,
+    client: s.client,
+    server: s.server,
+    subprotocols: s.subprotocols,
+    extensions: s.extensions,
   };
 }
 
 function websocketRouted(s: AnyScope, urlRoute: unknown): AnyScope {
   return {
-    type: s.type, asgi: s.asgi, http_version: s.http_version, scheme: s.scheme,
-    path: s.path, raw_path: s.raw_path, query_string: s.query_string, root_path: s.root_path,
-    headers: s.headers, client: s.client, server: s.server, subprotocols: s.subprotocols, extensions: s.extensions,
+    type: s.type,
+    asgi: s.asgi,
+    http_version: s.http_version,
+    scheme: s.scheme,
+    path: s.path,
+    raw_path: s.raw_path,
+    query_string: s.query_string,
+    root_path: s.root_path,
+    headers: s.headers,
+    client: s.client,
+    server: s.server,
+    subprotocols: s.subprotocols,
+    extensions: s.extensions,
     url_route: urlRoute,
   };
 }
@@ -106,7 +175,10 @@ export function copyScope(scope: Scope, additions?: object): Scope {
 }
 
 /** A shallow copy of `scope` with `url_route` set (what URLRouter hands its target). */
-export function copyScopeWithRoute<S extends Scope>(scope: S, urlRoute: { args: unknown[]; kwargs: Record<string, unknown> }): S {
+export function copyScopeWithRoute<S extends Scope>(
+  scope: S,
+  urlRoute: { args: unknown[]; kwargs: Record<string, unknown> },
+): S {
   const copy = literalCopy(scope, true, urlRoute);
   if (copy !== null) return copy as unknown as S;
   const c = Object.assign({}, scope) as S & { url_route?: unknown };

@@ -17,7 +17,8 @@ export interface AppSpec {
 /** Splits on the last `:`; `node:fs` and a drive letter (`C:\app.ts`) are not export separators. */
 export function splitSpec(spec: string): AppSpec {
   const colon = spec.lastIndexOf(':');
-  if (colon <= 1 || spec.slice(0, colon) === 'node' || /[\\/]/.test(spec.slice(colon + 1))) return { module: spec, exportName: null };
+  if (colon <= 1 || spec.slice(0, colon) === 'node' || /[\\/]/.test(spec.slice(colon + 1)))
+    return { module: spec, exportName: null };
   return { module: spec.slice(0, colon), exportName: spec.slice(colon + 1) || null };
 }
 
@@ -62,7 +63,7 @@ function syntaxPlace(stack: string): string | null {
 }
 
 const UNSUPPORTED_TS_HINT =
-  "; Node runs TypeScript by removing the types, which leaves no code for enum, namespace or parameter properties: write the file without them (tsconfig's \"erasableSyntaxOnly\": true finds them), or compile it with tsc and give canal the .js";
+  '; Node runs TypeScript by removing the types, which leaves no code for enum, namespace or parameter properties: write the file without them (tsconfig\'s "erasableSyntaxOnly": true finds them), or compile it with tsc and give canal the .js';
 
 /** One readable reason for a failed import: `file:line:col: message` for a syntax error, or the first frame in user code. */
 export function describeLoadError(err: unknown): string {
@@ -70,7 +71,11 @@ export function describeLoadError(err: unknown): string {
   if (!(err instanceof Error) && typeof err !== 'object') return String(err);
   const message = String(e.message ?? err);
   const first = message.split('\n')[0]!;
-  if (e instanceof SyntaxError || e.code === 'ERR_INVALID_TYPESCRIPT_SYNTAX' || e.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') {
+  if (
+    e instanceof SyntaxError ||
+    e.code === 'ERR_INVALID_TYPESCRIPT_SYNTAX' ||
+    e.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX'
+  ) {
     const place = syntaxPlace(e.stack ?? '');
     const hint = e.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' ? UNSUPPORTED_TS_HINT : '';
     if (place) return `${place}: ${first}${hint}`;
@@ -80,7 +85,14 @@ export function describeLoadError(err: unknown): string {
     .split('\n')
     .slice(1)
     .map((l) => l.trim())
-    .find((l) => l.startsWith('at ') && !l.includes('node_modules') && !l.includes('node:internal') && !l.includes('/src/cli/') && !l.includes('/dist/cli/'));
+    .find(
+      (l) =>
+        l.startsWith('at ') &&
+        !l.includes('node_modules') &&
+        !l.includes('node:internal') &&
+        !l.includes('/src/cli/') &&
+        !l.includes('/dist/cli/'),
+    );
   const where = frame ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(frame)?.[1] : undefined;
   return where ? `${first} (at ${where.replace(/^file:\/\//, '')})` : first;
 }
@@ -91,7 +103,11 @@ export async function loadModule(module: string, cwd = process.cwd()): Promise<R
     return (await import(path ? pathToFileURL(path).href : packageUrl(module, cwd))) as Record<string, unknown>;
   } catch (err) {
     const e = err as { code?: string };
-    if (!path && (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(`'${module}'`)) {
+    if (
+      !path &&
+      (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
+      String((err as Error).message).includes(`'${module}'`)
+    ) {
       throw new AppLoadError(`cannot load ${module}: no such file in ${cwd}, and no such package`, { cause: err });
     }
     throw new AppLoadError(`cannot load ${path ?? module}: ${describeLoadError(err)}`, { cause: err });

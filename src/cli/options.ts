@@ -5,13 +5,19 @@ import { configureChannelLayers, type ChannelLayersConfig } from '../layers/regi
 import { setLogLevel, type LogLevel } from '../logging.ts';
 
 /** A numeric flag's value; `name` is the flag without dashes, or an environment variable in capitals. */
-export function numberFlag(name: string, value: string | undefined, { min = 0, max = Infinity, integer = false } = {}): number | undefined {
+export function numberFlag(
+  name: string,
+  value: string | undefined,
+  { min = 0, max = Infinity, integer = false } = {},
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     const label = /^[A-Z_]+$/.test(name) ? name : `--${name}`;
     const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new InvalidOptionError(`${label} must be ${integer ? 'a whole number' : 'a number'} ${range}, not ${JSON.stringify(value)}`);
+    throw new InvalidOptionError(
+      `${label} must be ${integer ? 'a whole number' : 'a number'} ${range}, not ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -36,24 +42,39 @@ const LAYERS = ['memory', 'redis', 'redis-pubsub'];
  * LAYER picks its backend (keeping the config's options when the backend is the same one);
  * REDIS_URL becomes the `hosts` of a Redis default layer.
  */
-export function layersFromEnv(configured: ChannelLayersConfig | undefined, env: Record<string, string | undefined> = process.env): ChannelLayersConfig {
+export function layersFromEnv(
+  configured: ChannelLayersConfig | undefined,
+  env: Record<string, string | undefined> = process.env,
+): ChannelLayersConfig {
   let layers: ChannelLayersConfig = { ...(configured ?? {}) };
   const backend = env.LAYER;
   const redisUrl = env.REDIS_URL || undefined;
   if (backend !== undefined && backend !== '') {
-    if (!LAYERS.includes(backend)) throw new InvalidOptionError(`LAYER must be one of ${LAYERS.join(', ')}, not ${JSON.stringify(backend)}`);
+    if (!LAYERS.includes(backend))
+      throw new InvalidOptionError(`LAYER must be one of ${LAYERS.join(', ')}, not ${JSON.stringify(backend)}`);
     const current = layers.default;
-    const options: Record<string, unknown> = current && current.backend === backend ? { ...(current.options ?? {}) } : {};
+    const options: Record<string, unknown> =
+      current && current.backend === backend ? { ...(current.options ?? {}) } : {};
     if (backend !== 'memory' && redisUrl) options.hosts = [redisUrl];
     layers = { ...layers, default: { backend, options } };
-  } else if (redisUrl && layers.default && (layers.default.backend === 'redis' || layers.default.backend === 'redis-pubsub')) {
-    layers = { ...layers, default: { ...layers.default, options: { ...(layers.default.options ?? {}), hosts: [redisUrl] } } };
+  } else if (
+    redisUrl &&
+    layers.default &&
+    (layers.default.backend === 'redis' || layers.default.backend === 'redis-pubsub')
+  ) {
+    layers = {
+      ...layers,
+      default: { ...layers.default, options: { ...(layers.default.options ?? {}), hosts: [redisUrl] } },
+    };
   }
   return layers;
 }
 
 /** The config file named by `--config`, else by CANAL_CONFIG; undefined: look in the working directory. */
-export function configFile(flag: string | undefined, env: Record<string, string | undefined> = process.env): ConfigFile | undefined {
+export function configFile(
+  flag: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): ConfigFile | undefined {
   if (flag !== undefined) return { file: flag, from: '--config' };
   if (env.CANAL_CONFIG) return { file: env.CANAL_CONFIG, from: 'CANAL_CONFIG' };
   return undefined;
@@ -69,7 +90,8 @@ export async function setupFromConfig(flag?: string): Promise<LoadedConfig> {
       configureChannelLayers(layers);
     } catch (err) {
       const env = process.env.LAYER;
-      if (err instanceof CanalError && path && config.channelLayers) err.message = `${path} (channelLayers${env ? `, LAYER=${env}` : ''}): ${err.message}`;
+      if (err instanceof CanalError && path && config.channelLayers)
+        err.message = `${path} (channelLayers${env ? `, LAYER=${env}` : ''}): ${err.message}`;
       throw err;
     }
   }

@@ -35,7 +35,9 @@ export function parseMessage(text: string): LayerMessage {
   const isObject = message !== null && typeof message === 'object' && !Array.isArray(message);
   if (!isObject || typeof (message as { type?: unknown }).type !== 'string') {
     const example = `'{"type": "chat.message", "text": "hi"}'`;
-    throw new InvalidMessageError(`the message must be a JSON object with a string "type", e.g. ${example}, not ${text}`);
+    throw new InvalidMessageError(
+      `the message must be a JSON object with a string "type", e.g. ${example}, not ${text}`,
+    );
   }
   return message as LayerMessage;
 }
@@ -60,7 +62,9 @@ async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number>
   await setupFromConfig(values.config);
   const layer = getChannelLayer(values.layer ?? 'default');
   if (layer instanceof InMemoryChannelLayer) {
-    throw new InvalidOptionError(`canal ${kind} needs a layer shared between processes (LAYER=redis); the in-memory layer would deliver to no one`);
+    throw new InvalidOptionError(
+      `canal ${kind} needs a layer shared between processes (LAYER=redis); the in-memory layer would deliver to no one`,
+    );
   }
   if (kind === 'send') {
     try {
@@ -81,7 +85,10 @@ async function run(kind: 'send' | 'group-send', argv: string[]): Promise<number>
   const lost = drops.events.find((e) => e.reason === 'unavailable' || e.reason === 'unconfirmed');
   if (lost) {
     const why = lost.error?.message ?? 'the layer could not reach Redis';
-    const maybe = lost.reason === 'unconfirmed' ? ' (Redis took the command but did not answer: it may still have been delivered)' : '';
+    const maybe =
+      lost.reason === 'unconfirmed'
+        ? ' (Redis took the command but did not answer: it may still have been delivered)'
+        : '';
     throw new LayerUnavailableError(`group-send to ${target} failed: ${why}${maybe}`);
   }
   const full = drops.events.filter((e) => e.reason === 'full').length;

@@ -74,7 +74,10 @@ function parse(argv: string[]) {
 }
 
 /** Maps flags (seconds, bytes) onto ServerOptions (milliseconds, bytes). */
-export function serverOptionsFromFlags(values: ReturnType<typeof parse>['values'], base: ServerOptions = {}): ServerOptions {
+export function serverOptionsFromFlags(
+  values: ReturnType<typeof parse>['values'],
+  base: ServerOptions = {},
+): ServerOptions {
   const o: ServerOptions = { ...base };
   const ms = (name: keyof typeof FLAGS) => {
     const n = numberFlag(name, values[name] as string | undefined);
@@ -83,11 +86,15 @@ export function serverOptionsFromFlags(values: ReturnType<typeof parse>['values'
   const int = (name: keyof typeof FLAGS) => numberFlag(name, values[name] as string | undefined, { integer: true });
   const host = values.host ?? process.env.HOST;
   if (host) o.host = host;
-  const port = numberFlag(values.port !== undefined ? 'port' : 'PORT', values.port ?? process.env.PORT, { integer: true, max: 65535 });
+  const port = numberFlag(values.port !== undefined ? 'port' : 'PORT', values.port ?? process.env.PORT, {
+    integer: true,
+    max: 65535,
+  });
   if (port !== undefined) o.port = port;
   const rootPath = values['root-path'];
   if (rootPath !== undefined) {
-    if (rootPath !== '' && !rootPath.startsWith('/')) throw new InvalidOptionError(`--root-path must start with '/', not ${JSON.stringify(rootPath)}`);
+    if (rootPath !== '' && !rootPath.startsWith('/'))
+      throw new InvalidOptionError(`--root-path must start with '/', not ${JSON.stringify(rootPath)}`);
     o.rootPath = rootPath.replace(/\/+$/, '');
   }
   const set = <K extends keyof ServerOptions>(key: K, value: ServerOptions[K] | undefined) => {
@@ -136,7 +143,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) {
-    throw new InvalidOptionError(`canal serve takes one application, not ${positionals.length}: ${positionals.join(' ')}`);
+    throw new InvalidOptionError(
+      `canal serve takes one application, not ${positionals.length}: ${positionals.join(' ')}`,
+    );
   }
   applyLogLevel(values['log-level']);
   const signals = catchStopSignals();
@@ -144,7 +153,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const concurrency = numberFlag('worker-concurrency', values['worker-concurrency'], { min: 1, integer: true }) ?? 1;
   const { config, dir } = await setupFromConfig(values.config);
   const spec = positionals[0] ?? config.application;
-  if (!spec) throw new InvalidOptionError('no application: give one (canal serve path/to/app.ts) or set application in canal.config.ts');
+  if (!spec)
+    throw new InvalidOptionError(
+      'no application: give one (canal serve path/to/app.ts) or set application in canal.config.ts',
+    );
   const options = serverOptionsFromFlags(values, configServerOptions(config.server, dir));
   // Layers made from here on (by the app's module too) must be closed if start-up fails, or
   // their connections would keep the process alive.
@@ -212,7 +224,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
 }
 
 /** The Worker `canal serve` runs beside the server (serveWorkerPlan says which channels), or null. */
-function inProcessWorker(app: Parameters<typeof createServer>[0], flagged: string[], configured: string[], noWorkers: boolean, concurrency: number): Worker | null {
+function inProcessWorker(
+  app: Parameters<typeof createServer>[0],
+  flagged: string[],
+  configured: string[],
+  noWorkers: boolean,
+  concurrency: number,
+): Worker | null {
   if (flagged.length === 0 && configured.length === 0) return null;
   // The app's own layer object: on the in-memory layer only this process can read what it sends.
   const layer = getChannelLayer();
@@ -229,7 +247,10 @@ async function finishWorker(worker: Worker, timeoutMs: number): Promise<void> {
     new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
   ]);
   clearTimeout(timer);
-  if (!finished) createLogger('worker').warn(`${worker.stats().inHand} messages still in hand after the ${timeoutMs} ms drain timeout; shutting down without them`);
+  if (!finished)
+    createLogger('worker').warn(
+      `${worker.stats().inHand} messages still in hand after the ${timeoutMs} ms drain timeout; shutting down without them`,
+    );
 }
 
 /** A port in use or a host that cannot be bound: one line naming it and the flag to change. */
@@ -237,10 +258,16 @@ function listenError(err: unknown, options: ServerOptions): unknown {
   if (err instanceof CanalError) return err;
   const e = err as NodeJS.ErrnoException;
   const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 8000}`;
-  if (e.code === 'EADDRINUSE') return new ListenError(`cannot listen on ${where}: the address is in use; choose another --port (or PORT)`, { cause: err });
+  if (e.code === 'EADDRINUSE')
+    return new ListenError(`cannot listen on ${where}: the address is in use; choose another --port (or PORT)`, {
+      cause: err,
+    });
   if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-    return new ListenError(`cannot listen on ${where}: no such local address (${e.code}); check --host (or HOST)`, { cause: err });
+    return new ListenError(`cannot listen on ${where}: no such local address (${e.code}); check --host (or HOST)`, {
+      cause: err,
+    });
   }
-  if (e.code === 'EACCES') return new ListenError(`cannot listen on ${where}: permission denied; use a port above 1023`, { cause: err });
+  if (e.code === 'EACCES')
+    return new ListenError(`cannot listen on ${where}: permission denied; use a port above 1023`, { cause: err });
   return err;
 }

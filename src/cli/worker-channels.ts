@@ -31,7 +31,12 @@ export interface ServeWorkerPlan {
  * when the default layer is the in-memory one, because no other process can reach it; with a
  * shared layer they belong to `canal worker` processes, which scale apart from the servers.
  */
-export function serveWorkerPlan(options: { flagged: readonly string[]; configured: readonly string[]; inMemory: boolean; noWorkers: boolean }): ServeWorkerPlan {
+export function serveWorkerPlan(options: {
+  flagged: readonly string[];
+  configured: readonly string[];
+  inMemory: boolean;
+  noWorkers: boolean;
+}): ServeWorkerPlan {
   const { flagged, inMemory, noWorkers } = options;
   const configured = options.configured.filter((c) => !flagged.includes(c));
   const channels = [...flagged];
@@ -40,7 +45,9 @@ export function serveWorkerPlan(options: { flagged: readonly string[]; configure
   if (configured.length === 0) return { channels, lines };
   const list = configured.join(', ');
   if (!inMemory) {
-    lines.push(`not running workers for ${list} here: on a shared layer they belong to canal worker processes (--worker ${configured[0]} runs one here)`);
+    lines.push(
+      `not running workers for ${list} here: on a shared layer they belong to canal worker processes (--worker ${configured[0]} runs one here)`,
+    );
   } else if (noWorkers) {
     lines.push(`not running workers for ${list} (--no-workers): on the in-memory layer nothing else reads them`);
   } else {

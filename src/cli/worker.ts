@@ -59,7 +59,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
       );
     }
     const spec = values.app ?? config.application;
-    if (!spec) throw new InvalidOptionError('no application: give --app path/to/app.ts or set application in canal.config.ts');
+    if (!spec)
+      throw new InvalidOptionError('no application: give --app path/to/app.ts or set application in canal.config.ts');
     // --app is relative to the working directory; the config's application, to the config's folder.
     const loaded = await loadAppExport(spec, values.app !== undefined ? process.cwd() : dir);
     running = `${describeApp(loaded)}, ${describeLayer(alias)}`;

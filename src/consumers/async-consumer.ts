@@ -101,16 +101,27 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
   static asApp<T extends AsyncConsumer<any>>(this: new () => T, initOptions: InitOptions<T> = {}): Application {
     const Cls = this;
     if (initOptions === null || typeof initOptions !== 'object' || Array.isArray(initOptions)) {
-      throw new InvalidOptionError(`${Cls.name}.asApp(): initOptions must be an object of property values, not ${initOptions === null ? 'null' : typeof initOptions}`);
+      throw new InvalidOptionError(
+        `${Cls.name}.asApp(): initOptions must be an object of property values, not ${initOptions === null ? 'null' : typeof initOptions}`,
+      );
     }
     const probe = new Cls() as unknown as Record<string, unknown>;
     for (const key of Object.keys(initOptions)) {
       if (OWN_KEYS.has(key)) {
-        throw new InvalidOptionError(`${Cls.name}.asApp(): '${key}' is set by the consumer for each connection and cannot be an init option`);
+        throw new InvalidOptionError(
+          `${Cls.name}.asApp(): '${key}' is set by the consumer for each connection and cannot be an init option`,
+        );
       }
       if (!Object.prototype.hasOwnProperty.call(probe, key)) {
-        const what = typeof probe[key] === 'function' ? `a method of ${Cls.name}, not an option; override it in a subclass instead` : key in probe ? `not a plain field of ${Cls.name}` : `an unknown init option`;
-        throw new InvalidOptionError(`${Cls.name}.asApp(): '${key}' is ${what}; init options set fields the class declares with a default value (${key} = ...)`);
+        const what =
+          typeof probe[key] === 'function'
+            ? `a method of ${Cls.name}, not an option; override it in a subclass instead`
+            : key in probe
+              ? `not a plain field of ${Cls.name}`
+              : `an unknown init option`;
+        throw new InvalidOptionError(
+          `${Cls.name}.asApp(): '${key}' is ${what}; init options set fields the class declares with a default value (${key} = ...)`,
+        );
       }
     }
     const entries = Object.entries(initOptions);
@@ -199,12 +210,18 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
       try {
         message = await layer.receive(name);
       } catch (err) {
-        if (!this.#stopping) log.warn(`${this.constructor.name}: reading its channel ${name} failed, so it gets no more layer messages: ${(err as Error).message}`);
+        if (!this.#stopping)
+          log.warn(
+            `${this.constructor.name}: reading its channel ${name} failed, so it gets no more layer messages: ${(err as Error).message}`,
+          );
         return;
       }
       if (this.#stopping) {
         // The instance ended while this receive was pending (a layer without discardChannel).
-        if (log.enabled('debug')) log.debug(`${this.constructor.name}: dropped ${JSON.stringify(message.type)} on ${name}: it arrived after the consumer ended`);
+        if (log.enabled('debug'))
+          log.debug(
+            `${this.constructor.name}: dropped ${JSON.stringify(message.type)} on ${name}: it arrived after the consumer ended`,
+          );
         return;
       }
       this.#push(message);
@@ -284,7 +301,9 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
       if (this.#unlisten !== null) this.#unlisten();
       if (this.channelName !== '') this.channelLayer.discardChannel?.(this.channelName);
     } catch (err) {
-      log.warn(`${this.constructor.name}: letting go of its channel ${this.channelName} failed: ${(err as Error).message}`);
+      log.warn(
+        `${this.constructor.name}: letting go of its channel ${this.channelName} failed: ${(err as Error).message}`,
+      );
     }
     this.#settle(outcome);
   }
@@ -449,7 +468,9 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
     }
     const handler = (this as unknown as Record<string, unknown>)[name];
     if (typeof handler !== 'function') {
-      throw new NoHandlerError(`no handler for message type ${JSON.stringify(event.type)} on ${this.constructor.name}: define ${this.constructor.name}.${name}(event)`);
+      throw new NoHandlerError(
+        `no handler for message type ${JSON.stringify(event.type)} on ${this.constructor.name}: define ${this.constructor.name}.${name}(event)`,
+      );
     }
     if (log.enabled('debug')) log.debug(`${this.constructor.name}.${name}`);
     return handler.call(this, event) as Promise<void> | void;

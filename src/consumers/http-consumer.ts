@@ -29,8 +29,10 @@ export interface ServerSentEvent {
  * (`this.scope.url_route.kwargs`), strings unless said otherwise: `HttpConsumer<M, { id: number }>`
  * for `<int:id>`.
  */
-export class HttpConsumer<M extends TypedMessage = LayerMessage, K extends object = Record<string, string>>
-  extends AsyncConsumer<M, RoutedScope<HttpScope, K>> {
+export class HttpConsumer<
+  M extends TypedMessage = LayerMessage,
+  K extends object = Record<string, string>,
+> extends AsyncConsumer<M, RoutedScope<HttpScope, K>> {
   /**
    * Largest request body read, in bytes; a larger one is answered with 413 and handle() is not
    * called. An init option: `MyConsumer.asApp({ maxBodyBytes: 1024 })`. @default 10 MiB
@@ -109,9 +111,18 @@ export class HttpConsumer<M extends TypedMessage = LayerMessage, K extends objec
   }
 
   #start(caller: string, status: number, headers: HeaderInput): Promise<void> {
-    if (this.#started) return Promise.reject(new InvalidEventError(`${this.constructor.name}.${caller}(): the response has already started; headers go out once`));
+    if (this.#started)
+      return Promise.reject(
+        new InvalidEventError(
+          `${this.constructor.name}.${caller}(): the response has already started; headers go out once`,
+        ),
+      );
     if (!Number.isInteger(status) || status < 100 || status > 999) {
-      return Promise.reject(new InvalidOptionError(`${this.constructor.name}.${caller}(): status must be an HTTP status code (100-999), not ${String(status)}`));
+      return Promise.reject(
+        new InvalidOptionError(
+          `${this.constructor.name}.${caller}(): status must be an HTTP status code (100-999), not ${String(status)}`,
+        ),
+      );
     }
     this.#started = true;
     return this.baseSend({ type: 'http.response.start', status, headers });
@@ -123,8 +134,12 @@ export class HttpConsumer<M extends TypedMessage = LayerMessage, K extends objec
    * ends the instance once the current handler returns.
    */
   sendBody(body: Buffer | Uint8Array | string, { moreBody = false }: { moreBody?: boolean } = {}): Promise<void> {
-    if (!this.#started) return Promise.reject(new InvalidEventError(`${this.constructor.name}.sendBody(): call sendHeaders() first`));
-    if (this.#finished) return Promise.reject(new SendAfterCloseError(`${this.constructor.name}.sendBody(): the response has already ended`));
+    if (!this.#started)
+      return Promise.reject(new InvalidEventError(`${this.constructor.name}.sendBody(): call sendHeaders() first`));
+    if (this.#finished)
+      return Promise.reject(
+        new SendAfterCloseError(`${this.constructor.name}.sendBody(): the response has already ended`),
+      );
     if (!moreBody) this.#finished = true;
     const sent = this.baseSend({ type: 'http.response.body', body, more_body: moreBody });
     if (moreBody) return sent;
@@ -156,7 +171,12 @@ export class HttpConsumer<M extends TypedMessage = LayerMessage, K extends objec
   async startEventStream(headers: [string, string][] = []): Promise<void> {
     await this.sendHeaders({
       status: 200,
-      headers: [['content-type', 'text/event-stream; charset=utf-8'], ['cache-control', 'no-cache'], ['x-accel-buffering', 'no'], ...headers],
+      headers: [
+        ['content-type', 'text/event-stream; charset=utf-8'],
+        ['cache-control', 'no-cache'],
+        ['x-accel-buffering', 'no'],
+        ...headers,
+      ],
     });
   }
 
@@ -166,7 +186,8 @@ export class HttpConsumer<M extends TypedMessage = LayerMessage, K extends objec
     if (event) out += `event: ${event.replace(/[\r\n]/g, ' ')}\n`;
     if (id) out += `id: ${id.replace(/[\r\n]/g, ' ')}\n`;
     if (retry !== undefined) {
-      if (!Number.isFinite(retry) || retry < 0) throw new InvalidOptionError(`sendEvent(): retry is a delay in ms (a number >= 0), not ${String(retry)}`);
+      if (!Number.isFinite(retry) || retry < 0)
+        throw new InvalidOptionError(`sendEvent(): retry is a delay in ms (a number >= 0), not ${String(retry)}`);
       out += `retry: ${Math.floor(retry)}\n`;
     }
     const text = typeof data === 'string' ? data : JSON.stringify(data);

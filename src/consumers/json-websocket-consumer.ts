@@ -20,8 +20,10 @@ function fitCloseReason(reason: string): string {
   return out + '...';
 }
 
-export class JsonWebsocketConsumer<M extends TypedMessage = LayerMessage, K extends object = Record<string, string>>
-  extends WebsocketConsumer<M, K> {
+export class JsonWebsocketConsumer<
+  M extends TypedMessage = LayerMessage,
+  K extends object = Record<string, string>,
+> extends WebsocketConsumer<M, K> {
   override async receive(frame: Frame): Promise<void> {
     if (frame.text === undefined) {
       await this.onBinaryFrame(frame.bytes as Buffer);

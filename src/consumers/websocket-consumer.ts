@@ -23,8 +23,10 @@ export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint
  * `M`: the layer messages it handles. `K`: the route's kwargs (`this.scope.url_route.kwargs`),
  * strings unless said otherwise: `WebsocketConsumer<M, { id: number }>` for `<int:id>`.
  */
-export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends object = Record<string, string>>
-  extends AsyncConsumer<M, RoutedScope<WebsocketScope, K>> {
+export class WebsocketConsumer<
+  M extends TypedMessage = LayerMessage,
+  K extends object = Record<string, string>,
+> extends AsyncConsumer<M, RoutedScope<WebsocketScope, K>> {
   /** Groups every instance joins on connect and leaves when it ends (however it ends). */
   static groups: readonly string[] = [];
   #joined = false;
@@ -44,13 +46,15 @@ export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends 
     for (const g of this.#groups()) {
       // Leaving is best effort: a layer outage must not keep the instance from ending. The
       // Redis layers remove the membership once Redis is back; others let it expire.
-      await this.channelLayer.groupDiscard(g, this.channelName).catch((err: Error) =>
-        leaveFailures.note(
-          'consumers that could not leave a group',
-          `${this.constructor.name}: could not leave group ${g} (${err.message}); ` +
-            'the layer removes the membership later',
-        ),
-      );
+      await this.channelLayer
+        .groupDiscard(g, this.channelName)
+        .catch((err: Error) =>
+          leaveFailures.note(
+            'consumers that could not leave a group',
+            `${this.constructor.name}: could not leave group ${g} (${err.message}); ` +
+              'the layer removes the membership later',
+          ),
+        );
     }
   }
 
@@ -58,7 +62,9 @@ export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends 
     const groups = this.#groups();
     if (groups.length) {
       if (!this.channelLayer) {
-        throw new InvalidOptionError(`${this.constructor.name}.groups needs a channel layer, but channelLayerAlias is null; set channelLayerAlias or remove the groups`);
+        throw new InvalidOptionError(
+          `${this.constructor.name}.groups needs a channel layer, but channelLayerAlias is null; set channelLayerAlias or remove the groups`,
+        );
       }
       this.#joined = true;
       for (const g of groups) await this.channelLayer.groupAdd(g, this.channelName);
@@ -99,7 +105,11 @@ export class WebsocketConsumer<M extends TypedMessage = LayerMessage, K extends 
   }
 
   async close(code?: number, reason?: string): Promise<void> {
-    await this.baseSend({ type: 'websocket.close', ...(code !== undefined ? { code } : {}), ...(reason !== undefined ? { reason } : {}) });
+    await this.baseSend({
+      type: 'websocket.close',
+      ...(code !== undefined ? { code } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+    });
   }
 
   async websocket_disconnect(event: WebsocketDisconnectEvent): Promise<void> {

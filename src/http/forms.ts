@@ -5,7 +5,13 @@
 // answer (400, 413, 415).
 import busboy from 'busboy';
 import type { HeaderPair } from '../asgi/types.ts';
-import { FormTooLargeError, InvalidFormError, InvalidOptionError, UnsupportedMediaTypeError, type FormError } from '../errors.ts';
+import {
+  FormTooLargeError,
+  InvalidFormError,
+  InvalidOptionError,
+  UnsupportedMediaTypeError,
+  type FormError,
+} from '../errors.ts';
 import { mediaType, requestHeader } from './request-header.ts';
 
 const URLENCODED = 'application/x-www-form-urlencoded';
@@ -57,13 +63,19 @@ export const DEFAULT_FORM_OPTIONS: Readonly<Limits> = Object.freeze({
 
 /** Checks form options (unknown keys, non-integers, negatives) and fills in the defaults. */
 export function resolveFormOptions(options: FormOptions = {}): Limits {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError(`form options must be an object, not ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError(`form options must be an object, not ${options === null ? 'null' : typeof options}`);
   const out: Limits = { ...DEFAULT_FORM_OPTIONS };
   for (const [key, value] of Object.entries(options)) {
-    if (!(key in DEFAULT_FORM_OPTIONS)) throw new InvalidOptionError(`unknown form option '${key}'; known: ${Object.keys(DEFAULT_FORM_OPTIONS).join(', ')}`);
+    if (!(key in DEFAULT_FORM_OPTIONS))
+      throw new InvalidOptionError(
+        `unknown form option '${key}'; known: ${Object.keys(DEFAULT_FORM_OPTIONS).join(', ')}`,
+      );
     if (value === undefined) continue;
     if (typeof value !== 'number' || !(Number.isSafeInteger(value) || value === Infinity) || value < 0) {
-      throw new InvalidOptionError(`form option ${key} must be a whole number >= 0 (or Infinity), not ${JSON.stringify(value)}`);
+      throw new InvalidOptionError(
+        `form option ${key} must be a whole number >= 0 (or Infinity), not ${JSON.stringify(value)}`,
+      );
     }
     out[key as keyof Limits] = value;
   }
@@ -75,12 +87,18 @@ export function resolveFormOptions(options: FormOptions = {}): Limits {
  * `body` is the whole request body (HttpConsumer's `handle(body)`).
  * Rejects with UnsupportedMediaTypeError (415), InvalidFormError (400) or FormTooLargeError (413).
  */
-export async function parseForm(scope: { headers: readonly HeaderPair[] }, body: Buffer | Uint8Array, options?: FormOptions): Promise<ParsedForm> {
+export async function parseForm(
+  scope: { headers: readonly HeaderPair[] },
+  body: Buffer | Uint8Array,
+  options?: FormOptions,
+): Promise<ParsedForm> {
   const limits = resolveFormOptions(options);
   const type = mediaType(scope.headers);
   if (type !== URLENCODED && type !== MULTIPART) {
     throw new UnsupportedMediaTypeError(
-      type === null ? `a form needs a content-type of ${URLENCODED} or ${MULTIPART}; the request has none` : `a form is sent as ${URLENCODED} or ${MULTIPART}, not ${type}`,
+      type === null
+        ? `a form needs a content-type of ${URLENCODED} or ${MULTIPART}; the request has none`
+        : `a form is sent as ${URLENCODED} or ${MULTIPART}, not ${type}`,
     );
   }
   const slack = type === MULTIPART ? 1 : 0;
@@ -101,10 +119,20 @@ export async function parseForm(scope: { headers: readonly HeaderPair[] }, body:
       defParamCharset: 'utf8',
     });
   } catch (err) {
-    const why = /boundary/i.test((err as Error).message) ? 'has no boundary parameter' : `cannot be read (${(err as Error).message})`;
-    throw new InvalidFormError(`the content-type ${JSON.stringify(requestHeader(scope.headers, 'content-type'))} ${why}; let a form encoder (FormData) set it`, { cause: err });
+    const why = /boundary/i.test((err as Error).message)
+      ? 'has no boundary parameter'
+      : `cannot be read (${(err as Error).message})`;
+    throw new InvalidFormError(
+      `the content-type ${JSON.stringify(requestHeader(scope.headers, 'content-type'))} ${why}; let a form encoder (FormData) set it`,
+      { cause: err },
+    );
   }
-  return collect(parser, type, Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), limits);
+  return collect(
+    parser,
+    type,
+    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    limits,
+  );
 }
 
 function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limits): Promise<ParsedForm> {
@@ -117,12 +145,23 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
   const fail = (err: FormError): void => {
     failure ??= err;
   };
-  const tooManyFields = (): void => fail(new FormTooLargeError(`the form has more than ${limits.maxFields} fields (maxFields); send fewer or raise maxFields`));
+  const tooManyFields = (): void =>
+    fail(
+      new FormTooLargeError(
+        `the form has more than ${limits.maxFields} fields (maxFields); send fewer or raise maxFields`,
+      ),
+    );
 
   parser.on('field', (name, value, info) => {
     if (failure) return;
-    if (info.nameTruncated) return fail(new FormTooLargeError(`a form field name is over ${limits.maxFieldBytes} bytes (maxFieldBytes)`));
-    if (info.valueTruncated) return fail(new FormTooLargeError(`form field '${name}' is over ${limits.maxFieldBytes} bytes (maxFieldBytes); send less or raise maxFieldBytes`));
+    if (info.nameTruncated)
+      return fail(new FormTooLargeError(`a form field name is over ${limits.maxFieldBytes} bytes (maxFieldBytes)`));
+    if (info.valueTruncated)
+      return fail(
+        new FormTooLargeError(
+          `form field '${name}' is over ${limits.maxFieldBytes} bytes (maxFieldBytes); send less or raise maxFieldBytes`,
+        ),
+      );
     if (++fieldCount > limits.maxFields) return tooManyFields();
     if (name === undefined) return; // a part without a name, as Django, is left out
     fields[name] = value;
@@ -132,7 +171,12 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
   parser.on('file', (field, stream, info) => {
     // A file input left empty arrives as a part with no filename; Django leaves it out.
     const keep = Boolean(info.filename) && field !== undefined;
-    if (keep && ++fileCount > limits.maxFiles) fail(new FormTooLargeError(`the form has more than ${limits.maxFiles} files (maxFiles); send fewer or raise maxFiles`));
+    if (keep && ++fileCount > limits.maxFiles)
+      fail(
+        new FormTooLargeError(
+          `the form has more than ${limits.maxFiles} files (maxFiles); send fewer or raise maxFiles`,
+        ),
+      );
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (chunk: Buffer) => {
@@ -141,12 +185,22 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
       size += chunk.length;
     });
     stream.on('limit', () => {
-      fail(new FormTooLargeError(`the file ${JSON.stringify(info.filename)} in form field '${field}' is over ${limits.maxFileBytes} bytes (maxFileBytes); send a smaller file or raise maxFileBytes`));
+      fail(
+        new FormTooLargeError(
+          `the file ${JSON.stringify(info.filename)} in form field '${field}' is over ${limits.maxFileBytes} bytes (maxFileBytes); send a smaller file or raise maxFileBytes`,
+        ),
+      );
     });
     stream.on('error', (err) => fail(malformed(type, err)));
     stream.on('end', () => {
       if (failure || !keep) return;
-      files.push({ field, filename: info.filename as string, contentType: info.mimeType, size, data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+      files.push({
+        field,
+        filename: info.filename as string,
+        contentType: info.mimeType,
+        size,
+        data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
+      });
     });
   });
 
@@ -162,5 +216,8 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
 }
 
 function malformed(type: string, err: Error): InvalidFormError {
-  return new InvalidFormError(`the ${type} body is malformed (${err.message}); send a complete body made by a form encoder (an HTML form, FormData)`, { cause: err });
+  return new InvalidFormError(
+    `the ${type} body is malformed (${err.message}); send a complete body made by a form encoder (an HTML form, FormData)`,
+    { cause: err },
+  );
 }

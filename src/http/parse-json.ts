@@ -14,7 +14,9 @@ export function parseJson(scope: { headers: readonly HeaderPair[] }, body: Buffe
   const type = mediaType(scope.headers);
   // Requiring the type is also a CSRF guard: a cross-site form cannot send application/json.
   if (type === null || !(type === 'application/json' || type.endsWith('+json'))) {
-    throw new UnsupportedMediaTypeError(`a JSON body needs content-type: application/json, not ${type === null ? 'none' : type}`);
+    throw new UnsupportedMediaTypeError(
+      `a JSON body needs content-type: application/json, not ${type === null ? 'none' : type}`,
+    );
   }
   let text: string;
   try {

@@ -4,7 +4,8 @@ import type { HeaderPair } from '../asgi/types.ts';
 
 /** The first value of a request header (name in lowercase), as latin1 text; null when absent. */
 export function requestHeader(headers: readonly HeaderPair[], name: string): string | null {
-  for (const [k, v] of headers) if (k.length === name.length && k.toString('latin1') === name) return v.toString('latin1');
+  for (const [k, v] of headers)
+    if (k.length === name.length && k.toString('latin1') === name) return v.toString('latin1');
   return null;
 }
 

@@ -29,14 +29,19 @@ export interface LayerSettings {
 export const BASE_OPTION_KEYS = ['expiry', 'groupExpiry', 'capacity', 'channelCapacity', 'maxMessageBytes'];
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
 function positive(name: string, value: unknown, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new InvalidOptionError(`layer option ${name} must be a ${integer ? 'whole ' : ''}number > 0, not ${String(value)}`);
+    throw new InvalidOptionError(
+      `layer option ${name} must be a ${integer ? 'whole ' : ''}number > 0, not ${String(value)}`,
+    );
   }
   return value;
 }
@@ -45,7 +50,9 @@ export function parseLayerOptions(options: BaseLayerOptions = {}, extraKeys: rea
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('layer options must be an object');
   for (const key of Object.keys(options)) {
     if (!BASE_OPTION_KEYS.includes(key) && !extraKeys.includes(key)) {
-      throw new InvalidOptionError(`unknown layer option '${key}'; known options: ${[...BASE_OPTION_KEYS, ...extraKeys].join(', ')}`);
+      throw new InvalidOptionError(
+        `unknown layer option '${key}'; known options: ${[...BASE_OPTION_KEYS, ...extraKeys].join(', ')}`,
+      );
     }
   }
   const expiry = positive('expiry', options.expiry, 60, false);
@@ -61,7 +68,10 @@ export function parseLayerOptions(options: BaseLayerOptions = {}, extraKeys: rea
       positive(`channelCapacity[${String(pattern)}]`, n, 0, true);
       if (pattern instanceof RegExp) rules.push([pattern, n]);
       else if (typeof pattern === 'string') rules.push([globToRegExp(pattern), n]);
-      else throw new InvalidOptionError(`channelCapacity patterns must be glob strings or RegExps, not ${String(pattern)}`);
+      else
+        throw new InvalidOptionError(
+          `channelCapacity patterns must be glob strings or RegExps, not ${String(pattern)}`,
+        );
     }
   }
   const cache = new Map<string, number>();

@@ -54,7 +54,10 @@ interface Channel<M> {
   listener: ((message: M) => boolean) | null;
 }
 
-export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends EventEmitter implements ChannelLayer<M> {
+export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
+  extends EventEmitter
+  implements ChannelLayer<M>
+{
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush'];
   private readonly settings: LayerSettings;
   private readonly processId = randomBytes(6).toString('hex');
@@ -97,7 +100,8 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new LayerClosedError('this channel layer is closed; make a new one (or use getChannelLayer())');
+    if (this.closed)
+      throw new LayerClosedError('this channel layer is closed; make a new one (or use getChannelLayer())');
   }
 
   private channel(name: string): Channel<M> {
@@ -110,7 +114,8 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
     this.counters.dropped++;
     if (reason === 'full') this.counters.droppedFull++;
     else this.counters.expired++;
-    if (log.enabled('debug')) log.debug(`dropped a message for ${channel}${group ? ` (group ${group})` : ''}: ${reason}`);
+    if (log.enabled('debug'))
+      log.debug(`dropped a message for ${channel}${group ? ` (group ${group})` : ''}: ${reason}`);
     if (this.listenerCount('drop') > 0) this.emit('drop', { channel, group, reason } satisfies DropEvent);
   }
 
@@ -205,7 +210,9 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
       this.counters.sent++;
     } else {
       this.counters.refused++;
-      throw new ChannelFull(`channel ${channel} is full (capacity ${this.settings.capacityFor(channel)}); its reader is not keeping up`);
+      throw new ChannelFull(
+        `channel ${channel} is full (capacity ${this.settings.capacityFor(channel)}); its reader is not keeping up`,
+      );
     }
   }
 
@@ -325,7 +332,8 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage> extends
       c.deadlines.length = 0;
       c.head = 0;
     }
-    for (const [name, c] of this.channels) if (c.waiters.length === 0 && c.listener === null) this.channels.delete(name);
+    for (const [name, c] of this.channels)
+      if (c.waiters.length === 0 && c.listener === null) this.channels.delete(name);
     this.groups.clear();
     this.memberOf.clear();
     this.queued = 0;

@@ -49,18 +49,17 @@ class Walker {
   private readonly seen: object[] = [];
   private readonly copy: boolean;
   private readonly freeze: boolean;
-  private declare readonly op: string;
-  constructor(
-    mode: CopyMode,
-    op: string,
-  ) {
+  declare private readonly op: string;
+  constructor(mode: CopyMode, op: string) {
     this.op = op;
     this.copy = mode !== false;
     this.freeze = mode === 'frozen';
   }
 
   fail(path: string, what: string): never {
-    throw new InvalidMessageError(`${this.op}: ${path} ${what}; layer messages hold only null, booleans, finite numbers, strings, bytes, arrays and plain objects`);
+    throw new InvalidMessageError(
+      `${this.op}: ${path} ${what}; layer messages hold only null, booleans, finite numbers, strings, bytes, arrays and plain objects`,
+    );
   }
 
   walk(value: unknown, path: string, depth = 0): unknown {
@@ -120,7 +119,8 @@ class Walker {
       out = arr ?? obj;
     } else {
       const proto = Object.getPrototypeOf(obj);
-      if (proto !== Object.prototype && proto !== null) this.fail(path, `is a ${proto?.constructor?.name ?? 'non-plain object'}`);
+      if (proto !== Object.prototype && proto !== null)
+        this.fail(path, `is a ${proto?.constructor?.name ?? 'non-plain object'}`);
       const o: Record<string, unknown> | null = this.copy ? {} : null;
       let keys = 0;
       for (const key in obj) {
@@ -131,7 +131,8 @@ class Walker {
         const w = this.walk(v, `${path}.${key}`, depth + 1);
         if (!o) continue;
         // An own '__proto__' key (from JSON.parse) must stay a key, not become the copy's prototype.
-        if (key === '__proto__') Object.defineProperty(o, key, { value: w, enumerable: true, writable: true, configurable: true });
+        if (key === '__proto__')
+          Object.defineProperty(o, key, { value: w, enumerable: true, writable: true, configurable: true });
         else o[key] = w;
       }
       this.size += containerHeader(keys, 16);
@@ -149,16 +150,22 @@ class Walker {
  */
 export function inspectMessage<T>(message: T, maxBytes: number, op: string, copy: CopyMode): { size: number; copy: T } {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw new InvalidMessageError(`${op}: a layer message must be a plain object with a string 'type', not ${Array.isArray(message) ? 'an array' : String(message)}`);
+    throw new InvalidMessageError(
+      `${op}: a layer message must be a plain object with a string 'type', not ${Array.isArray(message) ? 'an array' : String(message)}`,
+    );
   }
   const type = (message as { type?: unknown }).type;
   if (typeof type !== 'string' || type === '') {
-    throw new InvalidMessageError(`${op}: a layer message needs a non-empty string 'type' (e.g. 'chat.message'), got ${JSON.stringify(type) ?? String(type)}`);
+    throw new InvalidMessageError(
+      `${op}: a layer message needs a non-empty string 'type' (e.g. 'chat.message'), got ${JSON.stringify(type) ?? String(type)}`,
+    );
   }
   const w = new Walker(copy, op);
   const out = w.walk(message, 'message') as T;
   if (maxBytes > 0 && w.size > maxBytes) {
-    throw new MessageTooLargeError(`${op}: message of type '${type}' is ${w.size} bytes encoded, over the layer's maxMessageBytes (${maxBytes}); send a reference (an id, a URL) instead, or raise maxMessageBytes`);
+    throw new MessageTooLargeError(
+      `${op}: message of type '${type}' is ${w.size} bytes encoded, over the layer's maxMessageBytes (${maxBytes}); send a reference (an id, a URL) instead, or raise maxMessageBytes`,
+    );
   }
   return { size: w.size, copy: out };
 }

@@ -8,7 +8,9 @@ const PREFIX = /^[A-Za-z0-9._-]*$/;
 export const MAX_NAME_LENGTH = 100;
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value.length > 120 ? value.slice(0, 120) + '…' : value) : `a ${typeof value}`;
+  return typeof value === 'string'
+    ? JSON.stringify(value.length > 120 ? value.slice(0, 120) + '…' : value)
+    : `a ${typeof value}`;
 }
 
 export function checkChannelName(name: unknown): asserts name is string {

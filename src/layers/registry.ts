@@ -60,20 +60,28 @@ function resolveBackend(alias: string, entry: LayerConfig): Factory {
   }
   const known = BACKENDS[entry.backend];
   if (!known) {
-    throw new UnknownBackendError(`channel layer '${alias}': unknown backend ${JSON.stringify(entry.backend)}; known backends: ${Object.keys(BACKENDS).join(', ')}, or a layer class`);
+    throw new UnknownBackendError(
+      `channel layer '${alias}': unknown backend ${JSON.stringify(entry.backend)}; known backends: ${Object.keys(BACKENDS).join(', ')}, or a layer class`,
+    );
   }
   return known.make;
 }
 
 export function configureChannelLayers(next: ChannelLayersConfig): void {
-  if (!next || typeof next !== 'object') throw new InvalidOptionError('channelLayers must be an object: { alias: { backend, options } }');
+  if (!next || typeof next !== 'object')
+    throw new InvalidOptionError('channelLayers must be an object: { alias: { backend, options } }');
   for (const [alias, entry] of Object.entries(next)) {
     if (!entry || typeof entry !== 'object' || entry.backend === undefined) {
-      throw new InvalidOptionError(`channel layer '${alias}' needs a backend ('memory', 'redis', 'redis-pubsub' or a class)`);
+      throw new InvalidOptionError(
+        `channel layer '${alias}' needs a backend ('memory', 'redis', 'redis-pubsub' or a class)`,
+      );
     }
     // A misspelt key (e.g. 'option') would otherwise leave the layer silently on its defaults.
     const stray = Object.keys(entry).find((k) => k !== 'backend' && k !== 'options');
-    if (stray !== undefined) throw new InvalidOptionError(`channel layer '${alias}': unknown key '${stray}'; an entry is { backend, options }`);
+    if (stray !== undefined)
+      throw new InvalidOptionError(
+        `channel layer '${alias}': unknown key '${stray}'; an entry is { backend, options }`,
+      );
     resolveBackend(alias, entry);
     if (typeof entry.backend === 'string') {
       try {
@@ -99,7 +107,9 @@ export function getChannelLayer(alias = 'default'): ChannelLayer {
   if (existing) return existing;
   const entry = config[alias];
   if (!entry) {
-    throw new InvalidOptionError(`no channel layer '${alias}' is configured; configured aliases: ${Object.keys(config).join(', ') || '(none)'}`);
+    throw new InvalidOptionError(
+      `no channel layer '${alias}' is configured; configured aliases: ${Object.keys(config).join(', ') || '(none)'}`,
+    );
   }
   const layer = resolveBackend(alias, entry)(entry.options ?? {});
   layers.set(alias, layer);

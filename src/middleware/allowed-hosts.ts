@@ -9,12 +9,20 @@ import { createLogger, quoteForLog, RepeatedLog } from '../logging.ts';
 const refusals = new RepeatedLog(createLogger('middleware:hosts'), 'info');
 
 export function hostAllowed(host: string, allowed: readonly string[]): boolean {
-  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
-  return allowed.some((a) => a === '*' || (a.startsWith('.') ? name === a.slice(1) || name.endsWith(a) : name === a.toLowerCase()));
+  const name = host
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
+  return allowed.some(
+    (a) => a === '*' || (a.startsWith('.') ? name === a.slice(1) || name.endsWith(a) : name === a.toLowerCase()),
+  );
 }
 
 function AllowedHostsMiddlewareImpl(app: Application, allowedHosts: readonly string[]): Application {
-  if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) throw new InvalidOptionError('AllowedHostsMiddleware needs a list of allowed hosts, e.g. ["example.com", ".example.com"]');
+  if (!Array.isArray(allowedHosts) || allowedHosts.length === 0)
+    throw new InvalidOptionError(
+      'AllowedHostsMiddleware needs a list of allowed hosts, e.g. ["example.com", ".example.com"]',
+    );
   return async (scope, receive, send) => {
     if (scope.type !== 'http') return app(scope, receive, send);
     // The first Host, as requestHeader(), Node and Express read it; a request with several is

@@ -27,7 +27,10 @@ const USER_KEY = '_auth_user_id';
 export type GetUser = (id: string, scope: Scope) => Promise<User | null> | User | null;
 
 function needSession(scope: Scope, what: string) {
-  if (!scope.session) throw new InvalidOptionError(`${what} needs scope.session: wrap the app in SessionMiddleware (or AuthMiddlewareStack)`);
+  if (!scope.session)
+    throw new InvalidOptionError(
+      `${what} needs scope.session: wrap the app in SessionMiddleware (or AuthMiddlewareStack)`,
+    );
   return scope.session;
 }
 
@@ -79,7 +82,10 @@ export async function logout(scope: Scope): Promise<void> {
  * Django's AuthMiddlewareStack(app) reads the settings; here what it needs is given: the options
  * it cannot do without are named, with an example, when they are missing.
  */
-export function AuthMiddlewareStack(app: Application, options: SessionMiddlewareOptions & { getUser: GetUser }): Application {
+export function AuthMiddlewareStack(
+  app: Application,
+  options: SessionMiddlewareOptions & { getUser: GetUser },
+): Application {
   const missing = (['getUser', 'secretKeys'] as const).filter((key) =>
     key === 'getUser' ? typeof options?.getUser !== 'function' : options?.secretKeys === undefined,
   );

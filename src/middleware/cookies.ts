@@ -85,7 +85,11 @@ export function setCookie(headers: [string, string][], name: string, value: stri
 }
 
 /** Adds a Set-Cookie header that deletes the cookie. */
-export function deleteCookie(headers: [string, string][], name: string, options: Pick<CookieOptions, 'path' | 'domain'> = {}): void {
+export function deleteCookie(
+  headers: [string, string][],
+  name: string,
+  options: Pick<CookieOptions, 'path' | 'domain'> = {},
+): void {
   headers.push(['set-cookie', serializeCookie(name, '', { ...options, maxAge: 0, expires: new Date(0) })]);
 }
 

@@ -55,15 +55,25 @@ function CsrfMiddlewareImpl(app: Application, options: CsrfOptions = {}): Applic
       const origin = get(headers, 'origin');
       const host = get(headers, 'host');
       const byToken = token !== undefined && given !== null && same(given, token);
-      const byOrigin = origin !== null && host !== null && (originMatches(origin, host) || trusted.some((t) => originMatches(origin, t)));
+      const byOrigin =
+        origin !== null &&
+        host !== null &&
+        (originMatches(origin, host) || trusted.some((t) => originMatches(origin, t)));
       if (!byToken && !byOrigin) {
         refusals.note(
           'requests refused by the CSRF check',
           `refused ${scope.method} ${quoteForLog(scope.path)}: ` +
             `no CSRF token and origin ${quoteForLog(origin)} is not this site's`,
         );
-        await send({ type: 'http.response.start', status: 403, headers: [['content-type', 'text/plain; charset=utf-8']] });
-        await send({ type: 'http.response.body', body: 'Forbidden: CSRF check failed (send the csrftoken cookie value in X-CSRFToken)\n' });
+        await send({
+          type: 'http.response.start',
+          status: 403,
+          headers: [['content-type', 'text/plain; charset=utf-8']],
+        });
+        await send({
+          type: 'http.response.body',
+          body: 'Forbidden: CSRF check failed (send the csrftoken cookie value in X-CSRFToken)\n',
+        });
         return;
       }
     }

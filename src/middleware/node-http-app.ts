@@ -93,13 +93,31 @@ function family(address: string): string {
 
 // Node keeps the first of these when repeated and drops the rest (see http.IncomingMessage).
 const SINGLE = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
-  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
 ]);
 
 /** `req.headers` and `req.headersDistinct` by Node's rules for repeated headers. */
-function headerObjects(raw: string[]): { headers: Record<string, string | string[]>; distinct: Record<string, string[]> } {
+function headerObjects(raw: string[]): {
+  headers: Record<string, string | string[]>;
+  distinct: Record<string, string[]>;
+} {
   const headers: Record<string, string | string[]> = {};
   const distinct: Record<string, string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
@@ -126,7 +144,9 @@ function requestUrl(scope: HttpScope): string {
 }
 
 function headersSentError(what: string): Error {
-  return Object.assign(new Error(`Cannot ${what} after they are sent to the client`), { code: 'ERR_HTTP_HEADERS_SENT' });
+  return Object.assign(new Error(`Cannot ${what} after they are sent to the client`), {
+    code: 'ERR_HTTP_HEADERS_SENT',
+  });
 }
 
 type Callback = (error?: Error | null) => void;
@@ -153,10 +173,10 @@ class Exchange {
   private readonly trailers: [string, string][] = [];
   private readonly noBody: boolean;
 
-  private declare readonly scope: HttpScope;
-  private declare readonly receive: () => Promise<HttpReceiveEvent>;
-  private declare readonly send: (event: HttpSendEvent) => Promise<void>;
-  private declare readonly highWaterMark: number;
+  declare private readonly scope: HttpScope;
+  declare private readonly receive: () => Promise<HttpReceiveEvent>;
+  declare private readonly send: (event: HttpSendEvent) => Promise<void>;
+  declare private readonly highWaterMark: number;
   constructor(
     scope: HttpScope,
     receive: () => Promise<HttpReceiveEvent>,
@@ -325,7 +345,8 @@ class Exchange {
         res.appendHeader(String(name), value as string);
       }
     } else if (headers && typeof headers === 'object') {
-      for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value as string);
+      for (const [name, value] of Object.entries(headers))
+        if (value !== undefined) res.setHeader(name, value as string);
     }
     this.start();
     return res;
@@ -345,17 +366,29 @@ class Exchange {
     // Trailers go out when the handler announced them (a Trailer header, as Node requires)
     // and the server offers the trailers extension.
     this.wantTrailers = res.hasHeader('trailer') && this.scope.extensions?.['http.response.trailers'] !== undefined;
-    this.enqueue({ type: 'http.response.start', status: res.statusCode, headers, ...(this.wantTrailers ? { trailers: true } : {}) }, 0);
+    this.enqueue(
+      {
+        type: 'http.response.start',
+        status: res.statusCode,
+        headers,
+        ...(this.wantTrailers ? { trailers: true } : {}),
+      },
+      0,
+    );
   }
 
   private write(chunk: unknown, encoding: unknown, cb: unknown): boolean {
     if (typeof encoding === 'function') [cb, encoding] = [encoding, undefined];
     const callback = typeof cb === 'function' ? (cb as Callback) : undefined;
-    if (chunk === null) throw Object.assign(new TypeError('May not write null values to stream'), { code: 'ERR_STREAM_NULL_VALUES' });
+    if (chunk === null)
+      throw Object.assign(new TypeError('May not write null values to stream'), { code: 'ERR_STREAM_NULL_VALUES' });
     if (this.ended || this.gone) {
-      const err = Object.assign(new Error(this.gone ? 'Cannot call write after the client went away' : 'write after end'), {
-        code: this.gone ? 'ERR_STREAM_DESTROYED' : 'ERR_STREAM_WRITE_AFTER_END',
-      });
+      const err = Object.assign(
+        new Error(this.gone ? 'Cannot call write after the client went away' : 'write after end'),
+        {
+          code: this.gone ? 'ERR_STREAM_DESTROYED' : 'ERR_STREAM_WRITE_AFTER_END',
+        },
+      );
       process.nextTick(() => callback?.(err));
       return false;
     }
@@ -405,11 +438,18 @@ class Exchange {
   }
 
   private toBuffer(chunk: unknown, encoding: unknown): Buffer {
-    if (typeof chunk === 'string') return this.noBody ? Buffer.alloc(0) : Buffer.from(chunk, (encoding as BufferEncoding) || 'utf8');
-    if (chunk instanceof Uint8Array) return this.noBody ? Buffer.alloc(0) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    throw Object.assign(new TypeError(`The "chunk" argument must be of type string or an instance of Buffer or Uint8Array, not ${typeof chunk}`), {
-      code: 'ERR_INVALID_ARG_TYPE',
-    });
+    if (typeof chunk === 'string')
+      return this.noBody ? Buffer.alloc(0) : Buffer.from(chunk, (encoding as BufferEncoding) || 'utf8');
+    if (chunk instanceof Uint8Array)
+      return this.noBody ? Buffer.alloc(0) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    throw Object.assign(
+      new TypeError(
+        `The "chunk" argument must be of type string or an instance of Buffer or Uint8Array, not ${typeof chunk}`,
+      ),
+      {
+        code: 'ERR_INVALID_ARG_TYPE',
+      },
+    );
   }
 
   /** Sends events in order; a failed send means the client is gone or the event was refused. */
@@ -485,11 +525,14 @@ function checkOptions(options: NodeHttpAppOptions | undefined): Required<NodeHtt
     throw new InvalidOptionError(`nodeHttpApp options must be an object, not ${String(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (key !== 'highWaterMark') throw new InvalidOptionError(`nodeHttpApp has no option '${key}'; the only option is highWaterMark`);
+    if (key !== 'highWaterMark')
+      throw new InvalidOptionError(`nodeHttpApp has no option '${key}'; the only option is highWaterMark`);
   }
   const hwm = options.highWaterMark ?? 65536;
   if (typeof hwm !== 'number' || !Number.isInteger(hwm) || hwm < 1) {
-    throw new InvalidOptionError(`nodeHttpApp option highWaterMark must be a whole number of bytes above 0, not ${String(hwm)}`);
+    throw new InvalidOptionError(
+      `nodeHttpApp option highWaterMark must be a whole number of bytes above 0, not ${String(hwm)}`,
+    );
   }
   return { highWaterMark: hwm };
 }
@@ -500,7 +543,9 @@ function checkOptions(options: NodeHttpAppOptions | undefined): Required<NodeHtt
  */
 export function nodeHttpApp(handler: NodeHttpHandler, options?: NodeHttpAppOptions): Application {
   if (typeof handler !== 'function') {
-    throw new InvalidOptionError(`nodeHttpApp takes a (req, res) handler function, not ${handler === null ? 'null' : typeof handler}`);
+    throw new InvalidOptionError(
+      `nodeHttpApp takes a (req, res) handler function, not ${handler === null ? 'null' : typeof handler}`,
+    );
   }
   const { highWaterMark } = checkOptions(options);
   return async function nodeHttpAdapter(scope: Scope, receive: Receive, send: Send): Promise<void> {
@@ -509,7 +554,12 @@ export function nodeHttpApp(handler: NodeHttpHandler, options?: NodeHttpAppOptio
         `nodeHttpApp handles http scopes only, not '${scope.type}'; route '${scope.type}' elsewhere with ProtocolTypeRouter`,
       );
     }
-    const exchange = new Exchange(scope, receive as () => Promise<HttpReceiveEvent>, send as (e: HttpSendEvent) => Promise<void>, highWaterMark);
+    const exchange = new Exchange(
+      scope,
+      receive as () => Promise<HttpReceiveEvent>,
+      send as (e: HttpSendEvent) => Promise<void>,
+      highWaterMark,
+    );
     await exchange.run(handler);
   };
 }

@@ -58,9 +58,12 @@ export function originMatches(origin: string, allowed: string): boolean {
 }
 
 function OriginValidatorImpl(app: Application, allowedOrigins: readonly string[]): Application {
-  if (typeof app !== 'function') throw new InvalidOptionError('OriginValidator(app, allowedOrigins): app must be an application');
+  if (typeof app !== 'function')
+    throw new InvalidOptionError('OriginValidator(app, allowedOrigins): app must be an application');
   if (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => typeof o !== 'string' || o === '')) {
-    throw new InvalidOptionError(`OriginValidator: allowedOrigins must be a list of non-empty strings ('*', 'example.com', '.example.com', 'https://example.com:8443'), not ${JSON.stringify(allowedOrigins)}`);
+    throw new InvalidOptionError(
+      `OriginValidator: allowedOrigins must be a list of non-empty strings ('*', 'example.com', '.example.com', 'https://example.com:8443'), not ${JSON.stringify(allowedOrigins)}`,
+    );
   }
   const allowAny = allowedOrigins.includes('*');
   return async (scope, receive, send) => {

@@ -42,7 +42,10 @@ export class SignedCookieSessionStore implements SessionStore {
   }
   async load(key: string): Promise<Record<string, unknown> | null> {
     try {
-      const { d, e } = JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as { d: Record<string, unknown>; e: number };
+      const { d, e } = JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as {
+        d: Record<string, unknown>;
+        e: number;
+      };
       return typeof e === 'number' && e > Date.now() && d && typeof d === 'object' ? d : null;
     } catch {
       return null;
@@ -80,14 +83,9 @@ export class Session {
   /** Set when the cookie must be written again (new key, cycled key, flushed). */
   cookieChanged = false;
 
-  private declare readonly store: SessionStore;
-  private declare readonly ttlSeconds: number;
-  constructor(
-    store: SessionStore,
-    ttlSeconds: number,
-    key: string | null,
-    data: Record<string, unknown> | null,
-  ) {
+  declare private readonly store: SessionStore;
+  declare private readonly ttlSeconds: number;
+  constructor(store: SessionStore, ttlSeconds: number, key: string | null, data: Record<string, unknown> | null) {
     this.store = store;
     this.ttlSeconds = ttlSeconds;
     this.key = data ? key : null;
@@ -101,7 +99,8 @@ export class Session {
     return name in this.data;
   }
   set(name: string, value: unknown): void {
-    if (value === undefined) throw new InvalidOptionError(`session value for ${JSON.stringify(name)} is undefined; use delete()`);
+    if (value === undefined)
+      throw new InvalidOptionError(`session value for ${JSON.stringify(name)} is undefined; use delete()`);
     this.data[name] = value;
     this.modified = true;
   }
@@ -169,7 +168,8 @@ export interface SessionMiddlewareOptions {
 const KEYS = ['secretKeys', 'store', 'cookieName', 'maxAge', 'cookie'];
 
 function SessionMiddlewareImpl(app: Application, options: SessionMiddlewareOptions): Application {
-  if (typeof app !== 'function') throw new InvalidOptionError('SessionMiddleware(app, options): app must be an application');
+  if (typeof app !== 'function')
+    throw new InvalidOptionError('SessionMiddleware(app, options): app must be an application');
   if (!options || typeof options !== 'object' || options.secretKeys === undefined) {
     throw new InvalidOptionError(
       'SessionMiddleware(app, { secretKeys }) needs secretKeys: secrets of 16 characters or more that sign ' +
@@ -177,12 +177,15 @@ function SessionMiddlewareImpl(app: Application, options: SessionMiddlewareOptio
         'e.g. SessionMiddleware(app, { secretKeys: [process.env.SECRET_KEY] })',
     );
   }
-  for (const k of Object.keys(options)) if (!KEYS.includes(k)) throw new InvalidOptionError(`unknown SessionMiddleware option '${k}'; known: ${KEYS.join(', ')}`);
+  for (const k of Object.keys(options))
+    if (!KEYS.includes(k))
+      throw new InvalidOptionError(`unknown SessionMiddleware option '${k}'; known: ${KEYS.join(', ')}`);
   const signer = new Signer(options.secretKeys, 'canal.session');
   const store = options.store ?? new MemorySessionStore();
   const cookieName = options.cookieName ?? 'sessionid';
   const maxAge = options.maxAge ?? 1_209_600;
-  if (!Number.isInteger(maxAge) || maxAge <= 0) throw new InvalidOptionError(`SessionMiddleware maxAge must be a whole number of seconds > 0, not ${maxAge}`);
+  if (!Number.isInteger(maxAge) || maxAge <= 0)
+    throw new InvalidOptionError(`SessionMiddleware maxAge must be a whole number of seconds > 0, not ${maxAge}`);
   const cookie: CookieOptions = { path: '/', httpOnly: true, sameSite: 'Lax', ...(options.cookie ?? {}) };
 
   return async (scope, receive, send) => {
@@ -200,8 +203,10 @@ function SessionMiddlewareImpl(app: Application, options: SessionMiddlewareOptio
       if (event.type === 'http.response.start') {
         if (session.modified && !(session.key === null && session.isEmpty)) await session.save();
         let header: string | null = null;
-        if (session.key !== null && session.cookieChanged) header = serializeCookie(cookieName, signer.sign(session.key), { ...cookie, maxAge });
-        else if (session.key === null && hadCookie && session.cookieChanged) header = serializeCookie(cookieName, '', { ...cookie, maxAge: 0, expires: new Date(0) });
+        if (session.key !== null && session.cookieChanged)
+          header = serializeCookie(cookieName, signer.sign(session.key), { ...cookie, maxAge });
+        else if (session.key === null && hadCookie && session.cookieChanged)
+          header = serializeCookie(cookieName, '', { ...cookie, maxAge: 0, expires: new Date(0) });
         if (header) {
           const headers = [...(event.headers ?? []), ['set-cookie', header] as [string, string]];
           return send({ ...event, headers });

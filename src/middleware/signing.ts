@@ -6,11 +6,13 @@ import { InvalidOptionError } from '../errors.ts';
 export class Signer {
   private readonly keys: Buffer[];
 
-  private declare readonly salt: string;
+  declare private readonly salt: string;
   constructor(secretKeys: readonly (string | Buffer)[], salt = 'canal.signing') {
     this.salt = salt;
     if (!Array.isArray(secretKeys) || secretKeys.length === 0 || secretKeys.some((k) => !k || k.length < 16)) {
-      throw new InvalidOptionError('secretKeys must be a non-empty list of secrets of at least 16 characters (the first signs, any verifies)');
+      throw new InvalidOptionError(
+        'secretKeys must be a non-empty list of secrets of at least 16 characters (the first signs, any verifies)',
+      );
     }
     this.keys = secretKeys.map((k) => (typeof k === 'string' ? Buffer.from(k, 'utf8') : k));
   }

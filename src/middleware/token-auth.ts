@@ -52,7 +52,9 @@ function TokenAuthMiddlewareImpl(app: Application, options: TokenAuthOptions): A
     );
   }
   const key = typeof options.jwtKey === 'string' ? new TextEncoder().encode(options.jwtKey) : options.jwtKey;
-  const toUser = options.userFromClaims ?? ((c: Record<string, unknown>) => ({ ...c, id: String(c.sub ?? ''), isAuthenticated: true }) as User);
+  const toUser =
+    options.userFromClaims ??
+    ((c: Record<string, unknown>) => ({ ...c, id: String(c.sub ?? ''), isAuthenticated: true }) as User);
   const verify = async (token: string, scope: Scope): Promise<User | null> => {
     if (options.verify) return options.verify(token, scope);
     const { jwtVerify } = await import('jose');
@@ -79,7 +81,10 @@ function TokenAuthMiddlewareImpl(app: Application, options: TokenAuthOptions): A
     if (user) return app(copyScope(scope, { user: { ...user, isAuthenticated: true } }), receive, send);
     log.debug(`refused ${scope.type} ${scope.path}: ${why}`);
     const body = JSON.stringify({ error: 'authentication required' });
-    const headers: [string, string][] = [['content-type', 'application/json'], ['www-authenticate', 'Bearer']];
+    const headers: [string, string][] = [
+      ['content-type', 'application/json'],
+      ['www-authenticate', 'Bearer'],
+    ];
     if (scope.type === 'websocket') {
       await receive();
       await send({ type: 'websocket.http.response.start', status: 401, headers });

@@ -3,19 +3,33 @@ import type { Application } from '../asgi/types.ts';
 import { InvalidOptionError, NoRouteError, UnknownScopeTypeError } from '../errors.ts';
 
 function ChannelNameRouterImpl(routes: Record<string, Application>): Application {
-  if (!routes || typeof routes !== 'object') throw new InvalidOptionError("ChannelNameRouter takes an object of channel name → application, e.g. { thumbnails: ThumbnailConsumer.asApp() }");
+  if (!routes || typeof routes !== 'object')
+    throw new InvalidOptionError(
+      'ChannelNameRouter takes an object of channel name → application, e.g. { thumbnails: ThumbnailConsumer.asApp() }',
+    );
   for (const [name, app] of Object.entries(routes)) {
-    if (typeof app !== 'function') throw new InvalidOptionError(`ChannelNameRouter: the entry for channel '${name}' must be an application, not ${app === null ? 'null' : typeof app}`);
+    if (typeof app !== 'function')
+      throw new InvalidOptionError(
+        `ChannelNameRouter: the entry for channel '${name}' must be an application, not ${app === null ? 'null' : typeof app}`,
+      );
   }
   const table = new Map(Object.entries(routes));
   // Not async, as the other routers: every failure is still a rejection, never a throw.
   return (scope, receive, send) => {
     if (scope.type !== 'channel') {
-      return Promise.reject(new UnknownScopeTypeError(`ChannelNameRouter routes channel scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ channel })`));
+      return Promise.reject(
+        new UnknownScopeTypeError(
+          `ChannelNameRouter routes channel scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ channel })`,
+        ),
+      );
     }
     const app = table.get(scope.channel);
     if (!app) {
-      return Promise.reject(new NoRouteError(`ChannelNameRouter has no application for channel '${scope.channel}'; it routes: ${[...table.keys()].join(', ') || '(nothing)'}`));
+      return Promise.reject(
+        new NoRouteError(
+          `ChannelNameRouter has no application for channel '${scope.channel}'; it routes: ${[...table.keys()].join(', ') || '(nothing)'}`,
+        ),
+      );
     }
     try {
       return app(scope, receive, send);

@@ -29,14 +29,22 @@ const CONVERTERS = new Map<string, Converter>([
     },
   ],
   ['slug', { regex: '[-a-zA-Z0-9_]+', toJs: (v) => v }],
-  ['uuid', { regex: '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', toJs: (v) => v.toLowerCase() }],
+  [
+    'uuid',
+    {
+      regex: '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
+      toJs: (v) => v.toLowerCase(),
+    },
+  ],
   ['path', { regex: '.+', toJs: (v) => v }],
 ]);
 
 /** Adds (or replaces) a converter for `<name:...>` in path() patterns made after this call. */
 export function registerConverter(name: string, converter: Converter): void {
   if (typeof name !== 'string' || !/^[A-Za-z_]\w*$/.test(name)) {
-    throw new InvalidOptionError(`registerConverter: the name ${JSON.stringify(name)} must be an identifier (letters, digits, _)`);
+    throw new InvalidOptionError(
+      `registerConverter: the name ${JSON.stringify(name)} must be an identifier (letters, digits, _)`,
+    );
   }
   if (!converter || typeof converter.regex !== 'string' || typeof converter.toJs !== 'function') {
     throw new InvalidOptionError(`registerConverter(${JSON.stringify(name)}) needs { regex: string, toJs(value) }`);
@@ -44,7 +52,9 @@ export function registerConverter(name: string, converter: Converter): void {
   try {
     new RegExp(converter.regex);
   } catch (err) {
-    throw new InvalidOptionError(`registerConverter(${JSON.stringify(name)}): regex ${JSON.stringify(converter.regex)} is not valid: ${(err as Error).message}`);
+    throw new InvalidOptionError(
+      `registerConverter(${JSON.stringify(name)}): regex ${JSON.stringify(converter.regex)} is not valid: ${(err as Error).message}`,
+    );
   }
   if (converter.toUrl !== undefined && typeof converter.toUrl !== 'function') {
     throw new InvalidOptionError(`registerConverter(${JSON.stringify(name)}): toUrl must be a function`);
@@ -84,7 +94,9 @@ export function isNestedRouter(app: unknown): boolean {
 
 function checkTarget(fn: string, pattern: unknown, app: unknown): void {
   if (typeof app !== 'function') {
-    throw new InvalidOptionError(`${fn}(${JSON.stringify(String(pattern))}) needs an application (a function, e.g. MyConsumer.asApp()), not ${app === null ? 'null' : typeof app}`);
+    throw new InvalidOptionError(
+      `${fn}(${JSON.stringify(String(pattern))}) needs an application (a function, e.g. MyConsumer.asApp()), not ${app === null ? 'null' : typeof app}`,
+    );
   }
 }
 
@@ -101,10 +113,17 @@ export function path(pattern: string, app: Application, options: { name?: string
   for (let m; (m = placeholder.exec(body)); ) {
     const kind = m[1] ?? 'str';
     const name = m[2]!;
-    if (!/^[A-Za-z_]\w*$/.test(name)) throw new InvalidOptionError(`path(${JSON.stringify(pattern)}): '${name}' is not a valid parameter name (use letters, digits, _)`);
-    if (converters.some(([n]) => n === name)) throw new InvalidOptionError(`path(${JSON.stringify(pattern)}): the parameter '${name}' appears twice`);
+    if (!/^[A-Za-z_]\w*$/.test(name))
+      throw new InvalidOptionError(
+        `path(${JSON.stringify(pattern)}): '${name}' is not a valid parameter name (use letters, digits, _)`,
+      );
+    if (converters.some(([n]) => n === name))
+      throw new InvalidOptionError(`path(${JSON.stringify(pattern)}): the parameter '${name}' appears twice`);
     const converter = CONVERTERS.get(kind);
-    if (!converter) throw new InvalidOptionError(`path(${JSON.stringify(pattern)}): unknown converter '${kind}'; known: ${[...CONVERTERS.keys()].join(', ')} (add one with registerConverter)`);
+    if (!converter)
+      throw new InvalidOptionError(
+        `path(${JSON.stringify(pattern)}): unknown converter '${kind}'; known: ${[...CONVERTERS.keys()].join(', ')} (add one with registerConverter)`,
+      );
     // Named groups keep the indices right even when a converter's regex has groups of its own.
     source += escapeRegex(body.slice(last, m.index)) + `(?<p${converters.length}>${converter.regex})`;
     converters.push([name, converter]);
@@ -156,7 +175,8 @@ export function path(pattern: string, app: Application, options: { name?: string
  * with no named groups, the unnamed ones become args (as in Django).
  */
 export function rePath(pattern: string | RegExp, app: Application, options: { name?: string } = {}): Route {
-  if (typeof pattern !== 'string' && !(pattern instanceof RegExp)) throw new InvalidOptionError(`rePath() takes a regex or a string, not ${typeof pattern}`);
+  if (typeof pattern !== 'string' && !(pattern instanceof RegExp))
+    throw new InvalidOptionError(`rePath() takes a regex or a string, not ${typeof pattern}`);
   checkTarget('rePath', pattern, app);
   let source = typeof pattern === 'string' ? pattern : pattern.source;
   source = source.replace(/^\^/, '').replace(/^(\\?\/)/, '');
@@ -166,7 +186,9 @@ export function rePath(pattern: string | RegExp, app: Application, options: { na
   try {
     regex = new RegExp('^(?:' + source + ')', typeof pattern === 'string' ? '' : pattern.flags.replace(/[gy]/g, ''));
   } catch (err) {
-    throw new InvalidOptionError(`rePath(${JSON.stringify(String(pattern))}): not a valid regex: ${(err as Error).message}`);
+    throw new InvalidOptionError(
+      `rePath(${JSON.stringify(String(pattern))}): not a valid regex: ${(err as Error).message}`,
+    );
   }
   return {
     pattern: String(pattern),

@@ -14,10 +14,15 @@ export interface ProtocolTypeRoutes {
 const KNOWN = ['http', 'websocket', 'lifespan', 'channel'];
 
 function ProtocolTypeRouterImpl(routes: ProtocolTypeRoutes): Application {
-  if (!routes || typeof routes !== 'object') throw new InvalidOptionError('ProtocolTypeRouter takes an object: { http, websocket, lifespan, channel }');
+  if (!routes || typeof routes !== 'object')
+    throw new InvalidOptionError('ProtocolTypeRouter takes an object: { http, websocket, lifespan, channel }');
   for (const [key, app] of Object.entries(routes)) {
-    if (!KNOWN.includes(key)) throw new InvalidOptionError(`ProtocolTypeRouter: unknown scope type '${key}'; use ${KNOWN.join(', ')}`);
-    if (typeof app !== 'function') throw new InvalidOptionError(`ProtocolTypeRouter: '${key}' must be an application (a function), not ${app === null ? 'null' : typeof app}`);
+    if (!KNOWN.includes(key))
+      throw new InvalidOptionError(`ProtocolTypeRouter: unknown scope type '${key}'; use ${KNOWN.join(', ')}`);
+    if (typeof app !== 'function')
+      throw new InvalidOptionError(
+        `ProtocolTypeRouter: '${key}' must be an application (a function), not ${app === null ? 'null' : typeof app}`,
+      );
   }
   const table: ProtocolTypeRoutes = { ...routes };
   const { http, websocket, lifespan, channel } = table;
@@ -26,7 +31,16 @@ function ProtocolTypeRouterImpl(routes: ProtocolTypeRoutes): Application {
   // The app is picked by comparing the type, not by looking it up as a key of the table.
   return (scope, receive, send) => {
     const type = scope.type;
-    const app = type === 'http' ? http : type === 'websocket' ? websocket : type === 'lifespan' ? lifespan : type === 'channel' ? channel : undefined;
+    const app =
+      type === 'http'
+        ? http
+        : type === 'websocket'
+          ? websocket
+          : type === 'lifespan'
+            ? lifespan
+            : type === 'channel'
+              ? channel
+              : undefined;
     try {
       if (app) return app(scope, receive, send);
     } catch (err) {

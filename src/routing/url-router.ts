@@ -44,15 +44,21 @@ function pathToMatch(scope: PathScope): string {
   if (remaining !== undefined) return remaining;
   let p = scope.path;
   const root = scope.root_path;
-  if (root && root !== '/' && (p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) p = p.slice(root.replace(/\/$/, '').length);
+  if (root && root !== '/' && (p === root || p.startsWith(root.endsWith('/') ? root : root + '/')))
+    p = p.slice(root.replace(/\/$/, '').length);
   return p.charCodeAt(0) === 47 /* / */ ? p.slice(1) : p;
 }
 
 function URLRouterImpl(routes: Route[]): Application {
-  if (!Array.isArray(routes)) throw new InvalidOptionError(`URLRouter takes a list of path()/rePath() routes, not ${routes === null ? 'null' : typeof routes}`);
+  if (!Array.isArray(routes))
+    throw new InvalidOptionError(
+      `URLRouter takes a list of path()/rePath() routes, not ${routes === null ? 'null' : typeof routes}`,
+    );
   routes.forEach((route, i) => {
     if (!route || typeof route.match !== 'function' || typeof route.app !== 'function') {
-      throw new InvalidOptionError(`URLRouter: entry ${i} is not a route; make it with path(pattern, app) or rePath(regex, app)`);
+      throw new InvalidOptionError(
+        `URLRouter: entry ${i} is not a route; make it with path(pattern, app) or rePath(regex, app)`,
+      );
     }
   });
   const list = [...routes];
@@ -61,7 +67,9 @@ function URLRouterImpl(routes: Route[]): Application {
   const router: Application = (scope, receive, send) => {
     if (scope.type !== 'http' && scope.type !== 'websocket') {
       return Promise.reject(
-        new UnknownScopeTypeError(`URLRouter routes http and websocket scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ http, websocket })`),
+        new UnknownScopeTypeError(
+          `URLRouter routes http and websocket scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ http, websocket })`,
+        ),
       );
     }
     try {
@@ -77,7 +85,10 @@ function URLRouterImpl(routes: Route[]): Application {
           s,
           outer === undefined
             ? { args: m.args, kwargs: m.kwargs }
-            : { args: outer.args.length === 0 ? m.args : outer.args.concat(m.args), kwargs: Object.assign({}, outer.kwargs, m.kwargs) },
+            : {
+                args: outer.args.length === 0 ? m.args : outer.args.concat(m.args),
+                kwargs: Object.assign({}, outer.kwargs, m.kwargs),
+              },
         ) as PathScope;
         if (route.prefix) next[PATH_REMAINING] = m.rest;
         else if (next[PATH_REMAINING] !== undefined) delete next[PATH_REMAINING];

@@ -42,7 +42,9 @@ function openFile(path: string): Writable {
   try {
     fd = openSync(path, 'a');
   } catch (err) {
-    throw new InvalidOptionError(`server option 'accessLog': cannot open ${JSON.stringify(path)} for appending (${(err as Error).message})`);
+    throw new InvalidOptionError(
+      `server option 'accessLog': cannot open ${JSON.stringify(path)} for appending (${(err as Error).message})`,
+    );
   }
   return createWriteStream('', { fd });
 }
@@ -50,7 +52,9 @@ function openFile(path: string): Writable {
 export function createAccessLog(destination: false | 'stdout' | string | Writable): OwnedAccessLog | null {
   if (destination === false) return null;
   if (typeof destination !== 'string' && typeof (destination as Writable | null)?.write !== 'function') {
-    throw new InvalidOptionError(`server option 'accessLog' must be false, 'stdout', a file path or a writable stream, not ${String(destination)}`);
+    throw new InvalidOptionError(
+      `server option 'accessLog' must be false, 'stdout', a file path or a writable stream, not ${String(destination)}`,
+    );
   }
   const owned = typeof destination === 'string' && destination !== 'stdout' && destination !== '-';
   const out: Writable = owned ? openFile(destination) : typeof destination === 'string' ? process.stdout : destination;
@@ -58,7 +62,9 @@ export function createAccessLog(destination: false | 'stdout' | string | Writabl
   return {
     close: () => (owned ? new Promise<void>((resolve) => out.end(resolve)) : Promise.resolve()),
     http(scope, status, bytes, durationMs) {
-      line(`${peer(scope)} - - [${timestamp()}] "${scope.method} ${target(scope)} HTTP/${scope.http_version}" ${status} ${bytes} ${(durationMs / 1000).toFixed(3)}`);
+      line(
+        `${peer(scope)} - - [${timestamp()}] "${scope.method} ${target(scope)} HTTP/${scope.http_version}" ${status} ${bytes} ${(durationMs / 1000).toFixed(3)}`,
+      );
     },
     websocket(event, scope, detail = {}) {
       const where = `${escapeLogText(scope.raw_path.toString('latin1'))} ${peer(scope)}`;

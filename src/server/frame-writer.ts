@@ -138,7 +138,12 @@ function frameOf(payload: string | Uint8Array, binary: boolean): Buffer | Buffer
   }
   const data = isText ? Buffer.from(payload, 'utf8') : asBuffer(payload);
   const parts = frame(data, binary ? BINARY_OPTIONS : TEXT_OPTIONS);
-  const out = parts.length === 1 ? parts[0]! : data.length <= COPY_LIMIT ? Buffer.concat(parts, parts[0]!.length + data.length) : parts;
+  const out =
+    parts.length === 1
+      ? parts[0]!
+      : data.length <= COPY_LIMIT
+        ? Buffer.concat(parts, parts[0]!.length + data.length)
+        : parts;
   if (isText && !binary) {
     if (textFrames.size < FRAME_CACHE_SIZE) textFrames.set(payload, out);
   } else if (!isText && binary) {

@@ -15,7 +15,11 @@ import { BadRequestTarget, buildHttpScope } from './scope.ts';
 import type { WatchedResponse } from './server-response.ts';
 
 const EMPTY = Buffer.alloc(0);
-const LAST_EMPTY: HttpReceiveEvent = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as HttpReceiveEvent;
+const LAST_EMPTY: HttpReceiveEvent = Object.freeze({
+  type: 'http.request',
+  body: EMPTY,
+  more_body: false,
+}) as HttpReceiveEvent;
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' });
 
 /** Writes a small complete response outside of any app (errors, limits). */
@@ -40,7 +44,10 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
     return;
   }
   const body = Buffer.from(text + '\n');
-  const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length };
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': body.length,
+  };
   if (close) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
@@ -92,10 +99,10 @@ class HttpConnection implements LiveConnection, InFlightMember {
   /** The end of a response the app finished before reading all of a chunked body (endAfterBody). */
   private held: (() => void) | null = null;
 
-  private declare readonly ctx: ServerContext;
-  private declare readonly req: IncomingMessage;
-  private declare readonly res: WatchedResponse;
-  private declare readonly scope: HttpScope;
+  declare private readonly ctx: ServerContext;
+  declare private readonly req: IncomingMessage;
+  declare private readonly res: WatchedResponse;
+  declare private readonly scope: HttpScope;
   constructor(
     ctx: ServerContext,
     req: IncomingMessage,
@@ -246,7 +253,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
   /** Acts on one event; returns a promise only when the app must wait (backpressure). */
   private deliver(event: SendEvent): Promise<void> | undefined {
-    if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
+    if (event === null || typeof event !== 'object')
+      throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
     const type = event.type;
     if (this.clientGone || this.state === State.Done) {
       throw new SendAfterCloseError(
@@ -255,7 +263,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
     }
     switch (type) {
       case 'http.response.start': {
-        if (this.state !== State.Init) throw new InvalidEventError(`http.response.start sent twice (${this.scope.path})`);
+        if (this.state !== State.Init)
+          throw new InvalidEventError(`http.response.start sent twice (${this.scope.path})`);
         this.status = checkStatus(type, event.status);
         this.headers = flatHeaders(type, event.headers);
         this.wantTrailers = checkBool(type, 'trailers', event.trailers);
@@ -263,8 +272,10 @@ class HttpConnection implements LiveConnection, InFlightMember {
         return;
       }
       case 'http.response.body': {
-        if (this.state === State.Init) throw new InvalidEventError(`http.response.body before http.response.start (${this.scope.path})`);
-        if (this.state === State.Trailers) throw new InvalidEventError(`http.response.body after the last body chunk; send http.response.trailers`);
+        if (this.state === State.Init)
+          throw new InvalidEventError(`http.response.body before http.response.start (${this.scope.path})`);
+        if (this.state === State.Trailers)
+          throw new InvalidEventError(`http.response.body after the last body chunk; send http.response.trailers`);
         const body = checkBody(type, event.body);
         const more = checkBool(type, 'more_body', event.more_body);
         const res = this.res;
@@ -286,7 +297,9 @@ class HttpConnection implements LiveConnection, InFlightMember {
       }
       case 'http.response.trailers': {
         if (this.state !== State.Trailers) {
-          throw new InvalidEventError(`http.response.trailers needs trailers: true in http.response.start and a finished body (${this.scope.path})`);
+          throw new InvalidEventError(
+            `http.response.trailers needs trailers: true in http.response.start and a finished body (${this.scope.path})`,
+          );
         }
         const more = checkBool(type, 'more_trailers', event.more_trailers);
         const pairs = flatHeaders(type, event.headers);
@@ -301,7 +314,9 @@ class HttpConnection implements LiveConnection, InFlightMember {
         return;
       }
       default:
-        throw new InvalidEventError(`${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body or http.response.trailers`);
+        throw new InvalidEventError(
+          `${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body or http.response.trailers`,
+        );
     }
   }
 
@@ -350,7 +365,9 @@ class HttpConnection implements LiveConnection, InFlightMember {
       return;
     }
     if (this.state === State.Done) return;
-    this.ctx.log.warn(`${this.scope.method} ${this.scope.path}: no complete response within ${this.ctx.options.httpResponseTimeoutMs} ms`);
+    this.ctx.log.warn(
+      `${this.scope.method} ${this.scope.path}: no complete response within ${this.ctx.options.httpResponseTimeoutMs} ms`,
+    );
     if (this.state === State.Init) plainResponse(this.res, 503, 'the application did not answer in time', true);
     else this.res.destroy();
     this.state = State.Done;
@@ -360,7 +377,9 @@ class HttpConnection implements LiveConnection, InFlightMember {
   private onAppReturn(): void {
     this.appDone = true;
     if (this.state !== State.Done && !this.clientGone) {
-      this.ctx.log.error(`${this.scope.method} ${this.scope.path}: the application returned without completing the response`);
+      this.ctx.log.error(
+        `${this.scope.method} ${this.scope.path}: the application returned without completing the response`,
+      );
       this.ctx.stats.appErrors++;
       if (this.state === State.Init) plainResponse(this.res, 500, 'Internal Server Error');
       else this.res.destroy();
@@ -388,7 +407,12 @@ class HttpConnection implements LiveConnection, InFlightMember {
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     this.ctx.httpInFlight.delete(this);
-    this.ctx.accessLog?.http(this.scope, this.res.headersSent ? this.res.statusCode : 499, this.bytes, Date.now() - this.started);
+    this.ctx.accessLog?.http(
+      this.scope,
+      this.res.headersSent ? this.res.statusCode : 499,
+      this.bytes,
+      Date.now() - this.started,
+    );
     this.resolveDone?.();
   }
 
@@ -416,7 +440,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
     const h = this.headers;
     if (h === null) return false;
     for (let i = 0; i < h.length; i += 2) {
-      if (h[i]!.length === 12 && h[i]!.toLowerCase() === 'content-type') return /^\s*text\/event-stream/i.test(h[i + 1]!);
+      if (h[i]!.length === 12 && h[i]!.toLowerCase() === 'content-type')
+        return /^\s*text\/event-stream/i.test(h[i + 1]!);
     }
     return false;
   }

@@ -1,4 +1,9 @@
 export { createServer, type CanalServer, type CloseOptions } from './server.ts';
-export { resolveServerOptions, DEFAULT_SERVER_OPTIONS, type ServerOptions, type ResolvedServerOptions } from './options.ts';
+export {
+  resolveServerOptions,
+  DEFAULT_SERVER_OPTIONS,
+  type ServerOptions,
+  type ResolvedServerOptions,
+} from './options.ts';
 export { LifespanStartupError } from './lifespan.ts';
 export type { ServerStats } from './context.ts';

@@ -21,7 +21,7 @@ export class Lifespan {
   /** The lifespan app has returned: nobody is left to answer lifespan.shutdown. */
   private ended = false;
 
-  private declare readonly ctx: ServerContext;
+  declare private readonly ctx: ServerContext;
   constructor(ctx: ServerContext) {
     this.ctx = ctx;
   }
@@ -57,7 +57,12 @@ export class Lifespan {
     };
     const send = async (event: SendEvent) => {
       const t = event?.type;
-      if (t !== 'lifespan.startup.complete' && t !== 'lifespan.startup.failed' && t !== 'lifespan.shutdown.complete' && t !== 'lifespan.shutdown.failed') {
+      if (
+        t !== 'lifespan.startup.complete' &&
+        t !== 'lifespan.startup.failed' &&
+        t !== 'lifespan.shutdown.complete' &&
+        t !== 'lifespan.shutdown.failed'
+      ) {
         throw new InvalidEventError(`${String(t)} is not a lifespan event`);
       }
       this.answer?.(event);
@@ -87,7 +92,9 @@ export class Lifespan {
       return null;
     }
     if (reply.type === 'lifespan.startup.failed') {
-      throw new LifespanStartupError(`application startup failed: ${(reply as { message?: string }).message ?? '(no message)'}`);
+      throw new LifespanStartupError(
+        `application startup failed: ${(reply as { message?: string }).message ?? '(no message)'}`,
+      );
     }
     return state;
   }

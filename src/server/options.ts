@@ -108,7 +108,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     throw new InvalidOptionError(`server option 'host' must be a non-empty string, not ${String(resolved.host)}`);
   }
   if (typeof resolved.rootPath !== 'string' || (resolved.rootPath !== '' && !resolved.rootPath.startsWith('/'))) {
-    throw new InvalidOptionError(`server option 'rootPath' must be '' or start with '/', not ${String(resolved.rootPath)}`);
+    throw new InvalidOptionError(
+      `server option 'rootPath' must be '' or start with '/', not ${String(resolved.rootPath)}`,
+    );
   }
   if (resolved.websocketMaxMessageBytes < 1) {
     throw new InvalidOptionError(`server option 'websocketMaxMessageBytes' must be at least 1`);

@@ -160,7 +160,12 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
     headers: headerPairs(req.rawHeaders),
     client: peers.client,
     server: peers.server,
-    subprotocols: offered ? offered.split(',').map((p) => p.trim()).filter(Boolean) : [],
+    subprotocols: offered
+      ? offered
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+      : [],
     extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
   };
   return withState(scope, ctx);

@@ -38,7 +38,9 @@ export interface CloseOptions {
 
 export function createServer(app: Application, options: ServerOptions = {}): CanalServer {
   if (typeof app !== 'function') {
-    throw new InvalidOptionError(`createServer() needs an application function (scope, receive, send) => Promise<void>, not ${typeof app}`);
+    throw new InvalidOptionError(
+      `createServer() needs an application function (scope, receive, send) => Promise<void>, not ${typeof app}`,
+    );
   }
   const resolved = resolveServerOptions(options);
   const accessLog = createAccessLog(resolved.accessLog);
@@ -110,7 +112,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
   httpServer.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     ctx.stats.rejected++;
     ctx.log.debug(`bad request from a client: ${err.code ?? ''} ${err.message}`);
-    if (!socket.writable || (err.code === 'ECONNRESET')) {
+    if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
@@ -149,8 +151,12 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
   async function close(options: CloseOptions = {}): Promise<void> {
     ctx.shuttingDown = true;
     // Handled now: it may settle while the drain below is still going on.
-    const before = options.beforeLifespanShutdown?.catch((err) => ctx.log.error('shutdown work failed before lifespan shutdown', err));
-    const stopped = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+    const before = options.beforeLifespanShutdown?.catch((err) =>
+      ctx.log.error('shutdown work failed before lifespan shutdown', err),
+    );
+    const stopped = new Promise<void>((resolve) =>
+      httpServer.listening ? httpServer.close(() => resolve()) : resolve(),
+    );
     for (const ws of [...ctx.websockets]) ws.shutdown();
     for (const h of ctx.httpInFlight.toArray()) h.shutdown();
     httpServer.closeIdleConnections();
@@ -160,7 +166,9 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
       new Promise<boolean>((r) => setTimeout(() => r(false), resolved.drainTimeoutMs).unref()),
     ]);
     if (!drained) {
-      ctx.log.warn(`${ctx.httpInFlight.size} HTTP responses did not finish within ${resolved.drainTimeoutMs} ms; cutting them`);
+      ctx.log.warn(
+        `${ctx.httpInFlight.size} HTTP responses did not finish within ${resolved.drainTimeoutMs} ms; cutting them`,
+      );
     }
     httpServer.closeAllConnections();
     await stopped;

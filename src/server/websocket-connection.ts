@@ -108,7 +108,11 @@ function checkCloseCode(code: unknown): number {
   if (
     typeof code !== 'number' ||
     !Number.isInteger(code) ||
-    !(code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006))
+    !(
+      code === 1000 ||
+      (code >= 3000 && code <= 4999) ||
+      (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006)
+    )
   ) {
     throw invalid('websocket.close', 'code', code, '1000, 1001–1014 (not 1004–1006) or 3000–4999');
   }
@@ -148,16 +152,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private appDone = false;
   private finished = false;
 
-  private declare readonly ctx: ServerContext;
-  private declare readonly socket: Duplex;
+  declare private readonly ctx: ServerContext;
+  declare private readonly socket: Duplex;
   declare readonly scope: WebsocketScope;
-  constructor(
-    ctx: ServerContext,
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    scope: WebsocketScope,
-  ) {
+  constructor(ctx: ServerContext, req: IncomingMessage, socket: Duplex, head: Buffer, scope: WebsocketScope) {
     this.ctx = ctx;
     this.socket = socket;
     this.scope = scope;
@@ -266,7 +264,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       throw new InvalidEventError(`websocket.send needs exactly one of 'text' and 'bytes' (${this.scope.path})`);
     }
     if (hasText ? typeof text !== 'string' : !(bytes instanceof Uint8Array)) {
-      throw hasText ? invalid('websocket.send', 'text', text, 'a string') : invalid('websocket.send', 'bytes', bytes, 'a Buffer or Uint8Array');
+      throw hasText
+        ? invalid('websocket.send', 'text', text, 'a string')
+        : invalid('websocket.send', 'bytes', bytes, 'a Buffer or Uint8Array');
     }
     if (this.ws!.readyState !== WS_OPEN) {
       // The peer's close frame arrived (or the socket died); the app's disconnect is on its way.
@@ -280,19 +280,29 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   }
 
   private sendOther(event: SendEvent): void {
-    if (event === null || typeof event !== 'object') throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
+    if (event === null || typeof event !== 'object')
+      throw new InvalidEventError(`send() takes an event object, not ${String(event)}`);
     const type = event.type;
     switch (type) {
       case 'websocket.send':
-        if (this.state === State.Connecting) throw new InvalidEventError(`websocket.send before websocket.accept (${this.scope.path})`);
-        if (this.state === State.Responding) throw new InvalidEventError(`websocket.send during a denial response (${this.scope.path})`);
+        if (this.state === State.Connecting)
+          throw new InvalidEventError(`websocket.send before websocket.accept (${this.scope.path})`);
+        if (this.state === State.Responding)
+          throw new InvalidEventError(`websocket.send during a denial response (${this.scope.path})`);
         throw new SendAfterCloseError(`websocket.send after the connection closed (${this.scope.path})`);
       case 'websocket.accept': {
-        if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.accept after the connection closed (${this.scope.path})`);
-        if (this.state !== State.Connecting) throw new InvalidEventError(`websocket.accept sent twice or after a response (${this.scope.path})`);
+        if (this.state === State.Closed)
+          throw new SendAfterCloseError(`websocket.accept after the connection closed (${this.scope.path})`);
+        if (this.state !== State.Connecting)
+          throw new InvalidEventError(`websocket.accept sent twice or after a response (${this.scope.path})`);
         const sub = event.subprotocol ?? null;
         if (sub !== null && (typeof sub !== 'string' || !this.scope.subprotocols.includes(sub))) {
-          throw invalid(type, 'subprotocol', sub, `one the client offered (${JSON.stringify(this.scope.subprotocols)})`);
+          throw invalid(
+            type,
+            'subprotocol',
+            sub,
+            `one the client offered (${JSON.stringify(this.scope.subprotocols)})`,
+          );
         }
         this.accept({ subprotocol: sub, headers: flatHeaders(type, event.headers) });
         return;
@@ -300,20 +310,29 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       case 'websocket.close': {
         const code = checkCloseCode(event.code);
         const reason = event.reason ?? '';
-        if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) throw invalid(type, 'reason', reason, 'a string of at most 123 bytes (UTF-8)');
+        if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123)
+          throw invalid(type, 'reason', reason, 'a string of at most 123 bytes (UTF-8)');
         if (this.state === State.Connecting) {
           this.refuse(403, 'the application closed before accepting');
           return;
         }
-        if (this.state !== State.Open) throw new SendAfterCloseError(`websocket.close after the connection closed (${this.scope.path})`);
-        if (this.ws!.readyState !== WS_OPEN) throw new SendAfterCloseError(`websocket.close after the client closed the connection (${this.scope.path})`);
+        if (this.state !== State.Open)
+          throw new SendAfterCloseError(`websocket.close after the connection closed (${this.scope.path})`);
+        if (this.ws!.readyState !== WS_OPEN)
+          throw new SendAfterCloseError(`websocket.close after the client closed the connection (${this.scope.path})`);
         this.state = State.Closed;
         this.ws!.close(code, reason);
         return;
       }
       case 'websocket.http.response.start': {
-        if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.http.response.start after the connection closed (${this.scope.path})`);
-        if (this.state !== State.Connecting) throw new InvalidEventError(`websocket.http.response.start is only allowed once, before accept (${this.scope.path})`);
+        if (this.state === State.Closed)
+          throw new SendAfterCloseError(
+            `websocket.http.response.start after the connection closed (${this.scope.path})`,
+          );
+        if (this.state !== State.Connecting)
+          throw new InvalidEventError(
+            `websocket.http.response.start is only allowed once, before accept (${this.scope.path})`,
+          );
         const status = checkStatus(type, event.status);
         const headers = flatHeaders(type, event.headers);
         this.state = State.Responding;
@@ -327,8 +346,12 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
         return;
       }
       case 'websocket.http.response.body': {
-        if (this.state === State.Closed) throw new SendAfterCloseError(`websocket.http.response.body after the response ended (${this.scope.path})`);
-        if (this.state !== State.Responding) throw new InvalidEventError(`websocket.http.response.body needs websocket.http.response.start first (${this.scope.path})`);
+        if (this.state === State.Closed)
+          throw new SendAfterCloseError(`websocket.http.response.body after the response ended (${this.scope.path})`);
+        if (this.state !== State.Responding)
+          throw new InvalidEventError(
+            `websocket.http.response.body needs websocket.http.response.start first (${this.scope.path})`,
+          );
         const body = checkBody(type, event.body);
         const more = checkBool(type, 'more_body', event.more_body);
         if (body !== undefined && body.length > 0) this.socket.write(body);
@@ -380,7 +403,11 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   message(data: Buffer, isBinary: boolean): void {
     this.heard = true;
-    this.push(isBinary ? { type: 'websocket.receive', bytes: data } : { type: 'websocket.receive', text: data.toString('utf8') });
+    this.push(
+      isBinary
+        ? { type: 'websocket.receive', bytes: data }
+        : { type: 'websocket.receive', text: data.toString('utf8') },
+    );
   }
 
   /** A protocol error from the client: ws closes with the matching code; the app hears it. */
@@ -417,13 +444,15 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   handshakeTimedOut(): void {
     this.timer = null;
-    if (this.state === State.Connecting) this.refuse(503, `no accept or close within ${this.ctx.options.websocketHandshakeTimeoutMs} ms`);
+    if (this.state === State.Connecting)
+      this.refuse(503, `no accept or close within ${this.ctx.options.websocketHandshakeTimeoutMs} ms`);
   }
 
   socketClosed(): void {
     // After the upgrade, ws reports the end ('close' with the peer's code); before it, this does.
     if (!this.ws) {
-      if (this.state === State.Connecting) this.ctx.log.debug(`${this.scope.path}: the client left during the handshake`);
+      if (this.state === State.Connecting)
+        this.ctx.log.debug(`${this.scope.path}: the client left during the handshake`);
       this.state = State.Closed;
       this.releaseHandshake();
       this.disconnect(1006);
@@ -445,7 +474,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   private dropSlowClient(): void {
     this.ctx.stats.slowClientsClosed++;
-    this.ctx.log.warn(`${this.scope.path}: closing a client that is not reading (over ${this.ctx.options.maxBufferedBytes} bytes unsent)`);
+    this.ctx.log.warn(
+      `${this.scope.path}: closing a client that is not reading (over ${this.ctx.options.maxBufferedBytes} bytes unsent)`,
+    );
     this.closeWith(1008, 'client not reading');
     // Its buffer is full, so the close frame would wait behind megabytes: drop it now.
     this.socket.destroy();
@@ -507,7 +538,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   closeTimedOut(): void {
     this.timer = null;
-    this.ctx.log.warn(`${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`);
+    this.ctx.log.warn(
+      `${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`,
+    );
     this.finish();
   }
 
@@ -566,9 +599,12 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
     ctx.stats.rejected++;
     ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
     const body = `${text}\n`;
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   };
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return reject(400, 'only WebSocket upgrades are served');
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+    return reject(400, 'only WebSocket upgrades are served');
   const key = req.headers['sec-websocket-key'];
   const version = req.headers['sec-websocket-version'];
   if (req.method !== 'GET' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {

@@ -59,7 +59,9 @@ function sweep(ctx: ServerContext, sockets: Set<KeptAlive>): void {
 
 function periodOf(ctx: ServerContext): number {
   const { pingIntervalMs, pingTimeoutMs, websocketMaxLifetimeMs } = ctx.options;
-  const durations = (pingIntervalMs > 0 ? [pingIntervalMs, pingTimeoutMs] : []).concat(websocketMaxLifetimeMs > 0 ? [websocketMaxLifetimeMs] : []);
+  const durations = (pingIntervalMs > 0 ? [pingIntervalMs, pingTimeoutMs] : []).concat(
+    websocketMaxLifetimeMs > 0 ? [websocketMaxLifetimeMs] : [],
+  );
   return Math.max(10, Math.floor(Math.min(...durations.filter((d) => d > 0)) / 4));
 }
 

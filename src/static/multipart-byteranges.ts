@@ -26,7 +26,8 @@ export function multipartByteranges(ranges: readonly ByteRange[], partType: stri
   const pieces: BodyPiece[] = [];
   ranges.forEach((range, i) => {
     // The CRLF before each delimiter after the first belongs to the delimiter, not the part.
-    const head = `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${partType}\r\n` +
+    const head =
+      `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${partType}\r\n` +
       `Content-Range: bytes ${range.start}-${range.end}/${size}\r\n\r\n`;
     pieces.push(Buffer.from(head, 'latin1'), range);
   });

@@ -63,30 +63,55 @@ interface Resolved {
 const KNOWN = new Set(['directory', 'maxAgeMs', 'immutable', 'index', 'dotfiles', 'headers']);
 
 function resolveOptions(options: StaticFilesOptions): Resolved {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError(`StaticFiles takes an options object ({ directory }), not ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError(
+      `StaticFiles takes an options object ({ directory }), not ${options === null ? 'null' : typeof options}`,
+    );
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new InvalidOptionError(`StaticFiles: unknown option '${key}'; known: ${[...KNOWN].join(', ')}`);
+    if (!KNOWN.has(key))
+      throw new InvalidOptionError(`StaticFiles: unknown option '${key}'; known: ${[...KNOWN].join(', ')}`);
   }
   const { directory, maxAgeMs = 0, immutable = false, index = 'index.html', dotfiles = false, headers } = options;
-  if (typeof directory !== 'string' || directory === '') throw new InvalidOptionError(`StaticFiles: directory must be the path of a folder, not ${JSON.stringify(directory)}`);
+  if (typeof directory !== 'string' || directory === '')
+    throw new InvalidOptionError(
+      `StaticFiles: directory must be the path of a folder, not ${JSON.stringify(directory)}`,
+    );
   const abs = resolve(directory);
   let info: Stats;
   try {
     info = statSync(abs);
   } catch {
-    throw new InvalidOptionError(`StaticFiles: directory ${JSON.stringify(directory)} does not exist (looked for ${abs}); create it or fix the path`);
+    throw new InvalidOptionError(
+      `StaticFiles: directory ${JSON.stringify(directory)} does not exist (looked for ${abs}); create it or fix the path`,
+    );
   }
-  if (!info.isDirectory()) throw new InvalidOptionError(`StaticFiles: directory ${JSON.stringify(directory)} is not a folder (${abs})`);
+  if (!info.isDirectory())
+    throw new InvalidOptionError(`StaticFiles: directory ${JSON.stringify(directory)} is not a folder (${abs})`);
   if (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs < 0) {
-    throw new InvalidOptionError(`StaticFiles: maxAgeMs must be a number of milliseconds >= 0, not ${JSON.stringify(maxAgeMs)}`);
+    throw new InvalidOptionError(
+      `StaticFiles: maxAgeMs must be a number of milliseconds >= 0, not ${JSON.stringify(maxAgeMs)}`,
+    );
   }
-  if (typeof immutable !== 'boolean') throw new InvalidOptionError(`StaticFiles: immutable must be true or false, not ${JSON.stringify(immutable)}`);
-  if (immutable && maxAgeMs === 0) throw new InvalidOptionError('StaticFiles: immutable needs maxAgeMs > 0 (e.g. 31_536_000_000, a year); with maxAgeMs 0 every use is revalidated');
-  if (index !== false && (typeof index !== 'string' || index === '' || index === '.' || index === '..' || /[/\\\0]/.test(index))) {
-    throw new InvalidOptionError(`StaticFiles: index must be a file name ('index.html') or false, not ${JSON.stringify(index)}`);
+  if (typeof immutable !== 'boolean')
+    throw new InvalidOptionError(`StaticFiles: immutable must be true or false, not ${JSON.stringify(immutable)}`);
+  if (immutable && maxAgeMs === 0)
+    throw new InvalidOptionError(
+      'StaticFiles: immutable needs maxAgeMs > 0 (e.g. 31_536_000_000, a year); with maxAgeMs 0 every use is revalidated',
+    );
+  if (
+    index !== false &&
+    (typeof index !== 'string' || index === '' || index === '.' || index === '..' || /[/\\\0]/.test(index))
+  ) {
+    throw new InvalidOptionError(
+      `StaticFiles: index must be a file name ('index.html') or false, not ${JSON.stringify(index)}`,
+    );
   }
-  if (typeof dotfiles !== 'boolean') throw new InvalidOptionError(`StaticFiles: dotfiles must be true or false, not ${JSON.stringify(dotfiles)}`);
-  if (headers !== undefined && typeof headers !== 'function') throw new InvalidOptionError(`StaticFiles: headers must be a function (path, stats) => headers, not ${typeof headers}`);
+  if (typeof dotfiles !== 'boolean')
+    throw new InvalidOptionError(`StaticFiles: dotfiles must be true or false, not ${JSON.stringify(dotfiles)}`);
+  if (headers !== undefined && typeof headers !== 'function')
+    throw new InvalidOptionError(
+      `StaticFiles: headers must be a function (path, stats) => headers, not ${typeof headers}`,
+    );
   const seconds = Math.floor(maxAgeMs / 1000);
   return {
     root: realpathSync(abs),
@@ -103,7 +128,8 @@ function relativePath(scope: HttpScope): string {
   if (typeof remaining === 'string') return remaining;
   let p = scope.path;
   const root = scope.root_path;
-  if (root && root !== '/' && (p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) p = p.slice(root.replace(/\/$/, '').length);
+  if (root && root !== '/' && (p === root || p.startsWith(root.endsWith('/') ? root : root + '/')))
+    p = p.slice(root.replace(/\/$/, '').length);
   return p.replace(/^\//, '');
 }
 
@@ -152,7 +178,12 @@ async function plain(send: Send, status: number, text: string, headers: [string,
   await send({
     type: 'http.response.start',
     status,
-    headers: [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)], ['x-content-type-options', 'nosniff'], ...headers],
+    headers: [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['content-length', String(body.length)],
+      ['x-content-type-options', 'nosniff'],
+      ...headers,
+    ],
   });
   await send({ type: 'http.response.body', body });
 }
@@ -160,7 +191,9 @@ async function plain(send: Send, status: number, text: string, headers: [string,
 /** Default headers with the hook's added; a hook header replaces a default of the same name. */
 function mergeHeaders(defaults: [string, string][], extra: StaticHeaders | undefined | void): [string, string][] {
   if (!extra) return defaults;
-  const pairs: [string, string][] = (Symbol.iterator in extra ? [...(extra as Iterable<readonly [string, string]>)] : Object.entries(extra)).map(([k, v]) => [String(k).toLowerCase(), String(v)]);
+  const pairs: [string, string][] = (
+    Symbol.iterator in extra ? [...(extra as Iterable<readonly [string, string]>)] : Object.entries(extra)
+  ).map(([k, v]) => [String(k).toLowerCase(), String(v)]);
   const replaced = new Set(pairs.map(([k]) => k));
   return [...defaults.filter(([k]) => !replaced.has(k)), ...pairs];
 }
@@ -322,7 +355,9 @@ function StaticFilesImpl(options: StaticFilesOptions): Application {
   const o = resolveOptions(options);
   const app: Application = async (scope, receive, send) => {
     if (scope.type !== 'http') {
-      throw new UnknownScopeTypeError(`StaticFiles serves http scopes, not '${scope.type}'; route only HTTP to it (ProtocolTypeRouter({ http: … }))`);
+      throw new UnknownScopeTypeError(
+        `StaticFiles serves http scopes, not '${scope.type}'; route only HTTP to it (ProtocolTypeRouter({ http: … }))`,
+      );
     }
     await serve(o, scope, receive, send);
   };

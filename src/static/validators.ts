@@ -17,7 +17,12 @@ function seconds(ms: number): number {
 }
 
 /** True when the client's copy is current: If-None-Match matches, or (without it) If-Modified-Since is not older. */
-export function isNotModified(ifNoneMatch: string | null, ifModifiedSince: string | null, etag: string, mtimeMs: number): boolean {
+export function isNotModified(
+  ifNoneMatch: string | null,
+  ifModifiedSince: string | null,
+  etag: string,
+  mtimeMs: number,
+): boolean {
   if (ifNoneMatch !== null) {
     // Weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
     const ours = etag.replace(/^W\//, '');

@@ -140,7 +140,7 @@ export class ApplicationCommunicator {
         throw new TimeoutError(
           channel
             ? 'a channel-scope app sends nothing (it replies through the channel layer), ' +
-              'and it has returned after handling its message'
+                'and it has returned after handling its message'
             : 'the application returned without sending another event',
         );
       }
@@ -149,7 +149,7 @@ export class ApplicationCommunicator {
         throw new TimeoutError(
           channel
             ? `a channel-scope app sends nothing, and it was still handling its message after ${timeoutMs} ms; ` +
-              'wait() waits for it to return'
+                'wait() waits for it to return'
             : `the application sent nothing within ${timeoutMs} ms`,
         );
       }
@@ -184,7 +184,10 @@ export class ApplicationCommunicator {
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     const result = await Promise.race([this.done.then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
-    if (result === 'timeout') throw new TimeoutError(`the application was still running after ${timeoutMs} ms (it cannot be cancelled; it keeps running)`);
+    if (result === 'timeout')
+      throw new TimeoutError(
+        `the application was still running after ${timeoutMs} ms (it cannot be cancelled; it keeps running)`,
+      );
     this.rethrow();
   }
 }

@@ -39,19 +39,32 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms))),
+    new Promise<T>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+    ),
   ]);
 }
 
 /** Resolves true if nothing arrives within `ms` (the pending receive is left to the layer's close). */
 async function nothingWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const got = await Promise.race([promise.then(() => 'message', () => 'error'), new Promise((r) => setTimeout(() => r('nothing'), ms))]);
+  const got = await Promise.race([
+    promise.then(
+      () => 'message',
+      () => 'error',
+    ),
+    new Promise((r) => setTimeout(() => r('nothing'), ms)),
+  ]);
   return got === 'nothing';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function layerConformanceSuite(name: string, makeLayer: Factory, caps: LayerCapabilities, runner: SuiteRunner = nodeTest): void {
+export function layerConformanceSuite(
+  name: string,
+  makeLayer: Factory,
+  caps: LayerCapabilities,
+  runner: SuiteRunner = nodeTest,
+): void {
   const { describe, it } = runner;
   const open: ChannelLayer[] = [];
   const make = async (options?: Record<string, unknown>) => {
@@ -83,7 +96,12 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
       const channel = await layer.newChannel();
       const pending = layer.receive(channel);
       await sleep(20);
-      await layer.send(channel, { type: 'test.late', text: 'é ✓', bytes: Buffer.from([1, 2, 3]), nested: { list: [1, null, true] } });
+      await layer.send(channel, {
+        type: 'test.late',
+        text: 'é ✓',
+        bytes: Buffer.from([1, 2, 3]),
+        nested: { list: [1, null, true] },
+      });
       const m = await within(pending, T, 'waiting receive');
       assert.equal(m.text, 'é ✓');
       assert.deepEqual([...(m.bytes as Uint8Array)], [1, 2, 3]);
@@ -136,13 +154,28 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
       const layer = await make();
       const good = await layer.newChannel();
       for (const bad of ['', 'has space', 'x'.repeat(100), 'naïve', 'a!b!c', 'tab\t']) {
-        await assert.rejects(layer.send(bad, { type: 't' }), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_CHANNEL_NAME' && e.message.includes(JSON.stringify(bad.slice(0, 120))), `send to ${JSON.stringify(bad)}`);
-        await assert.rejects(Promise.resolve().then(() => layer.receive(bad)), { code: 'ERR_INVALID_CHANNEL_NAME' });
+        await assert.rejects(
+          layer.send(bad, { type: 't' }),
+          (e: Error & { code?: string }) =>
+            e.code === 'ERR_INVALID_CHANNEL_NAME' && e.message.includes(JSON.stringify(bad.slice(0, 120))),
+          `send to ${JSON.stringify(bad)}`,
+        );
+        await assert.rejects(
+          Promise.resolve().then(() => layer.receive(bad)),
+          { code: 'ERR_INVALID_CHANNEL_NAME' },
+        );
         await assert.rejects(layer.groupAdd(bad, good), { code: 'ERR_INVALID_CHANNEL_NAME' });
         await assert.rejects(layer.groupSend(bad, { type: 't' }), { code: 'ERR_INVALID_CHANNEL_NAME' });
       }
-      await assert.rejects(layer.groupAdd('g!local', good), { code: 'ERR_INVALID_CHANNEL_NAME' }, 'group names have no !');
-      await assert.rejects(Promise.resolve().then(() => layer.send(42 as unknown as string, { type: 't' })), { code: 'ERR_INVALID_CHANNEL_NAME' });
+      await assert.rejects(
+        layer.groupAdd('g!local', good),
+        { code: 'ERR_INVALID_CHANNEL_NAME' },
+        'group names have no !',
+      );
+      await assert.rejects(
+        Promise.resolve().then(() => layer.send(42 as unknown as string, { type: 't' })),
+        { code: 'ERR_INVALID_CHANNEL_NAME' },
+      );
       // The edges of the rules are accepted: 99 characters, every allowed character, an empty local part.
       for (const ok of ['a'.repeat(99), 'Az09-_.', `${good.slice(0, good.indexOf('!') + 1) || 'plain.'}x`]) {
         const next = layer.receive(ok);
@@ -176,18 +209,30 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
         [{ type: 't', when: new Date() }, /message\.when is a Date/],
       ];
       for (const [message, pattern] of cases) {
-        await assert.rejects(layer.send(channel, message as LayerMessage), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_MESSAGE' && pattern.test(e.message));
+        await assert.rejects(
+          layer.send(channel, message as LayerMessage),
+          (e: Error & { code?: string }) => e.code === 'ERR_INVALID_MESSAGE' && pattern.test(e.message),
+        );
         await assert.rejects(layer.groupSend('conformance', message as LayerMessage), { code: 'ERR_INVALID_MESSAGE' });
       }
       await layer.send(channel, { type: 'test.after' });
-      assert.equal((await within(layer.receive(channel), T, 'receive')).type, 'test.after', 'nothing was half-sent before it');
+      assert.equal(
+        (await within(layer.receive(channel), T, 'receive')).type,
+        'test.after',
+        'nothing was half-sent before it',
+      );
     });
 
     it('refuses a message over maxMessageBytes with ERR_MESSAGE_TOO_LARGE', async () => {
       const layer = await make({ maxMessageBytes: 1000 });
       const channel = await layer.newChannel();
-      await assert.rejects(layer.send(channel, { type: 't', blob: 'x'.repeat(2000) }), (e: Error & { code?: string }) => e.code === 'ERR_MESSAGE_TOO_LARGE' && /maxMessageBytes/.test(e.message));
-      await assert.rejects(layer.groupSend('conformance-large', { type: 't', blob: 'x'.repeat(2000) }), { code: 'ERR_MESSAGE_TOO_LARGE' });
+      await assert.rejects(
+        layer.send(channel, { type: 't', blob: 'x'.repeat(2000) }),
+        (e: Error & { code?: string }) => e.code === 'ERR_MESSAGE_TOO_LARGE' && /maxMessageBytes/.test(e.message),
+      );
+      await assert.rejects(layer.groupSend('conformance-large', { type: 't', blob: 'x'.repeat(2000) }), {
+        code: 'ERR_MESSAGE_TOO_LARGE',
+      });
       await layer.send(channel, { type: 't', blob: 'x'.repeat(500) });
       assert.equal((await within(layer.receive(channel), T, 'receive')).blob, 'x'.repeat(500));
     });
@@ -206,10 +251,19 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
       });
 
       it('takes per-channel capacities as [RegExp, n] pairs, first match wins', async () => {
-        const layer = await make({ capacity: 5, channelCapacity: [[/^tight\./, 1], [/^tight\.|^loose\./, 3]] });
+        const layer = await make({
+          capacity: 5,
+          channelCapacity: [
+            [/^tight\./, 1],
+            [/^tight\.|^loose\./, 3],
+          ],
+        });
         const id = Math.random().toString(36).slice(2, 8);
         await layer.send(`tight.${id}`, { type: 't' });
-        await assert.rejects(layer.send(`tight.${id}`, { type: 't' }), (e: Error & { code?: string }) => e.code === 'ERR_CHANNEL_FULL' && e.message.includes(`tight.${id}`));
+        await assert.rejects(
+          layer.send(`tight.${id}`, { type: 't' }),
+          (e: Error & { code?: string }) => e.code === 'ERR_CHANNEL_FULL' && e.message.includes(`tight.${id}`),
+        );
         for (let i = 0; i < 3; i++) await layer.send(`loose.${id}`, { type: 't' });
         await assert.rejects(layer.send(`loose.${id}`, { type: 't' }), { code: 'ERR_CHANNEL_FULL' });
       });
@@ -349,7 +403,10 @@ export function layerConformanceSuite(name: string, makeLayer: Factory, caps: La
       await sleep(20);
       await layer.close();
       await assert.rejects(within(pending, T, 'pending receive'), { code: 'ERR_LAYER_CLOSED' });
-      await assert.rejects(Promise.resolve().then(() => layer.send(channel, { type: 't' })), { code: 'ERR_LAYER_CLOSED' });
+      await assert.rejects(
+        Promise.resolve().then(() => layer.send(channel, { type: 't' })),
+        { code: 'ERR_LAYER_CLOSED' },
+      );
     });
   });
 }

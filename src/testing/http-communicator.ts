@@ -47,19 +47,22 @@ export class HttpCommunicator extends ApplicationCommunicator {
   async getResponse(timeoutMs = 1000): Promise<TestResponse> {
     await this.sendRequest();
     const start = await this.receiveOutput(timeoutMs);
-    if (start.type !== 'http.response.start') throw new UnexpectedEventError(`expected http.response.start, got ${start.type}`);
+    if (start.type !== 'http.response.start')
+      throw new UnexpectedEventError(`expected http.response.start, got ${start.type}`);
     const headers = headerPairs(start.headers);
     const chunks: Buffer[] = [];
     for (;;) {
       const event = await this.receiveOutput(timeoutMs);
-      if (event.type !== 'http.response.body') throw new UnexpectedEventError(`expected http.response.body, got ${event.type}`);
+      if (event.type !== 'http.response.body')
+        throw new UnexpectedEventError(`expected http.response.body, got ${event.type}`);
       if (event.body !== undefined && event.body !== null) chunks.push(Buffer.from(event.body as Uint8Array));
       if (!event.more_body) break;
     }
     const trailers: [Buffer, Buffer][] = [];
     while (start.trailers) {
       const event = await this.receiveOutput(timeoutMs);
-      if (event.type !== 'http.response.trailers') throw new UnexpectedEventError(`expected http.response.trailers, got ${event.type}`);
+      if (event.type !== 'http.response.trailers')
+        throw new UnexpectedEventError(`expected http.response.trailers, got ${event.type}`);
       trailers.push(...headerPairs(event.headers));
       if (!event.more_trailers) break;
     }

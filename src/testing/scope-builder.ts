@@ -21,7 +21,10 @@ export interface TestScopeOptions {
 
 function pairs(headers: TestScopeOptions['headers']): [Buffer, Buffer][] {
   const list = !headers ? [] : Array.isArray(headers) ? headers : Object.entries(headers);
-  return list.map(([k, v]) => [Buffer.from(String(k).toLowerCase(), 'latin1'), Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'latin1')]);
+  return list.map(([k, v]) => [
+    Buffer.from(String(k).toLowerCase(), 'latin1'),
+    Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'latin1'),
+  ]);
 }
 
 function split(target: string, extra: TestScopeOptions['query']): { path: string; raw: string; query: string } {
@@ -32,7 +35,10 @@ function split(target: string, extra: TestScopeOptions['query']): { path: string
   const raw = q < 0 ? target : target.slice(0, q);
   let query = q < 0 ? '' : target.slice(q + 1);
   if (extra !== undefined) {
-    const more = typeof extra === 'string' ? extra.replace(/^\?/, '') : new URLSearchParams(extra as Record<string, string>).toString();
+    const more =
+      typeof extra === 'string'
+        ? extra.replace(/^\?/, '')
+        : new URLSearchParams(extra as Record<string, string>).toString();
     query = query && more ? `${query}&${more}` : query || more;
   }
   let path: string;

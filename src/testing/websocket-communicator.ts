@@ -25,7 +25,8 @@ export interface ConnectResult {
 export type Frame = { text: string; bytes?: undefined } | { bytes: Buffer | Uint8Array; text?: undefined };
 
 export function headerPairs(headers: HeaderInput | undefined): [Buffer, Buffer][] {
-  const bytes = (v: Buffer | Uint8Array | string) => (typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from(v));
+  const bytes = (v: Buffer | Uint8Array | string) =>
+    typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from(v);
   return [...(headers ?? [])].map(([k, v]) => [bytes(k), bytes(v)]);
 }
 
@@ -39,17 +40,29 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
     await this.sendInput({ type: 'websocket.connect' });
     const event = await this.receiveOutput(timeoutMs);
     if (event.type === 'websocket.accept') {
-      return { connected: true, subprotocol: event.subprotocol ?? null, closeCode: null, headers: headerPairs(event.headers) };
+      return {
+        connected: true,
+        subprotocol: event.subprotocol ?? null,
+        closeCode: null,
+        headers: headerPairs(event.headers),
+      };
     }
     if (event.type === 'websocket.close') {
-      return { connected: false, subprotocol: null, closeCode: event.code ?? 1000, ...(event.reason ? { reason: event.reason } : {}) };
+      return {
+        connected: false,
+        subprotocol: null,
+        closeCode: event.code ?? 1000,
+        ...(event.reason ? { reason: event.reason } : {}),
+      };
     }
     if (event.type === 'websocket.http.response.start') {
       const chunks: Buffer[] = [];
       for (;;) {
         const body = await this.receiveOutput(timeoutMs);
         if (body.type !== 'websocket.http.response.body') {
-          throw new UnexpectedEventError(`expected websocket.http.response.body after the denial response start, got ${body.type}`);
+          throw new UnexpectedEventError(
+            `expected websocket.http.response.body after the denial response start, got ${body.type}`,
+          );
         }
         if (body.body !== undefined) chunks.push(Buffer.from(body.body as Uint8Array));
         if (!body.more_body) break;
@@ -61,17 +74,23 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
         response: { status: event.status, headers: headerPairs(event.headers), body: Buffer.concat(chunks) },
       };
     }
-    throw new UnexpectedEventError(`expected websocket.accept, websocket.close or a denial response after connect, got ${event.type}`);
+    throw new UnexpectedEventError(
+      `expected websocket.accept, websocket.close or a denial response after connect, got ${event.type}`,
+    );
   }
 
   /** Sends one frame to the app: `{ text }` or `{ bytes }` (a string is a text frame). */
   async sendTo(frame: Frame | string): Promise<void> {
-    const f = (typeof frame === 'string' ? { text: frame } : frame) as { text?: unknown; bytes?: Buffer | Uint8Array } | null;
+    const f = (typeof frame === 'string' ? { text: frame } : frame) as {
+      text?: unknown;
+      bytes?: Buffer | Uint8Array;
+    } | null;
     if (f === null || typeof f !== 'object' || (f.text === undefined) === (f.bytes === undefined)) {
       throw new InvalidOptionError('sendTo() takes { text } or { bytes }, exactly one of them');
     }
     if (f.text !== undefined) {
-      if (typeof f.text !== 'string') throw new InvalidOptionError(`sendTo({ text }) needs a string, not ${typeof f.text}`);
+      if (typeof f.text !== 'string')
+        throw new InvalidOptionError(`sendTo({ text }) needs a string, not ${typeof f.text}`);
       await this.sendInput({ type: 'websocket.receive', text: f.text });
     } else {
       await this.sendInput({ type: 'websocket.receive', bytes: Buffer.from(f.bytes!) });
@@ -92,7 +111,9 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
       throw new UnexpectedEventError('the app sent websocket.send with neither text nor bytes');
     }
     if (event.type === 'websocket.close') {
-      throw new UnexpectedEventError(`expected a frame, but the app closed the socket with code ${event.code ?? 1000}${event.reason ? ` (${event.reason})` : ''}`);
+      throw new UnexpectedEventError(
+        `expected a frame, but the app closed the socket with code ${event.code ?? 1000}${event.reason ? ` (${event.reason})` : ''}`,
+      );
     }
     throw new UnexpectedEventError(`expected websocket.send, got ${event.type}`);
   }
@@ -100,7 +121,8 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
   /** The next frame, parsed as JSON; it must be a text frame. */
   async receiveJsonFrom(timeoutMs = 1000): Promise<unknown> {
     const frame = await this.receiveFrom(timeoutMs);
-    if (typeof frame !== 'string') throw new UnexpectedEventError(`expected a text frame holding JSON, got a binary frame of ${frame.length} bytes`);
+    if (typeof frame !== 'string')
+      throw new UnexpectedEventError(`expected a text frame holding JSON, got a binary frame of ${frame.length} bytes`);
     try {
       return JSON.parse(frame);
     } catch {

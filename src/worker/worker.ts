@@ -39,7 +39,9 @@ export function checkWorkerChannel(name: unknown): asserts name is string {
     throw new InvalidOptionError((err as CanalError).message);
   }
   if (isProcessLocal(name)) {
-    throw new InvalidOptionError(`channel ${JSON.stringify(name)} must be a named channel (no '!'): process-local channels belong to their process`);
+    throw new InvalidOptionError(
+      `channel ${JSON.stringify(name)} must be a named channel (no '!'): process-local channels belong to their process`,
+    );
   }
 }
 
@@ -54,7 +56,8 @@ export class Worker {
   private readonly counters = { handled: 0, failed: 0 };
 
   constructor(options: WorkerOptions) {
-    if (typeof options?.app !== 'function') throw new InvalidOptionError('worker option app must be an Application function');
+    if (typeof options?.app !== 'function')
+      throw new InvalidOptionError('worker option app must be an Application function');
     if (!options.layer) throw new InvalidOptionError('worker option layer is required');
     if (!Array.isArray(options.channels) || options.channels.length === 0) {
       throw new InvalidOptionError('worker needs at least one channel name to read, e.g. canal worker thumbnails');
@@ -68,7 +71,9 @@ export class Worker {
     }
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new InvalidOptionError(`worker option concurrency must be a whole number ≥ 1, not ${String(options.concurrency)}`);
+      throw new InvalidOptionError(
+        `worker option concurrency must be a whole number ≥ 1, not ${String(options.concurrency)}`,
+      );
     }
     this.app = options.app;
     this.layer = options.layer;
@@ -126,7 +131,9 @@ export class Worker {
       return Promise.reject(new StopConsumer());
     };
     const send = async (): Promise<void> => {
-      throw new InvalidEventError(`a channel-scope app has nothing to send to; use the channel layer (channel ${channel})`);
+      throw new InvalidEventError(
+        `a channel-scope app has nothing to send to; use the channel layer (channel ${channel})`,
+      );
     };
     try {
       await this.app(scope, receive, send);

@@ -9,22 +9,30 @@ const redis = redisFixture();
 const corePrefix = redis.prefix();
 const pubsubPrefix = redis.prefix();
 
-layerConformanceSuite('redis', (options) => new RedisChannelLayer({ hosts: [REDIS_URL], prefix: corePrefix, blockTimeout: 1, ...options }), {
-  processLocalNames: true,
-  capacityOnSend: true,
-  capacityScope: 'process',
-  expiryRemovesFromGroups: false,
-  minExpirySeconds: 1,
-  crossInstance: true,
-  oneReaderAcrossInstances: true,
-});
+layerConformanceSuite(
+  'redis',
+  (options) => new RedisChannelLayer({ hosts: [REDIS_URL], prefix: corePrefix, blockTimeout: 1, ...options }),
+  {
+    processLocalNames: true,
+    capacityOnSend: true,
+    capacityScope: 'process',
+    expiryRemovesFromGroups: false,
+    minExpirySeconds: 1,
+    crossInstance: true,
+    oneReaderAcrossInstances: true,
+  },
+);
 
-layerConformanceSuite('redis-pubsub', (options) => new RedisPubSubChannelLayer({ hosts: [REDIS_URL], prefix: pubsubPrefix, ...options }), {
-  processLocalNames: false,
-  capacityOnSend: false,
-  capacityScope: 'process',
-  expiryRemovesFromGroups: false,
-  minExpirySeconds: 1,
-  crossInstance: true,
-  oneReaderAcrossInstances: false,
-});
+layerConformanceSuite(
+  'redis-pubsub',
+  (options) => new RedisPubSubChannelLayer({ hosts: [REDIS_URL], prefix: pubsubPrefix, ...options }),
+  {
+    processLocalNames: false,
+    capacityOnSend: false,
+    capacityScope: 'process',
+    expiryRemovesFromGroups: false,
+    minExpirySeconds: 1,
+    crossInstance: true,
+    oneReaderAcrossInstances: false,
+  },
+);

@@ -12,11 +12,22 @@ export const STEP_MS = 10_000;
 /** Fails (never skips) with the fix when Chromium is not installed. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}; the end-to-end tests need it: apt-get install chromium (or set CANAL_TEST_CHROMIUM)`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}; the end-to-end tests need it: apt-get install chromium (or set CANAL_TEST_CHROMIUM)`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     timeout: 30_000,
   });
 }
@@ -69,7 +80,11 @@ export async function openRoom(context: BrowserContext, baseUrl: string, label: 
 }
 
 /** The page's own report of its socket: `document.body.dataset.socket` (static/reconnect.js). */
-export async function waitForSocket(page: Page, state: 'open' | 'closed' | 'connecting', timeout = STEP_MS): Promise<void> {
+export async function waitForSocket(
+  page: Page,
+  state: 'open' | 'closed' | 'connecting',
+  timeout = STEP_MS,
+): Promise<void> {
   await page.waitForSelector(`body[data-socket="${state}"]`, { state: 'attached', timeout });
 }
 
@@ -88,7 +103,10 @@ export async function say(page: Page, handle: string, message: string): Promise<
 
 /** Waits for a row of the chat table whose message cell is exactly `message`. */
 export async function waitForMessage(page: Page, message: string, timeout = STEP_MS): Promise<void> {
-  await page.locator('#chat tbody td:nth-child(3)', { hasText: exactly(message) }).first().waitFor({ state: 'attached', timeout });
+  await page
+    .locator('#chat tbody td:nth-child(3)', { hasText: exactly(message) })
+    .first()
+    .waitFor({ state: 'attached', timeout });
 }
 
 /** The message cells of the chat table, top to bottom. */

@@ -10,7 +10,9 @@ import { chatClusterFixture } from './chat-processes.ts';
 /** Browser-side globals this file uses (the test code is type-checked without the DOM library). */
 type Delivered = { id: number; handle: string; message: string; timestamp: string };
 interface PageGlobals {
-  EventSource: new (url: string) => {
+  EventSource: new (
+    url: string,
+  ) => {
     addEventListener(type: string, listener: (event: { data: string; lastEventId: string }) => void): void;
     close(): void;
   };
@@ -24,24 +26,31 @@ let room = 0;
 const newRoom = () => `e2e-${process.pid}-${++room}`;
 
 describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL', () => {
-  it('two pages in one room on two different server processes see each other\'s messages', async () => {
+  it("two pages in one room on two different server processes see each other's messages", async () => {
     const context = await browser.context();
     const label = newRoom();
     assert.notEqual(cluster.a.port, cluster.b.port);
-    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
+    const [pageA, pageB] = await Promise.all([
+      openRoom(context, cluster.a.url, label),
+      openRoom(context, cluster.b.url, label),
+    ]);
     await say(pageA, 'ana', 'hello from server A');
     await Promise.all([waitForMessage(pageA, 'hello from server A'), waitForMessage(pageB, 'hello from server A')]);
     await say(pageB, 'bo', 'hello from server B');
     await Promise.all([waitForMessage(pageA, 'hello from server B'), waitForMessage(pageB, 'hello from server B')]);
-    for (const page of [pageA, pageB]) assert.deepEqual(await messages(page), ['hello from server A', 'hello from server B']);
+    for (const page of [pageA, pageB])
+      assert.deepEqual(await messages(page), ['hello from server A', 'hello from server B']);
     const handles = await pageB.locator('#chat tbody td:nth-child(2)').allTextContents();
     assert.deepEqual(handles, ['ana', 'bo']);
   });
 
-  it('a reload shows the room\'s history in order, with HTML in a message shown as text', async () => {
+  it("a reload shows the room's history in order, with HTML in a message shown as text", async () => {
     const context = await browser.context();
     const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
+    const [pageA, pageB] = await Promise.all([
+      openRoom(context, cluster.a.url, label),
+      openRoom(context, cluster.b.url, label),
+    ]);
     const sent = ['first', '<b>x</b>', '<img src=x onerror="document.body.dataset.injected=1">', 'last & "quoted"'];
     for (const [i, text] of sent.entries()) {
       const from = i % 2 === 0 ? pageA : pageB;
@@ -61,7 +70,7 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
     assert.equal(await pageB.locator('#chat tbody tr').count(), sent.length, 'the reload shows each message once');
   });
 
-  it('a post appears on the notifications pages of both servers, from a page\'s form and from an HTTP POST', async () => {
+  it("a post appears on the notifications pages of both servers, from a page's form and from an HTTP POST", async () => {
     const context = await browser.context();
     const [onA, onB] = await Promise.all([context.newPage(), context.newPage()]);
     await Promise.all([onA.goto(`${cluster.a.url}/notifications/`), onB.goto(`${cluster.b.url}/notifications/`)]);
@@ -70,7 +79,10 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
 
     await onA.fill('#post-message', `from the form ${tag}`);
     await onA.press('#post-message', 'Enter');
-    for (const page of [onA, onB]) await page.locator('#notifications li', { hasText: `New Post: from the form ${tag}` }).waitFor({ timeout: STEP_MS });
+    for (const page of [onA, onB])
+      await page
+        .locator('#notifications li', { hasText: `New Post: from the form ${tag}` })
+        .waitFor({ timeout: STEP_MS });
     assert.equal(await onA.inputValue('#post-message'), '', 'the form is emptied once the post is stored');
 
     const res = await fetch(`${cluster.b.url}/posts/`, {
@@ -80,13 +92,16 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
       signal: AbortSignal.timeout(STEP_MS),
     });
     assert.equal(res.status, 201);
-    for (const page of [onA, onB]) await page.locator('#notifications li', { hasText: `New Post: from an HTTP POST ${tag}` }).waitFor({ timeout: STEP_MS });
+    for (const page of [onA, onB])
+      await page
+        .locator('#notifications li', { hasText: `New Post: from an HTTP POST ${tag}` })
+        .waitFor({ timeout: STEP_MS });
     // Newest first.
     const shown = (await onB.locator('#notifications li').allTextContents()).filter((t) => t.includes(tag));
     assert.deepEqual(shown, [`New Post: from an HTTP POST ${tag}`, `New Post: from the form ${tag}`]);
   });
 
-  it('an uploaded image\'s thumbnail turns done, made by the separate canal worker process', async () => {
+  it("an uploaded image's thumbnail turns done, made by the separate canal worker process", async () => {
     const context = await browser.context();
     const page = await context.newPage();
     await page.goto(`${cluster.b.url}/thumbnails/`);
@@ -103,14 +118,21 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
     });
     assert.deepEqual(size, [200, 150], 'the thumbnail fits in 200×200 and keeps the aspect ratio');
     const id = await item.getAttribute('data-id');
-    assert.match(cluster.worker.stderr(), new RegExp(`thumbnail of image ${id}: \\d+ → \\d+ bytes`), 'the worker process made it');
+    assert.match(
+      cluster.worker.stderr(),
+      new RegExp(`thumbnail of image ${id}: \\d+ → \\d+ bytes`),
+      'the worker process made it',
+    );
     assert.doesNotMatch(cluster.a.cli.stderr() + cluster.b.cli.stderr(), /thumbnail of image/, 'not a server');
   });
 
   it('Server-Sent Events and a long-poll in a page on one server receive a message sent on the other', async () => {
     const context = await browser.context();
     const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
+    const [pageA, pageB] = await Promise.all([
+      openRoom(context, cluster.a.url, label),
+      openRoom(context, cluster.b.url, label),
+    ]);
     await pageA.evaluate(
       (path) =>
         new Promise<void>((ready, fail) => {
@@ -133,7 +155,10 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
       const res = await fetch(path);
       return { status: res.status, body: (await res.json()) as Delivered };
     }, `/poll/${label}/?after=0`);
-    const early = await Promise.race([poll.then(() => 'answered'), new Promise((r) => setTimeout(() => r('held'), 300))]);
+    const early = await Promise.race([
+      poll.then(() => 'answered'),
+      new Promise((r) => setTimeout(() => r('held'), 300)),
+    ]);
     assert.equal(early, 'held', 'the long-poll waits for a message');
 
     await say(pageB, 'bo', 'over HTTP too');
@@ -145,6 +170,11 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
     assert.equal(streamed.handle, 'bo');
     assert.equal(streamed.lastEventId, String(streamed.id), 'the event id is the message id');
     assert.equal(polled.status, 200);
-    assert.deepEqual(polled.body, { id: streamed.id, handle: 'bo', message: 'over HTTP too', timestamp: streamed.timestamp });
+    assert.deepEqual(polled.body, {
+      id: streamed.id,
+      handle: 'bo',
+      message: 'over HTTP too',
+      timestamp: streamed.timestamp,
+    });
   });
 });

@@ -30,7 +30,7 @@ after(async () => {
 });
 
 describe('chat example in Chromium: one server on the in-memory layer and SQLite', () => {
-  it('runs the thumbnails worker inside the server: an uploaded image\'s thumbnail turns done', async () => {
+  it("runs the thumbnails worker inside the server: an uploaded image's thumbnail turns done", async () => {
     assert.match(server.cli.stdout(), /canal: running workers for thumbnails in this process \(in-memory layer/);
     const context = await browser.context();
     const page = await context.newPage();
@@ -44,10 +44,14 @@ describe('chat example in Chromium: one server on the in-memory layer and SQLite
       return [img.naturalWidth, img.naturalHeight];
     });
     assert.deepEqual(size, [100, 200]);
-    assert.match(server.cli.stderr(), new RegExp(`thumbnail of image ${await item.getAttribute('data-id')}: `), 'made in the server process');
+    assert.match(
+      server.cli.stderr(),
+      new RegExp(`thumbnail of image ${await item.getAttribute('data-id')}: `),
+      'made in the server process',
+    );
   });
 
-  it('the index page\'s form leads into the room it names, and no page makes the browser ask for /favicon.ico', async () => {
+  it("the index page's form leads into the room it names, and no page makes the browser ask for /favicon.ico", async () => {
     const context = await browser.context();
     const page = await context.newPage();
     await page.goto(`${server.url}/`);
@@ -55,36 +59,53 @@ describe('chat example in Chromium: one server on the in-memory layer and SQLite
     await page.click('#roomform button[type=submit]');
     await page.waitForURL(`${server.url}/chat/from-index/`, { timeout: STEP_MS });
     assert.equal(await page.locator('h1').textContent(), 'from-index');
-    assert.doesNotMatch(server.cli.stderr(), /favicon/, 'the pages name their icon, so browsers do not ask for /favicon.ico');
+    assert.doesNotMatch(
+      server.cli.stderr(),
+      /favicon/,
+      'the pages name their icon, so browsers do not ask for /favicon.ico',
+    );
   });
 
   it('shows a room with several messages, every row visible and laid out one under another (screenshot)', async () => {
     const context = await browser.context();
-    const [page, other] = [await openRoom(context, server.url, 'screenshot'), await openRoom(context, server.url, 'screenshot')];
+    const [page, other] = [
+      await openRoom(context, server.url, 'screenshot'),
+      await openRoom(context, server.url, 'screenshot'),
+    ];
     const sent: [typeof page, string, string][] = [
       [page, 'ana', 'Hello! Is this the room for the Friday release?'],
       [other, 'bo', 'It is. The build is green, the notes are in the wiki.'],
       [page, 'ana', '<b>bold?</b> No: HTML is shown as typed.'],
-      [other, 'carmen-from-the-support-team', 'A longer message, to see how the text wraps when it does not fit on one line of the table: the handle and the time stay on the left, the message takes the rest of the width.'],
+      [
+        other,
+        'carmen-from-the-support-team',
+        'A longer message, to see how the text wraps when it does not fit on one line of the table: the handle and the time stay on the left, the message takes the rest of the width.',
+      ],
       [page, 'ana', 'Thanks, see you on Friday.'],
     ];
     for (const [from, handle, text] of sent) {
       await say(from, handle, text);
       await waitForMessage(page, text);
     }
-    assert.deepEqual(await messages(page), sent.map(([, , text]) => text));
+    assert.deepEqual(
+      await messages(page),
+      sent.map(([, , text]) => text),
+    );
 
     mkdirSync(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, 'chat.png');
     await page.screenshot({ path: file, fullPage: true, timeout: STEP_MS });
     const meta = await sharp(file).metadata();
     assert.equal(meta.format, 'png');
-    assert.equal(meta.width, 1000, 'the viewport\'s width');
+    assert.equal(meta.width, 1000, "the viewport's width");
     assert.ok(meta.height! >= 700, `at least the viewport's height, not ${meta.height}`);
     assert.ok(statSync(file).size > 20_000, `a page with text in it, not a blank image (${statSync(file).size} bytes)`);
     const { channels, isOpaque } = await sharp(file).stats();
     assert.ok(isOpaque);
-    assert.ok(channels.some((c) => c.stdev > 20), 'the image has contrast (text on a background)');
+    assert.ok(
+      channels.some((c) => c.stdev > 20),
+      'the image has contrast (text on a background)',
+    );
 
     const viewport = page.viewportSize()!;
     let bottom = 0;
@@ -92,11 +113,15 @@ describe('chat example in Chromium: one server on the in-memory layer and SQLite
       assert.ok(await row.isVisible());
       const box = (await row.boundingBox())!;
       assert.ok(box.height > 10 && box.width > viewport.width / 2, `a row of readable size: ${JSON.stringify(box)}`);
-      assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `a row inside the page's width: ${JSON.stringify(box)}`);
+      assert.ok(
+        box.x >= 0 && box.x + box.width <= viewport.width,
+        `a row inside the page's width: ${JSON.stringify(box)}`,
+      );
       assert.ok(box.y >= bottom - 0.5, 'each row below the one before');
       bottom = box.y + box.height;
     }
-    for (const selector of ['#status', '#chatform #handle', '#chatform #message', '#chatform button']) assert.ok(await page.locator(selector).isVisible(), `${selector} is visible`);
+    for (const selector of ['#status', '#chatform #handle', '#chatform #message', '#chatform button'])
+      assert.ok(await page.locator(selector).isVisible(), `${selector} is visible`);
     assert.equal(await page.locator('#status').textContent(), 'Connected');
   });
 });

@@ -32,7 +32,13 @@ export class Children {
   private start(args: string[]): Cli {
     // ALLOWED_HOSTS and the chat's own knobs are not inherited: the example's defaults are tested.
     const cli = startCli(args, {
-      env: { ...this.env, ALLOWED_HOSTS: undefined, CHAT_POLL_TIMEOUT_MS: undefined, CHAT_MAX_UPLOAD_BYTES: undefined, CHAT_THUMBNAIL_SIZE: undefined },
+      env: {
+        ...this.env,
+        ALLOWED_HOSTS: undefined,
+        CHAT_POLL_TIMEOUT_MS: undefined,
+        CHAT_MAX_UPLOAD_BYTES: undefined,
+        CHAT_THUMBNAIL_SIZE: undefined,
+      },
     });
     this.running.add(cli);
     cli.child.once('exit', () => this.running.delete(cli));
@@ -105,7 +111,8 @@ export function chatClusterFixture({ worker = false } = {}) {
     await postgres?.dropAll();
   });
   const started = <T>(value: T | null | undefined): T => {
-    if (value === null || value === undefined) throw new Error('the cluster fixture is used before its before() hook ran');
+    if (value === null || value === undefined)
+      throw new Error('the cluster fixture is used before its before() hook ran');
     return value;
   };
   return {

@@ -21,7 +21,8 @@ const newRoom = () => `restart-${process.pid}-${++room}`;
 async function logged(cli: Cli, since: number, pattern: RegExp, timeoutMs = STEP_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(cli.stderr().slice(since))) {
-    if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms; stderr:\n${cli.stderr().slice(since)}`);
+    if (Date.now() > deadline)
+      throw new Error(`no ${pattern} within ${timeoutMs} ms; stderr:\n${cli.stderr().slice(since)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -30,14 +31,21 @@ describe('chat example in Chromium through restarts (two servers, Redis, Postgre
   it('a page whose server restarts reconnects by itself, catches up on what it missed and keeps chatting', async () => {
     const context = await browser.context();
     const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
+    const [pageA, pageB] = await Promise.all([
+      openRoom(context, cluster.a.url, label),
+      openRoom(context, cluster.b.url, label),
+    ]);
     await say(pageA, 'ana', 'before the restart');
     await waitForMessage(pageB, 'before the restart');
     // Keep every status line the page shows: the close code is on screen only for a moment.
     // (No named functions inside: the page gets the source as compiled, without its helpers.)
     await pageA.locator('#status').evaluate((el) => {
       const { MutationObserver } = globalThis as unknown as PageGlobals;
-      new MutationObserver(() => (el.dataset.seen = `${el.dataset.seen ?? ''}${el.textContent}\n`)).observe(el, { childList: true, characterData: true, subtree: true });
+      new MutationObserver(() => (el.dataset.seen = `${el.dataset.seen ?? ''}${el.textContent}\n`)).observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
     });
 
     const port = cluster.a.port;
@@ -52,20 +60,29 @@ describe('chat example in Chromium through restarts (two servers, Redis, Postgre
     await waitForMessage(pageA, 'while you were away');
     await say(pageA, 'ana', 'back again');
     await Promise.all([waitForMessage(pageA, 'back again'), waitForMessage(pageB, 'back again')]);
-    assert.deepEqual(await messages(pageA), ['before the restart', 'while you were away', 'back again'], 'each once, in order');
+    assert.deepEqual(
+      await messages(pageA),
+      ['before the restart', 'while you were away', 'back again'],
+      'each once, in order',
+    );
     assert.deepEqual(await messages(pageB), ['before the restart', 'while you were away', 'back again']);
   });
 
   it('after a Redis restart open pages keep chatting; a message sent while Redis was away is stored and shown on reload', async () => {
     const context = await browser.context();
     const label = newRoom();
-    const [pageA, pageB] = await Promise.all([openRoom(context, cluster.a.url, label), openRoom(context, cluster.b.url, label)]);
+    const [pageA, pageB] = await Promise.all([
+      openRoom(context, cluster.a.url, label),
+      openRoom(context, cluster.b.url, label),
+    ]);
     await say(pageA, 'ana', 'before Redis went away');
     await waitForMessage(pageB, 'before Redis went away');
 
     const since = [cluster.a.cli.stderr().length, cluster.b.cli.stderr().length];
     await cluster.redis.stop();
-    await Promise.all([cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /Redis at \S+ is unreachable/)));
+    await Promise.all(
+      [cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /Redis at \S+ is unreachable/)),
+    );
     // Stored in PostgreSQL; the broadcast is dropped (at most once), counted and summed up in
     // the log within 5 s, and the sockets stay open.
     await say(pageA, 'ana', 'while Redis was away');
@@ -73,13 +90,24 @@ describe('chat example in Chromium through restarts (two servers, Redis, Postgre
 
     // A restart without persistence loses the group memberships; each server adds its own back.
     await cluster.redis.start();
-    await Promise.all([cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /restored \d+ group memberships/)));
-    for (const page of [pageA, pageB]) assert.equal(await page.locator('body').getAttribute('data-socket'), 'open', 'the pages did not have to reconnect');
+    await Promise.all(
+      [cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /restored \d+ group memberships/)),
+    );
+    for (const page of [pageA, pageB])
+      assert.equal(
+        await page.locator('body').getAttribute('data-socket'),
+        'open',
+        'the pages did not have to reconnect',
+      );
     await say(pageB, 'bo', 'after Redis came back');
     await Promise.all([waitForMessage(pageA, 'after Redis came back'), waitForMessage(pageB, 'after Redis came back')]);
 
     await pageB.reload();
     await waitForSocket(pageB, 'open');
-    assert.deepEqual(await messages(pageB), ['before Redis went away', 'while Redis was away', 'after Redis came back']);
+    assert.deepEqual(await messages(pageB), [
+      'before Redis went away',
+      'while Redis was away',
+      'after Redis came back',
+    ]);
   });
 });

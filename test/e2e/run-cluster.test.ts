@@ -28,8 +28,17 @@ interface Output {
 }
 
 /** A child whose stdout and stderr are read together, with deadlines on every wait. */
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Output {
-  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env, detached: options.detached ?? false, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+): Output {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env,
+    detached: options.detached ?? false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   for (const stream of [child.stdout!, child.stderr!]) stream.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -54,7 +63,11 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
             resolve(m);
           } else if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
             clearInterval(tick);
-            reject(new Error(`no ${pattern} (${child.exitCode !== null ? `exited ${child.exitCode}` : `within ${timeoutMs} ms`}); output:\n${out}`));
+            reject(
+              new Error(
+                `no ${pattern} (${child.exitCode !== null ? `exited ${child.exitCode}` : `within ${timeoutMs} ms`}); output:\n${out}`,
+              ),
+            );
           }
         }, 50);
       });
@@ -64,7 +77,10 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
       return Promise.race([
         exit.finally(() => clearTimeout(timer)),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${command} did not exit within ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`${command} did not exit within ${timeoutMs} ms; output:\n${out}`)),
+            timeoutMs,
+          );
         }),
       ]);
     },
@@ -87,7 +103,10 @@ function answers(port: number): Promise<boolean> {
 
 function socket(port: number, label: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat/${label}/`, { origin: `http://127.0.0.1:${port}`, handshakeTimeout: 5000 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat/${label}/`, {
+      origin: `http://127.0.0.1:${port}`,
+      handshakeTimeout: 5000,
+    });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -135,7 +154,9 @@ after(async () => {
   if (script && script.child.exitCode === null && script.child.signalCode === null) {
     script.kill('SIGTERM');
     await script.exited().catch(() => {
-      const pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(script!.child.pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+      const pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(script!.child.pid)], { encoding: 'utf8' })
+        .split(/\s+/)
+        .filter(Boolean);
       for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
       script!.kill('SIGKILL');
     });
@@ -156,30 +177,46 @@ describe('examples/chat/run-cluster.sh and the Procfile', () => {
     const [web1, web2, redisPort] = [await freePort(), await freePort(), await freePort()];
     const name = `canal_test_cluster_${process.pid}_${randomBytes(3).toString('hex')}`;
     databases.push(name);
-    const env = { ...process.env, REDIS_URL: `redis://127.0.0.1:${redisPort}/0`, DATABASE_URL: databaseUrl(name), LAYER: undefined, PORT: undefined, CANAL_LOG_LEVEL: undefined };
+    const env = {
+      ...process.env,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+      DATABASE_URL: databaseUrl(name),
+      LAYER: undefined,
+      PORT: undefined,
+      CANAL_LOG_LEVEL: undefined,
+    };
     script = run('bash', [join(EXAMPLE, 'run-cluster.sh'), String(web1), String(web2)], { env });
 
     await script.waitFor(/== Ctrl-C stops everything/);
     const out = script.text();
     assert.match(out, new RegExp(`== starting redis-server on 127\\.0\\.0\\.1:${redisPort}`));
     assert.match(out, new RegExp(`== creating database ${name}`));
-    assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${web1}/chat/lobby/\\n.*http://127\\.0\\.0\\.1:${web2}/chat/lobby/`));
+    assert.match(
+      out,
+      new RegExp(`http://127\\.0\\.0\\.1:${web1}/chat/lobby/\\n.*http://127\\.0\\.0\\.1:${web2}/chat/lobby/`),
+    );
     // The script waits for the servers to answer, not for the worker, which may start later.
     await script.waitFor(/worker \| canal: worker reading thumbnails/);
     assert.equal((await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount, 1);
-    for (const port of [web1, web2]) assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })).status, 200);
+    for (const port of [web1, web2])
+      assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })).status, 200);
     await shareARoom(web1, web2);
     await shareARoom(web2, web1);
 
     script.child.kill('SIGINT');
     assert.equal(await script.exited(), 130);
-    assert.match(script.text(), new RegExp(`web\\.${web1} \\| canal: SIGTERM, shutting down`), 'each server got one SIGTERM');
+    assert.match(
+      script.text(),
+      new RegExp(`web\\.${web1} \\| canal: SIGTERM, shutting down`),
+      'each server got one SIGTERM',
+    );
     assert.match(script.text(), /worker \| canal: SIGTERM, finishing the messages in hand/);
     assert.doesNotMatch(script.text(), /second signal|exited; stopping the others/);
-    for (const port of [web1, web2, redisPort]) assert.equal(await answers(port), false, `nothing is left on port ${port}`);
+    for (const port of [web1, web2, redisPort])
+      assert.equal(await answers(port), false, `nothing is left on port ${port}`);
   });
 
-  it('the Procfile\'s web and worker lines run from the example\'s folder', async () => {
+  it("the Procfile's web and worker lines run from the example's folder", async () => {
     await redis.start();
     const name = `canal_test_procfile_${process.pid}_${randomBytes(3).toString('hex')}`;
     databases.push(name);
@@ -197,7 +234,15 @@ describe('examples/chat/run-cluster.sh and the Procfile', () => {
     try {
       symlinkSync(BIN, join(bin, 'canal'));
       const port = await freePort();
-      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, PORT: String(port), LAYER: 'redis', REDIS_URL: redis.url, DATABASE_URL: databaseUrl(name), CANAL_LOG_LEVEL: undefined };
+      const env = {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        PORT: String(port),
+        LAYER: 'redis',
+        REDIS_URL: redis.url,
+        DATABASE_URL: databaseUrl(name),
+        CANAL_LOG_LEVEL: undefined,
+      };
       // As a process manager runs them: by a shell, in a process group of their own. (`exec`, so
       // the exit code checked below is canal's.)
       const web = run('sh', ['-c', `exec ${lines.web}`], { cwd: EXAMPLE, env, detached: true });

@@ -24,11 +24,15 @@ type Wire = { id: number; handle: string; message: string; timestamp: string };
 
 describe('chat room over WebSocket', () => {
   it('stores a message and broadcasts it to every socket of the room, and only that room', async () => {
-    const [a, b, other] = [await f.socket('/ws/chat/lobby/'), await f.socket('/ws/chat/lobby/'), await f.socket('/ws/chat/kitchen/')];
+    const [a, b, other] = [
+      await f.socket('/ws/chat/lobby/'),
+      await f.socket('/ws/chat/lobby/'),
+      await f.socket('/ws/chat/kitchen/'),
+    ];
     await a.sendJsonTo({ handle: 'ana', message: 'hello' });
     const got = [(await a.receiveJsonFrom(2000)) as Wire, (await b.receiveJsonFrom(2000)) as Wire];
     for (const m of got) {
-      assert.deepEqual(Object.keys(m).sort(), ['handle', 'message', 'timestamp'], 'the tutorial\'s JSON, key for key');
+      assert.deepEqual(Object.keys(m).sort(), ['handle', 'message', 'timestamp'], "the tutorial's JSON, key for key");
       assert.equal(m.handle, 'ana');
       assert.equal(m.message, 'hello');
       assert.equal(new Date(m.timestamp).toISOString(), m.timestamp, 'an ISO 8601 UTC timestamp');
@@ -36,7 +40,10 @@ describe('chat room over WebSocket', () => {
     assert.ok(await other.receiveNothing(150), 'another room hears nothing');
     const room = await f.store.getOrCreateRoom('lobby');
     const stored = await f.store.lastMessages(room);
-    assert.deepEqual(stored.map((m) => [m.handle, m.message, m.timestamp.toISOString()]), [['ana', 'hello', got[0]!.timestamp]]);
+    assert.deepEqual(
+      stored.map((m) => [m.handle, m.message, m.timestamp.toISOString()]),
+      [['ana', 'hello', got[0]!.timestamp]],
+    );
   });
 
   it('answers a bad frame with an error to the sender only and keeps the socket open', async () => {
@@ -61,7 +68,11 @@ describe('chat room over WebSocket', () => {
     assert.ok(await b.receiveNothing(100), 'errors go to the sender only');
     await a.sendJsonTo({ handle: 'ana', message: 'still here' });
     assert.equal(((await b.receiveJsonFrom(2000)) as Wire).message, 'still here');
-    assert.equal((await f.store.lastMessages(await f.store.getOrCreateRoom('lobby'))).length, 1, 'nothing bad was stored');
+    assert.equal(
+      (await f.store.lastMessages(await f.store.getOrCreateRoom('lobby'))).length,
+      1,
+      'nothing bad was stored',
+    );
   });
 
   it('keeps text exactly as sent: HTML, quotes, emoji, newlines', async () => {
@@ -109,7 +120,9 @@ describe('room page and history', () => {
     assert.equal(res.status, 200);
     assert.match(res.header('content-type')!, /^text\/html; charset=utf-8/);
     const page = res.text();
-    const shown = [...page.matchAll(/<tr data-id="\d+"><td>.*?<\/td><td>.*?<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => m[1]);
+    const shown = [...page.matchAll(/<tr data-id="\d+"><td>.*?<\/td><td>.*?<\/td><td>([^<]*)<\/td><\/tr>/g)].map(
+      (m) => m[1],
+    );
     assert.equal(shown.length, 50);
     assert.equal(shown[0], 'message 7');
     assert.equal(shown[48], 'message 55');
@@ -142,7 +155,10 @@ describe('room page and history', () => {
     const res = await f.get(`/chat/lobby/messages/?after=${ids[2]}`);
     assert.equal(res.status, 200);
     const { messages } = res.json() as { messages: Wire[] };
-    assert.deepEqual(messages.map((m) => m.message), ['m3', 'm4']);
+    assert.deepEqual(
+      messages.map((m) => m.message),
+      ['m3', 'm4'],
+    );
     assert.equal((await f.get('/chat/lobby/messages/?after=abc')).status, 400);
     assert.equal((await f.request('POST', '/chat/lobby/messages/')).status, 405);
   });
@@ -191,7 +207,10 @@ describe('long-polling', () => {
 });
 
 describe('Server-Sent Events', () => {
-  async function readEvents(c: HttpCommunicator, count: number): Promise<{ event?: string; id?: string; data: string }[]> {
+  async function readEvents(
+    c: HttpCommunicator,
+    count: number,
+  ): Promise<{ event?: string; id?: string; data: string }[]> {
     const events: { event?: string; id?: string; data: string }[] = [];
     let buffer = '';
     while (events.length < count) {
@@ -220,11 +239,18 @@ describe('Server-Sent Events', () => {
     const room = await f.store.getOrCreateRoom('lobby');
     const old = await f.store.addMessage(room, 'ana', 'before');
     await f.store.addMessage(room, 'ana', 'missed');
-    const stream = new HttpCommunicator(f.app, 'GET', '/events/lobby/', { headers: [HOST, ['last-event-id', String(old.id)]] });
+    const stream = new HttpCommunicator(f.app, 'GET', '/events/lobby/', {
+      headers: [HOST, ['last-event-id', String(old.id)]],
+    });
     await stream.sendRequest();
     const start = await stream.receiveOutput(2000);
     assert.equal(start.type, 'http.response.start');
-    const headers = new Map([...((start as { headers?: Iterable<readonly [unknown, unknown]> }).headers ?? [])].map(([k, v]) => [String(k), String(v)]));
+    const headers = new Map(
+      [...((start as { headers?: Iterable<readonly [unknown, unknown]> }).headers ?? [])].map(([k, v]) => [
+        String(k),
+        String(v),
+      ]),
+    );
     assert.match(headers.get('content-type')!, /^text\/event-stream/);
     const [ready, missed] = await readEvents(stream, 2);
     assert.equal(ready!.event, 'ready');
@@ -250,7 +276,10 @@ describe('Server-Sent Events', () => {
     let sawComment = false;
     for (let i = 0; i < 6 && !sawComment; i++) {
       const out = await stream.receiveOutput(1000);
-      if (out.type === 'http.response.body') sawComment = Buffer.from(out.body as Uint8Array).toString().startsWith(': keep-alive');
+      if (out.type === 'http.response.body')
+        sawComment = Buffer.from(out.body as Uint8Array)
+          .toString()
+          .startsWith(': keep-alive');
     }
     assert.ok(sawComment);
     await stream.sendInput({ type: 'http.disconnect' });
@@ -261,13 +290,20 @@ describe('Server-Sent Events', () => {
 describe('notifications', () => {
   it('a post (JSON or form) is stored, answered 201, and announced to every notifications socket', async () => {
     const [a, b] = [await f.socket('/ws/notifications/'), await f.socket('/ws/notifications/')];
-    const res = await f.request('POST', '/posts/', { headers: [['content-type', 'application/json']], body: JSON.stringify({ message: 'big news' }) });
+    const res = await f.request('POST', '/posts/', {
+      headers: [['content-type', 'application/json']],
+      body: JSON.stringify({ message: 'big news' }),
+    });
     assert.equal(res.status, 201);
     const { id, message } = res.json() as { id: number; message: string };
     assert.ok(Number.isInteger(id));
     assert.equal(message, 'big news');
-    for (const ws of [a, b]) assert.deepEqual(await ws.receiveJsonFrom(2000), { type: 'name.gossip', event: 'New Post', message: 'big news' });
-    const form = await f.request('POST', '/posts/', { headers: [['content-type', 'application/x-www-form-urlencoded']], body: 'message=from+a+form%21' });
+    for (const ws of [a, b])
+      assert.deepEqual(await ws.receiveJsonFrom(2000), { type: 'name.gossip', event: 'New Post', message: 'big news' });
+    const form = await f.request('POST', '/posts/', {
+      headers: [['content-type', 'application/x-www-form-urlencoded']],
+      body: 'message=from+a+form%21',
+    });
     assert.equal(form.status, 201);
     assert.equal(((await a.receiveJsonFrom(2000)) as { message: string }).message, 'from a form!');
   });
@@ -331,36 +367,56 @@ describe('thumbnails', () => {
 
   it('{"id"} of a stored image queues it again; unknown or bad ids are refused', async () => {
     const stored = await f.store.createImage({ filename: 'a.png', contentType: 'image/png', data: await png(50, 50) });
-    const json = (body: unknown) => f.request('POST', '/thumbnails/', { headers: [['content-type', 'application/json']], body: JSON.stringify(body) });
+    const json = (body: unknown) =>
+      f.request('POST', '/thumbnails/', {
+        headers: [['content-type', 'application/json']],
+        body: JSON.stringify(body),
+      });
     assert.equal((await json({ id: stored.id })).status, 202);
     assert.equal((await json({ id: 999_999 })).status, 404);
-    for (const bad of [{ id: -1 }, { id: 1.5 }, { id: '3' }, {}]) assert.equal((await json(bad)).status, 400, JSON.stringify(bad));
+    for (const bad of [{ id: -1 }, { id: 1.5 }, { id: '3' }, {}])
+      assert.equal((await json(bad)).status, 400, JSON.stringify(bad));
     const message = await getChannelLayer().receive('thumbnails');
     assert.deepEqual(message, { type: 'thumbnail.make', id: stored.id });
   });
 
   it('refuses a file that is not an image (400) and one over maxUploadBytes (413)', async () => {
     const text = await multipart({ image: { data: Buffer.from('hello'), filename: 'a.png', type: 'image/png' } });
-    const r1 = await f.request('POST', '/thumbnails/', { headers: [['content-type', text.contentType]], body: text.body });
+    const r1 = await f.request('POST', '/thumbnails/', {
+      headers: [['content-type', text.contentType]],
+      body: text.body,
+    });
     assert.equal(r1.status, 400);
     assert.match((r1.json() as { error: string }).error, /not an image/);
     const small = await chatFixture({ maxUploadBytes: 1000 });
     try {
       const big = await multipart({ image: { data: await png(300, 300), filename: 'big.png', type: 'image/png' } });
-      const r2 = await small.request('POST', '/thumbnails/', { headers: [['content-type', big.contentType]], body: big.body });
+      const r2 = await small.request('POST', '/thumbnails/', {
+        headers: [['content-type', big.contentType]],
+        body: big.body,
+      });
       assert.equal(r2.status, 413);
     } finally {
       await small.close();
     }
     const none = await multipart({ other: 'x' });
-    assert.equal((await f.request('POST', '/thumbnails/', { headers: [['content-type', none.contentType]], body: none.body })).status, 400);
+    assert.equal(
+      (await f.request('POST', '/thumbnails/', { headers: [['content-type', none.contentType]], body: none.body }))
+        .status,
+      400,
+    );
   });
 
   it('answers 503 when the queue is full (no worker is reading)', async () => {
     const stored = await f.store.createImage({ filename: 'a.png', contentType: 'image/png', data: await png(10, 10) });
     let status = 0;
     for (let i = 0; i < 101 && status !== 503; i++) {
-      status = (await f.request('POST', '/thumbnails/', { headers: [['content-type', 'application/json']], body: JSON.stringify({ id: stored.id }) })).status;
+      status = (
+        await f.request('POST', '/thumbnails/', {
+          headers: [['content-type', 'application/json']],
+          body: JSON.stringify({ id: stored.id }),
+        })
+      ).status;
     }
     assert.equal(status, 503);
   });
@@ -391,7 +447,9 @@ describe('pages and static assets', () => {
     for (const page of ['/', '/chat/lobby/', '/notifications/', '/thumbnails/']) {
       const res = await f.get(page);
       assert.equal(res.status, 200, page);
-      const assets = [...res.text().matchAll(/(?:src|href)="(\/static\/[^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+      const assets = [...res.text().matchAll(/(?:src|href)="(\/static\/[^"]+)"/g)].map((m) =>
+        m[1]!.replace(/&amp;/g, '&'),
+      );
       assert.ok(assets.length >= 2, `${page} names its assets`);
       for (const asset of assets) {
         const a = await f.get(asset);

@@ -17,7 +17,11 @@ export interface ChatFixture {
   settings: ChatSettings;
   store: Store;
   get(path: string, options?: HttpCommunicatorOptions): Promise<Awaited<ReturnType<HttpCommunicator['getResponse']>>>;
-  request(method: string, path: string, options?: HttpCommunicatorOptions): Promise<Awaited<ReturnType<HttpCommunicator['getResponse']>>>;
+  request(
+    method: string,
+    path: string,
+    options?: HttpCommunicatorOptions,
+  ): Promise<Awaited<ReturnType<HttpCommunicator['getResponse']>>>;
   socket(path: string, headers?: [string, string][]): Promise<WebsocketCommunicator>;
   close(): Promise<void>;
 }
@@ -32,7 +36,10 @@ export async function chatFixture(overrides: Partial<ChatSettings> = {}): Promis
   const request = (method: string, path: string, options: HttpCommunicatorOptions = {}) => {
     const headers = Array.isArray(options.headers) ? options.headers : Object.entries(options.headers ?? {});
     const hasHost = headers.some(([k]) => String(k).toLowerCase() === 'host');
-    return new HttpCommunicator(app, method, path, { ...options, headers: hasHost ? headers : [HOST, ...headers] }).getResponse(2000);
+    return new HttpCommunicator(app, method, path, {
+      ...options,
+      headers: hasHost ? headers : [HOST, ...headers],
+    }).getResponse(2000);
   };
   return {
     app,
@@ -59,11 +66,15 @@ export async function chatFixture(overrides: Partial<ChatSettings> = {}): Promis
 /** A real PNG of `width`×`height`, made by sharp (the worker's own library decodes it back). */
 export async function png(width: number, height: number): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
-  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } })
+    .png()
+    .toBuffer();
 }
 
 /** A multipart/form-data body, encoded by Node's own fetch machinery (not by the parser under test). */
-export async function multipart(fields: Record<string, string | { data: Buffer; filename: string; type: string }>): Promise<{ body: Buffer; contentType: string }> {
+export async function multipart(
+  fields: Record<string, string | { data: Buffer; filename: string; type: string }>,
+): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) {
     if (typeof value === 'string') form.append(name, value);

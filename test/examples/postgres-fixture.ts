@@ -12,7 +12,8 @@ export async function requirePostgres(url = POSTGRES_ADMIN_URL): Promise<pg.Clie
     await client.query('select 1');
   } catch (err) {
     await client.end().catch(() => {});
-    const reason = err instanceof AggregateError ? err.errors.map((e: Error) => e.message).join('; ') : (err as Error).message;
+    const reason =
+      err instanceof AggregateError ? err.errors.map((e: Error) => e.message).join('; ') : (err as Error).message;
     throw new Error(
       `PostgreSQL is not reachable at ${url} (${reason}). The store tests need a real PostgreSQL that lets user ` +
         '"postgres" in without a password from 127.0.0.1 and may create databases: apt-get install postgresql, then ' +

@@ -18,7 +18,11 @@ export interface Writer {
   exited(timeoutMs?: number): Promise<void>;
 }
 
-export function startWriter(job: { options: { url?: string; sqlitePath?: string }; room?: string; count?: number }): Writer {
+export function startWriter(job: {
+  options: { url?: string; sqlitePath?: string };
+  room?: string;
+  count?: number;
+}): Writer {
   const child = spawn(process.execPath, ['--import', REGISTER, join(HERE, 'store-writer.ts'), JSON.stringify(job)], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -43,7 +47,9 @@ export function startWriter(job: { options: { url?: string; sqlitePath?: string 
     child,
     line(timeoutMs = 20_000) {
       const next = queued.length ? Promise.resolve(queued.shift()!) : new Promise<string>((r) => waiting.push(r));
-      const failed = exit.then((code) => Promise.reject(new Error(`the writer process exited (${code}) early; stderr: ${stderr}`)));
+      const failed = exit.then((code) =>
+        Promise.reject(new Error(`the writer process exited (${code}) early; stderr: ${stderr}`)),
+      );
       return withTimeout(Promise.race([next, failed]), timeoutMs, 'print a line');
     },
     go() {
@@ -51,7 +57,11 @@ export function startWriter(job: { options: { url?: string; sqlitePath?: string 
     },
     exited(timeoutMs = 20_000) {
       return withTimeout(
-        exit.then((code) => (code === 0 ? undefined : Promise.reject(new Error(`the writer process exited with ${code}; stderr: ${stderr}`)))),
+        exit.then((code) =>
+          code === 0
+            ? undefined
+            : Promise.reject(new Error(`the writer process exited with ${code}; stderr: ${stderr}`)),
+        ),
         timeoutMs,
         'exit',
       );

@@ -60,9 +60,15 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       const second = await open(o);
       const again = await second.getOrCreateRoom('kept');
       assert.equal(again.id, room.id);
-      assert.deepEqual((await second.lastMessages(again)).map((m) => m.message), ['still here']);
+      assert.deepEqual(
+        (await second.lastMessages(again)).map((m) => m.message),
+        ['still here'],
+      );
       const rows = await backend.query(o, 'select name from kysely_migration');
-      assert.deepEqual(rows.map((r) => r.name), MIGRATIONS);
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        MIGRATIONS,
+      );
     });
 
     test('several opens of one new database at once all succeed and migrate it once', T, async () => {
@@ -87,7 +93,9 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
     test('getOrCreateRoom: many concurrent calls from two connections make one row', T, async () => {
       const other = await open();
       const label = `race-${randomBytes(3).toString('hex')}`;
-      const rooms = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).getOrCreateRoom(label)));
+      const rooms = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).getOrCreateRoom(label)),
+      );
       assert.equal(new Set(rooms.map((r) => r.id)).size, 1);
       assert.deepEqual(rooms[0], { id: rooms[0]!.id, label, name: label });
       const rows = await backend.query(options, `select id from rooms where label = '${label}'`);
@@ -102,9 +110,15 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
         if (i % 10 === 0) await store.addMessage(elsewhere, 'h', `other${i}`);
       }
       const last = await store.lastMessages(room);
-      assert.deepEqual(last.map((m) => m.message), Array.from({ length: 50 }, (_, i) => `m${i + 10}`));
+      assert.deepEqual(
+        last.map((m) => m.message),
+        Array.from({ length: 50 }, (_, i) => `m${i + 10}`),
+      );
       assert.ok(last.every((m) => m.roomId === room.id));
-      assert.deepEqual((await store.lastMessages(room, 3)).map((m) => m.message), ['m57', 'm58', 'm59']);
+      assert.deepEqual(
+        (await store.lastMessages(room, 3)).map((m) => m.message),
+        ['m57', 'm58', 'm59'],
+      );
       assert.deepEqual(await store.lastMessages(await store.getOrCreateRoom('history-empty')), []);
       for (const bad of [0, -1, 1.5, 1001, Number.NaN]) {
         await assert.rejects(store.lastMessages(room, bad), RangeError);
@@ -121,8 +135,14 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       await store.addMessage(await store.getOrCreateRoom('after-other'), 'h', 'elsewhere');
       const pivot = sent[2]!;
       const got = await store.messagesAfter(room, pivot.timestamp);
-      assert.deepEqual(got.map((m) => m.message), ['a3', 'a4', 'a5']);
-      assert.deepEqual((await store.messagesAfter(room, pivot.timestamp, 2)).map((m) => m.message), ['a3', 'a4']);
+      assert.deepEqual(
+        got.map((m) => m.message),
+        ['a3', 'a4', 'a5'],
+      );
+      assert.deepEqual(
+        (await store.messagesAfter(room, pivot.timestamp, 2)).map((m) => m.message),
+        ['a3', 'a4'],
+      );
       assert.deepEqual(await store.messagesAfter(room, sent[5]!.timestamp), []);
       assert.equal((await store.messagesAfter(room, new Date(0))).length, 6);
       await assert.rejects(store.messagesAfter(room, new Date('nonsense')), TypeError);
@@ -132,9 +152,18 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       const room = await store.getOrCreateRoom('after-id');
       const sent = [];
       for (let i = 0; i < 5; i++) sent.push(await store.addMessage(room, 'h', `i${i}`));
-      assert.deepEqual((await store.messagesAfterId(room, sent[1]!.id)).map((m) => m.message), ['i2', 'i3', 'i4']);
-      assert.deepEqual((await store.messagesAfterId(room, sent[1]!.id, 1)).map((m) => m.message), ['i2']);
-      assert.deepEqual((await store.messagesAfterId(room, 0)).map((m) => m.message), ['i0', 'i1', 'i2', 'i3', 'i4']);
+      assert.deepEqual(
+        (await store.messagesAfterId(room, sent[1]!.id)).map((m) => m.message),
+        ['i2', 'i3', 'i4'],
+      );
+      assert.deepEqual(
+        (await store.messagesAfterId(room, sent[1]!.id, 1)).map((m) => m.message),
+        ['i2'],
+      );
+      assert.deepEqual(
+        (await store.messagesAfterId(room, 0)).map((m) => m.message),
+        ['i0', 'i1', 'i2', 'i3', 'i4'],
+      );
       assert.deepEqual(await store.messagesAfterId(room, 1e20), []);
       await assert.rejects(store.messagesAfterId(room, 1.5), TypeError);
     });
@@ -151,10 +180,19 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       }
       assert.ok(sent.every((m) => m.timestamp.getTime() === at));
       const names = Array.from({ length: 8 }, (_, i) => `s${i}`);
-      assert.deepEqual((await store.lastMessages(room)).map((m) => m.message), names);
-      assert.deepEqual((await store.lastMessages(room, 3)).map((m) => m.message), names.slice(5));
+      assert.deepEqual(
+        (await store.lastMessages(room)).map((m) => m.message),
+        names,
+      );
+      assert.deepEqual(
+        (await store.lastMessages(room, 3)).map((m) => m.message),
+        names.slice(5),
+      );
       assert.deepEqual(await store.messagesAfter(room, new Date(at)), []);
-      assert.deepEqual((await store.messagesAfter(room, new Date(at - 1))).map((m) => m.message), names);
+      assert.deepEqual(
+        (await store.messagesAfter(room, new Date(at - 1))).map((m) => m.message),
+        names,
+      );
     });
 
     test('timestamps are Dates in UTC to the millisecond, the same after a round trip', T, async (t: TestContext) => {
@@ -174,7 +212,10 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
         assert.equal(post.createdAt.toISOString(), iso);
       }
       const read = await store.lastMessages(room);
-      assert.deepEqual(read.map((m) => m.timestamp.toISOString()), read.map((m) => m.message));
+      assert.deepEqual(
+        read.map((m) => m.timestamp.toISOString()),
+        read.map((m) => m.message),
+      );
       const before = Date.now();
       const now = await store.addMessage(room, 'h', 'now');
       assert.ok(now.timestamp.getTime() >= before && now.timestamp.getTime() <= Date.now());
@@ -197,9 +238,18 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
         assert.equal(p.message, text);
       }
       const read = await store.lastMessages(room);
-      assert.deepEqual(read.map((m) => Buffer.from(m.message)), samples.map((s) => Buffer.from(s)));
-      assert.deepEqual(read.map((m) => m.handle), samples.map((s) => s.slice(0, 20)));
-      await assert.rejects(store.addMessage(room, 'h', 'nul\u0000byte'), (err: StoreError) => err.code === 'ERR_DATABASE_VALUE');
+      assert.deepEqual(
+        read.map((m) => Buffer.from(m.message)),
+        samples.map((s) => Buffer.from(s)),
+      );
+      assert.deepEqual(
+        read.map((m) => m.handle),
+        samples.map((s) => s.slice(0, 20)),
+      );
+      await assert.rejects(
+        store.addMessage(room, 'h', 'nul\u0000byte'),
+        (err: StoreError) => err.code === 'ERR_DATABASE_VALUE',
+      );
       await assert.rejects(store.createPost('\u0000'), StoreError);
     });
 
@@ -231,7 +281,11 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       assert.deepEqual((await store.getImage(image.id))?.thumbnailDoneAt, saved?.doneAt);
       assert.ok((await store.imageData(image.id))?.data.equals(data), 'the thumbnail must not touch the image');
 
-      const empty = await store.createImage({ filename: 'empty', contentType: 'application/octet-stream', data: Buffer.alloc(0) });
+      const empty = await store.createImage({
+        filename: 'empty',
+        contentType: 'application/octet-stream',
+        data: Buffer.alloc(0),
+      });
       assert.equal(empty.size, 0);
       assert.equal((await store.imageData(empty.id))?.data.length, 0);
     });
@@ -269,11 +323,21 @@ function storeSuite(dialect: Backend['dialect'], setUp: () => Promise<Backend>, 
       await writer.exited();
       const all = await store.lastMessages(room, 1000);
       const child = all.filter((m) => m.handle === 'child').map((m) => m.message);
-      assert.deepEqual(child, Array.from({ length: 150 }, (_, i) => `child ${i}`));
+      assert.deepEqual(
+        child,
+        Array.from({ length: 150 }, (_, i) => `child ${i}`),
+      );
       assert.equal(all.filter((m) => m.handle === 'parent').length, seen.length);
       assert.equal(new Set(all.map((m) => m.id)).size, all.length);
-      assert.ok(seen.some((n) => n > 0 && n < 150), `the reads never saw the writer part way (${seen.join(',')})`);
-      assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'reads went backwards');
+      assert.ok(
+        seen.some((n) => n > 0 && n < 150),
+        `the reads never saw the writer part way (${seen.join(',')})`,
+      );
+      assert.deepEqual(
+        [...seen].sort((a, b) => a - b),
+        seen,
+        'reads went backwards',
+      );
     });
   });
 }
@@ -336,14 +400,35 @@ describe('choosing the database', () => {
 
   test('URL forms: postgres, postgresql, sqlite:///abs, sqlite:relative, file:', () => {
     const env = {};
-    assert.deepEqual(databaseLocation({ url: 'postgres://u@h/db' }, env), { dialect: 'postgres', url: 'postgres://u@h/db' });
-    assert.deepEqual(databaseLocation({ url: 'postgresql://u@h/db' }, env), { dialect: 'postgres', url: 'postgresql://u@h/db' });
-    assert.deepEqual(databaseLocation({ url: 'sqlite:///var/x/chat.db' }, env), { dialect: 'sqlite', path: '/var/x/chat.db' });
-    assert.deepEqual(databaseLocation({ url: 'sqlite:data/chat.db' }, env), { dialect: 'sqlite', path: join(cwd, 'data/chat.db') });
-    assert.deepEqual(databaseLocation({ url: 'file:///var/my%20x/chat.db' }, env), { dialect: 'sqlite', path: '/var/my x/chat.db' });
+    assert.deepEqual(databaseLocation({ url: 'postgres://u@h/db' }, env), {
+      dialect: 'postgres',
+      url: 'postgres://u@h/db',
+    });
+    assert.deepEqual(databaseLocation({ url: 'postgresql://u@h/db' }, env), {
+      dialect: 'postgres',
+      url: 'postgresql://u@h/db',
+    });
+    assert.deepEqual(databaseLocation({ url: 'sqlite:///var/x/chat.db' }, env), {
+      dialect: 'sqlite',
+      path: '/var/x/chat.db',
+    });
+    assert.deepEqual(databaseLocation({ url: 'sqlite:data/chat.db' }, env), {
+      dialect: 'sqlite',
+      path: join(cwd, 'data/chat.db'),
+    });
+    assert.deepEqual(databaseLocation({ url: 'file:///var/my%20x/chat.db' }, env), {
+      dialect: 'sqlite',
+      path: '/var/my x/chat.db',
+    });
     assert.deepEqual(databaseLocation({ url: 'file:chat.db' }, env), { dialect: 'sqlite', path: join(cwd, 'chat.db') });
-    assert.deepEqual(databaseLocation({ sqlitePath: 'a.db' }, { DATABASE_URL: 'postgres://h/db' }), { dialect: 'sqlite', path: join(cwd, 'a.db') });
-    assert.deepEqual(databaseLocation({}, { DATABASE_URL: 'sqlite:///tmp/e.db' }), { dialect: 'sqlite', path: '/tmp/e.db' });
+    assert.deepEqual(databaseLocation({ sqlitePath: 'a.db' }, { DATABASE_URL: 'postgres://h/db' }), {
+      dialect: 'sqlite',
+      path: join(cwd, 'a.db'),
+    });
+    assert.deepEqual(databaseLocation({}, { DATABASE_URL: 'sqlite:///tmp/e.db' }), {
+      dialect: 'sqlite',
+      path: '/tmp/e.db',
+    });
   });
 
   test('any other URL is refused, naming it without its password and the accepted forms', async () => {
@@ -357,7 +442,11 @@ describe('choosing the database', () => {
     assert.match(err.message, /sqlite:\/\/\//);
     assert.doesNotMatch(err.message, /s3cret/);
     for (const url of ['sqlite://host/x.db', 'sqlite:', 'chat.sqlite3', 'redis://h']) {
-      assert.throws(() => databaseLocation({ url }, {}), (e: StoreError) => e.code === 'ERR_DATABASE_URL' && e.message.includes(url), url);
+      assert.throws(
+        () => databaseLocation({ url }, {}),
+        (e: StoreError) => e.code === 'ERR_DATABASE_URL' && e.message.includes(url),
+        url,
+      );
     }
     assert.throws(() => databaseLocation({ url: 'sqlite:a', sqlitePath: 'b' }, {}), StoreError);
     const env = { DATABASE_URL: 'mongodb://x' };
@@ -366,7 +455,10 @@ describe('choosing the database', () => {
 
   test('redactUrl hides passwords in the user part and in a password parameter', () => {
     assert.equal(redactUrl('postgres://u:pw@h:5432/db'), 'postgres://u:***@h:5432/db');
-    assert.equal(redactUrl('postgres://u@h/db?password=pw&sslmode=require'), 'postgres://u@h/db?password=***&sslmode=require');
+    assert.equal(
+      redactUrl('postgres://u@h/db?password=pw&sslmode=require'),
+      'postgres://u@h/db?password=***&sslmode=require',
+    );
     assert.equal(redactUrl('postgres://u:p@ss@h/db'), 'postgres://u:***@h/db');
     assert.equal(redactUrl('postgres://u@h/db'), 'postgres://u@h/db');
   });
@@ -402,10 +494,19 @@ describe('choosing the database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'canal-store-bad-'));
     try {
       const notADb = join(dir, 'text.sqlite3');
-      writeFileSync(notADb, 'this is not an SQLite database, only text that is long enough to have a header'.repeat(10));
-      await assert.rejects(openStore({ sqlitePath: notADb }), (e: StoreError) => e.code === 'ERR_DATABASE_UNAVAILABLE' && e.message.includes(notADb));
+      writeFileSync(
+        notADb,
+        'this is not an SQLite database, only text that is long enough to have a header'.repeat(10),
+      );
+      await assert.rejects(
+        openStore({ sqlitePath: notADb }),
+        (e: StoreError) => e.code === 'ERR_DATABASE_UNAVAILABLE' && e.message.includes(notADb),
+      );
       const underAFile = join(notADb, 'sub', 'chat.sqlite3');
-      await assert.rejects(openStore({ sqlitePath: underAFile }), (e: StoreError) => e.code === 'ERR_DATABASE_UNAVAILABLE' && e.message.includes(underAFile));
+      await assert.rejects(
+        openStore({ sqlitePath: underAFile }),
+        (e: StoreError) => e.code === 'ERR_DATABASE_UNAVAILABLE' && e.message.includes(underAFile),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -55,7 +55,10 @@ const http: Application = async (scope, receive, send) => {
     }
   }
   const body = Buffer.from(`${scope.method} ${scope.path} ${size}`);
-  const headers: [string, string][] = [['content-type', 'text/plain'], ['content-length', String(body.length)]];
+  const headers: [string, string][] = [
+    ['content-type', 'text/plain'],
+    ['content-length', String(body.length)],
+  ];
   await send({ type: 'http.response.start', status: 200, headers });
   await send({ type: 'http.response.body', body }).catch((err) => {
     if (!(err instanceof SendAfterCloseError)) throw err;
@@ -163,58 +166,81 @@ function report(t: TestContext, part: string, count: number): void {
 describe(`fuzz (seed ${SEED}, ${COUNT} cases a part; CANAL_FUZZ_SEED / CANAL_FUZZ_COUNT to change)`, () => {
   it(`(a) ${COUNT} generated and mutated HTTP requests over raw sockets`, async (t) => {
     let plainOk = 0;
-    await inBatches(COUNT, 16, 50, async (i) => {
-      const c = httpCase(caseRandom('http', i));
-      // A plain request has until its answer is whole (a slow machine must not fail it); the
-      // others get 400 ms, then the socket is cut whatever the server is doing.
-      const want = c.expect;
-      const whole = want?.status === 200 ? Buffer.from(`\r\n\r\n${want.body}`).toString('latin1') : ' 413 ';
-      const complete = (a: string) => want !== null && a.includes(whole);
-      const answer = (await exchange(c, want ? 3000 : 400, complete)).toString('latin1');
-      const status = /^HTTP\/1\.1 (\d{3}) /.exec(answer);
-      const seen = answer.length === 0 ? 'none' : (status?.[1] ?? 'other');
-      statuses.set(seen, (statuses.get(seen) ?? 0) + 1);
-      const label = caseLabel('http', i, c.bytes);
-      assert.ok(answer.length > 0 || c.expect?.status !== 200, `${label}: no answer to a plain request`);
-      if (answer.length === 0) return; // the server may close without a word (a body cut off by a 413 too)
-      const shown = JSON.stringify(answer.slice(0, 300));
-      assert.ok(status, `${label}: the answer does not start with a status line: ${shown}`);
-      const code = Number(status[1]);
-      assert.ok(code < 500, `${label}: answered ${code}: ${shown}`);
-      if (want?.status === 200) {
-        // A plain request reaches the app whole: its method, its decoded path, every byte of its body.
-        const ok = code === 200 && answer.endsWith(Buffer.from(`\r\n\r\n${want.body}`).toString('latin1'));
-        assert.ok(ok, `${label}: want 200 "${want.body}", got ${shown}`);
-        plainOk++;
-      } else if (want?.status === 413) {
-        assert.equal(code, 413, `${label}: a body over the limit`);
-        plainOk++;
-      }
-    }, (done) => healthy(`after ${done} HTTP cases (seed ${SEED})`));
+    await inBatches(
+      COUNT,
+      16,
+      50,
+      async (i) => {
+        const c = httpCase(caseRandom('http', i));
+        // A plain request has until its answer is whole (a slow machine must not fail it); the
+        // others get 400 ms, then the socket is cut whatever the server is doing.
+        const want = c.expect;
+        const whole = want?.status === 200 ? Buffer.from(`\r\n\r\n${want.body}`).toString('latin1') : ' 413 ';
+        const complete = (a: string) => want !== null && a.includes(whole);
+        const answer = (await exchange(c, want ? 3000 : 400, complete)).toString('latin1');
+        const status = /^HTTP\/1\.1 (\d{3}) /.exec(answer);
+        const seen = answer.length === 0 ? 'none' : (status?.[1] ?? 'other');
+        statuses.set(seen, (statuses.get(seen) ?? 0) + 1);
+        const label = caseLabel('http', i, c.bytes);
+        assert.ok(answer.length > 0 || c.expect?.status !== 200, `${label}: no answer to a plain request`);
+        if (answer.length === 0) return; // the server may close without a word (a body cut off by a 413 too)
+        const shown = JSON.stringify(answer.slice(0, 300));
+        assert.ok(status, `${label}: the answer does not start with a status line: ${shown}`);
+        const code = Number(status[1]);
+        assert.ok(code < 500, `${label}: answered ${code}: ${shown}`);
+        if (want?.status === 200) {
+          // A plain request reaches the app whole: its method, its decoded path, every byte of its body.
+          const ok = code === 200 && answer.endsWith(Buffer.from(`\r\n\r\n${want.body}`).toString('latin1'));
+          assert.ok(ok, `${label}: want 200 "${want.body}", got ${shown}`);
+          plainOk++;
+        } else if (want?.status === 413) {
+          assert.equal(code, 413, `${label}: a body over the limit`);
+          plainOk++;
+        }
+      },
+      (done) => healthy(`after ${done} HTTP cases (seed ${SEED})`),
+    );
     report(t, 'HTTP', COUNT);
     t.diagnostic(`${plainOk} plain requests answered as they must be (200 from the app with all of it, or 413)`);
-    t.diagnostic(`first answers: ${[...statuses].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    t.diagnostic(
+      `first answers: ${[...statuses]
+        .sort()
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}`,
+    );
   });
 
   it(`(b) ${COUNT} sequences of WebSocket frames after a real handshake`, async (t) => {
-    await inBatches(COUNT, 8, 50, async (i) => {
-      const c = frameCase(caseRandom('frames', i), MAX_MESSAGE);
-      await runFrameCase(i, c);
-    }, (done) => healthy(`after ${done} frame cases (seed ${SEED})`));
+    await inBatches(
+      COUNT,
+      8,
+      50,
+      async (i) => {
+        const c = frameCase(caseRandom('frames', i), MAX_MESSAGE);
+        await runFrameCase(i, c);
+      },
+      (done) => healthy(`after ${done} frame cases (seed ${SEED})`),
+    );
     report(t, 'WebSocket frames', COUNT);
   });
 
   it(`(c) ${COUNT} JSON and not-quite-JSON payloads to a JsonWebsocketConsumer`, async (t) => {
     const payloads = fc.sample(jsonPayload, { seed: SEED, numRuns: COUNT });
     const lanes: (Lane | null)[] = [null, null, null, null];
-    await inBatches(COUNT, 4, 100, async (i) => {
-      const lane = i % lanes.length;
-      lanes[lane] = await runJsonCase(i, payloads[i]!, lanes[lane] ?? null);
-    }, async (done) => {
-      for (const l of lanes) l?.ws.close();
-      lanes.fill(null);
-      await healthy(`after ${done} JSON cases (seed ${SEED})`);
-    });
+    await inBatches(
+      COUNT,
+      4,
+      100,
+      async (i) => {
+        const lane = i % lanes.length;
+        lanes[lane] = await runJsonCase(i, payloads[i]!, lanes[lane] ?? null);
+      },
+      async (done) => {
+        for (const l of lanes) l?.ws.close();
+        lanes.fill(null);
+        await healthy(`after ${done} JSON cases (seed ${SEED})`);
+      },
+    );
     report(t, 'JSON', COUNT);
   });
 
@@ -235,7 +261,12 @@ describe(`fuzz (seed ${SEED}, ${COUNT} cases a part; CANAL_FUZZ_SEED / CANAL_FUZ
 
 async function runFrameCase(i: number, c: FrameCase): Promise<void> {
   const shown = c.frames.map((f) => ({ ...f, payload: f.payload.toString('hex').slice(0, 40) }));
-  const label = () => caseLabel('frames', i, JSON.stringify(shown, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+  const label = () =>
+    caseLabel(
+      'frames',
+      i,
+      JSON.stringify(shown, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+    );
   const sock = connect(port, '127.0.0.1');
   sock.on('error', () => {});
   let received = Buffer.alloc(0);
@@ -320,7 +351,11 @@ async function runFrameCase(i: number, c: FrameCase): Promise<void> {
   // The valid part was answered in order: every pong, and the echoes (all of them when no fault
   // cut the connection; a prefix when one did, as a close may overtake an echo under way).
   const hex = (b: Buffer) => b.toString('hex');
-  assert.deepEqual(pongs().map((f) => hex(f.payload)), want.pongs.map(hex), `${label()}: pongs`);
+  assert.deepEqual(
+    pongs().map((f) => hex(f.payload)),
+    want.pongs.map(hex),
+    `${label()}: pongs`,
+  );
   const echoes = data().map((f) => (f.opcode === 1 ? f.payload.toString('utf8') : f.payload.toString('hex')));
   const expected = want.echoes.map((e) => (typeof e === 'string' ? e : e.toString('hex')));
   if (want.closeCode === null) assert.deepEqual(echoes, expected, `${label()}: echoes`);
@@ -366,7 +401,7 @@ const jsonPayload: fc.Arbitrary<JsonPayload> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.constantFrom(
-      { text: '[' .repeat(2000) + ']'.repeat(2000) },
+      { text: '['.repeat(2000) + ']'.repeat(2000) },
       { text: '{"a":'.repeat(500) + '1' + '}'.repeat(500) },
       { text: JSON.stringify({ big: 'x'.repeat(60_000) }) },
       { text: '"\\ud800"' },

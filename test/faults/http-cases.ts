@@ -54,7 +54,12 @@ function target(r: Rand, wild: boolean): { t: string; plain: boolean } {
   let t = '/';
   const parts = r.int(0, 4);
   for (let i = 0; i < parts; i++) t += encodeURIComponent(r.text(r.int(0, 8), r.chance(0.3))) + '/';
-  if (r.chance(0.4)) t += '?' + encodeURIComponent(r.text(r.int(0, 20))).replace(/%3D/g, '=').replace(/%26/g, '&');
+  if (r.chance(0.4))
+    t +=
+      '?' +
+      encodeURIComponent(r.text(r.int(0, 20)))
+        .replace(/%3D/g, '=')
+        .replace(/%26/g, '&');
   if (wild && r.chance(0.05)) t += 'x'.repeat(r.int(1000, 20000)); // past the head limit
   return { t, plain: true };
 }
@@ -115,9 +120,11 @@ function headerLines(r: Rand, body: Buffer, ws: boolean, wild: boolean): Head {
   for (let i = 0; i < extra; i++) {
     const kind = wild ? r.int(0, 9) : r.pick([0, 0, 0, 8, 9]);
     if (kind < 5) lines.push(`X-${r.text(r.int(1, 10)).replace(/[^A-Za-z0-9-]/g, 'a')}: ${r.text(r.int(0, 40))}`);
-    else if (kind === 5) lines.push(`${r.text(r.int(0, 12))}: ${r.text(r.int(0, 12))}`); // any name, legal or not
+    else if (kind === 5)
+      lines.push(`${r.text(r.int(0, 12))}: ${r.text(r.int(0, 12))}`); // any name, legal or not
     else if (kind === 6) lines.push(`X-Ctl: a${String.fromCharCode(r.pick([0, 1, 0x7f, 0x0b]))}b`);
-    else if (kind === 7) lines.push(`X-Folded: one\r\n two`); // obsolete line folding
+    else if (kind === 7)
+      lines.push(`X-Folded: one\r\n two`); // obsolete line folding
     else if (kind === 8) lines.push(`Cookie: ${r.text(r.int(0, 60))}`);
     else {
       const line = r.pick(['Expect: 100-continue', 'Connection: close', 'Connection: keep-alive', 'Accept: */*']);

@@ -94,5 +94,4 @@ describe('a WebSocket upgrade pipelined behind an unanswered request', () => {
     const switched = text.indexOf('HTTP/1.1 101 ');
     if (switched !== -1) assert.ok(text.endsWith('\r\n\r\n'), `after the 101: ${JSON.stringify(text.slice(switched))}`);
   });
-
 });

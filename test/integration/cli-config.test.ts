@@ -25,7 +25,10 @@ describe('canal --config', { concurrency: 4 }, () => {
     };\n`;
     writeFileSync(join(project, 'src', 'app.ts'), app('project app'));
     writeFileSync(join(elsewhere, 'app.ts'), app('app from the working directory'));
-    writeFileSync(join(project, 'canal.config.ts'), `export default { application: 'src/app.ts', server: { port: 0, accessLog: 'logs/access.log' } };\n`);
+    writeFileSync(
+      join(project, 'canal.config.ts'),
+      `export default { application: 'src/app.ts', server: { port: 0, accessLog: 'logs/access.log' } };\n`,
+    );
     writeFileSync(join(tmp.dir, 'broken.config.ts'), 'export default { application: \n');
     writeFileSync(join(tmp.dir, 'throws.config.mjs'), "throw new Error('SECRET_KEY is not set');\n");
   });
@@ -49,7 +52,10 @@ describe('canal --config', { concurrency: 4 }, () => {
     } finally {
       assert.equal(await stop(cli), 0);
     }
-    const flagged = await serve(['--config', join(project, 'canal.config.ts')], { cwd: elsewhere, env: { CANAL_CONFIG: join(tmp.dir, 'nowhere.ts') } });
+    const flagged = await serve(['--config', join(project, 'canal.config.ts')], {
+      cwd: elsewhere,
+      env: { CANAL_CONFIG: join(tmp.dir, 'nowhere.ts') },
+    });
     try {
       assert.equal((await get(flagged.url)).text, 'project app');
     } finally {
@@ -78,7 +84,10 @@ describe('canal --config', { concurrency: 4 }, () => {
     assert.equal(r.stderr, 'canal: CANAL_CONFIG /no/such/canal.config.ts: no file at /no/such/canal.config.ts\n');
     r = await runCli(['serve', '--config', '.'], { cwd: elsewhere });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^canal: --config \.: no canal\.config\.ts, canal\.config\.mts, canal\.config\.cts, canal\.config\.js, canal\.config\.mjs, canal\.config\.cjs in the folder .*elsewhere\n$/);
+    assert.match(
+      r.stderr,
+      /^canal: --config \.: no canal\.config\.ts, canal\.config\.mts, canal\.config\.cts, canal\.config\.js, canal\.config\.mjs, canal\.config\.cjs in the folder .*elsewhere\n$/,
+    );
   });
 
   it('a config that cannot be loaded: exit 2, naming the file and why', async () => {
@@ -92,18 +101,32 @@ describe('canal --config', { concurrency: 4 }, () => {
   });
 
   for (const [name, workers, pattern] of [
-    ['a string', "'thumbnails'", /workers must be an array of channel names, e\.g\. workers: \['thumbnails'\], not "thumbnails"/],
-    ['a process-local name', "['thumbnails', 'reply!x']", /workers\[1\]: channel "reply!x" must be a named channel \(no '!'\)/],
+    [
+      'a string',
+      "'thumbnails'",
+      /workers must be an array of channel names, e\.g\. workers: \['thumbnails'\], not "thumbnails"/,
+    ],
+    [
+      'a process-local name',
+      "['thumbnails', 'reply!x']",
+      /workers\[1\]: channel "reply!x" must be a named channel \(no '!'\)/,
+    ],
     ['an invalid name', "['thumb nails']", /workers\[0\]: channel name "thumb nails" is not valid/],
     ['a number', '[7]', /workers\[0\]: channel name a number is not valid/],
   ] as const) {
     it(`workers as ${name}: serve and worker exit 2 naming the file, the key and the value`, async () => {
       const file = join(tmp.dir, `workers-${name.replace(/\W+/g, '-')}.config.mjs`);
-      writeFileSync(file, `export default { application: ${JSON.stringify(join(FIXTURES, 'cli-jobs-app.ts'))}, workers: ${workers} };\n`);
+      writeFileSync(
+        file,
+        `export default { application: ${JSON.stringify(join(FIXTURES, 'cli-jobs-app.ts'))}, workers: ${workers} };\n`,
+      );
       for (const command of ['serve', 'worker']) {
         const r = await runCli([command, '--config', file]);
         assert.equal(r.code, 2, `${command}: ${r.stderr}`);
-        assert.match(r.stderr, new RegExp(`^canal: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ${pattern.source}`));
+        assert.match(
+          r.stderr,
+          new RegExp(`^canal: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ${pattern.source}`),
+        );
       }
     });
   }
@@ -111,18 +134,30 @@ describe('canal --config', { concurrency: 4 }, () => {
   it('worker with no channels and no workers in the config: exit 2 naming the key and the file', async () => {
     let r = await runCli(['worker'], { cwd: elsewhere });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /name at least one channel to read: canal worker thumbnails, or list them in workers of canal\.config\.ts/);
+    assert.match(
+      r.stderr,
+      /name at least one channel to read: canal worker thumbnails, or list them in workers of canal\.config\.ts/,
+    );
     r = await runCli(['worker', '--config', project]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`or list them in workers of ${join(project, 'canal.config.ts').replace(/\./g, '\\.')}`));
+    assert.match(
+      r.stderr,
+      new RegExp(`or list them in workers of ${join(project, 'canal.config.ts').replace(/\./g, '\\.')}`),
+    );
   });
 
   it("worker reads the config's workers, and on the in-memory layer says canal serve runs them", async () => {
     const file = join(tmp.dir, 'memory-workers.config.mjs');
-    writeFileSync(file, `export default { application: ${JSON.stringify(join(FIXTURES, 'cli-jobs-app.ts'))}, workers: ['thumbnails'] };\n`);
+    writeFileSync(
+      file,
+      `export default { application: ${JSON.stringify(join(FIXTURES, 'cli-jobs-app.ts'))}, workers: ['thumbnails'] };\n`,
+    );
     const r = await runCli(['worker', '--config', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /the in-memory layer lives inside one process.*canal serve runs the workers in its own process/);
+    assert.match(
+      r.stderr,
+      /the in-memory layer lives inside one process.*canal serve runs the workers in its own process/,
+    );
   });
 
   it('worker refuses a bad channel argument before reading anything (exit 2)', async () => {

@@ -13,8 +13,14 @@ describe('canal errors', { concurrency: 4 }, () => {
   const tmp = tempDir();
   before(() => {
     writeFileSync(join(tmp.dir, 'broken.ts'), 'export const app = async () => {};\nconst = 1;\n');
-    writeFileSync(join(tmp.dir, 'throws.ts'), 'const port = 1;\nthrow new Error(`cannot reach the database on ${port}`);\n');
-    writeFileSync(join(tmp.dir, 'bad-dep.ts'), "import { x } from './nowhere.js';\nexport default async () => { void x; };\n");
+    writeFileSync(
+      join(tmp.dir, 'throws.ts'),
+      'const port = 1;\nthrow new Error(`cannot reach the database on ${port}`);\n',
+    );
+    writeFileSync(
+      join(tmp.dir, 'bad-dep.ts'),
+      "import { x } from './nowhere.js';\nexport default async () => { void x; };\n",
+    );
   });
   after(() => tmp.remove());
 
@@ -53,20 +59,29 @@ describe('canal errors', { concurrency: 4 }, () => {
   it('a missing export: exit 1, the module, the export and the exports that exist', async () => {
     const r = await runCli(['serve', `${APP}:nope`, '--port', '0']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cli-app\.ts has no export 'nope'; it exports default, notAnApp, other \(functions: default, other\)/);
+    assert.match(
+      r.stderr,
+      /cli-app\.ts has no export 'nope'; it exports default, notAnApp, other \(functions: default, other\)/,
+    );
   });
 
   it('an export that is not a function: exit 1 saying what it is', async () => {
     const r = await runCli(['serve', `${APP}:notAnApp`, '--port', '0']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cli-app\.ts: export 'notAnApp' is a number, not an application .*functions: default, other/);
+    assert.match(
+      r.stderr,
+      /cli-app\.ts: export 'notAnApp' is a number, not an application .*functions: default, other/,
+    );
   });
 
   it('no default or application export: exit 1 and how to name one', async () => {
     writeFileSync(join(tmp.dir, 'named.ts'), 'export const chat = async () => {};\n');
     const r = await runCli(['serve', 'named.ts', '--port', '0'], { cwd: tmp.dir });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /has no export 'default' or 'application'; it exports chat .*canal serve named\.ts:<export>/);
+    assert.match(
+      r.stderr,
+      /has no export 'default' or 'application'; it exports chat .*canal serve named\.ts:<export>/,
+    );
   });
 
   it('a package that does not exist: exit 1', async () => {
@@ -124,8 +139,14 @@ describe('canal errors', { concurrency: 4 }, () => {
       writeFileSync(join(dir.dir, 'canal.config.mjs'), "export default { application: 'x.ts', servr: {} };\n");
       let r = await runCli(['serve'], { cwd: dir.dir });
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /canal\.config\.mjs: unknown config key 'servr'; known keys: application, channelLayers, server/);
-      writeFileSync(join(dir.dir, 'canal.config.mjs'), "export default { application: 'x.ts', server: { pingIntervalMs: -5 } };\n");
+      assert.match(
+        r.stderr,
+        /canal\.config\.mjs: unknown config key 'servr'; known keys: application, channelLayers, server/,
+      );
+      writeFileSync(
+        join(dir.dir, 'canal.config.mjs'),
+        "export default { application: 'x.ts', server: { pingIntervalMs: -5 } };\n",
+      );
       r = await runCli(['serve'], { cwd: dir.dir });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /canal\.config\.mjs: server option 'pingIntervalMs' must be a whole number ≥ 0, not -5/);

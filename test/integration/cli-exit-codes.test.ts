@@ -45,7 +45,7 @@ describe('canal exit codes', { concurrency: 2 }, () => {
     assert.equal(r.stdout, '');
   });
 
-  it('help and a command\'s --help or -h: exit 0, on stdout', async () => {
+  it("help and a command's --help or -h: exit 0, on stdout", async () => {
     for (const args of [['help'], ['send', '--help'], ['group-send', '-h'], ['worker', '-h']]) {
       const r = await runCli(args);
       assert.equal(r.code, 0, args.join(' '));

@@ -20,9 +20,21 @@ export interface Cli {
 }
 
 export function startCli(args: string[], { cwd = ROOT, env = {} as Record<string, string | undefined> } = {}): Cli {
-  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: undefined, HOST: undefined, LAYER: undefined, REDIS_URL: undefined, CANAL_LOG_LEVEL: undefined, ...env };
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: undefined,
+    HOST: undefined,
+    LAYER: undefined,
+    REDIS_URL: undefined,
+    CANAL_LOG_LEVEL: undefined,
+    ...env,
+  };
   for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: childEnv as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -75,7 +87,10 @@ export function startCli(args: string[], { cwd = ROOT, env = {} as Record<string
 }
 
 /** Runs a command that is expected to end by itself. */
-export async function runCli(args: string[], options?: Parameters<typeof startCli>[1]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  options?: Parameters<typeof startCli>[1],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cli = startCli(args, options);
   const code = await cli.exited();
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };

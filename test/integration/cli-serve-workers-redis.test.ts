@@ -30,7 +30,10 @@ describe('canal serve and canal worker: workers on a Redis layer', () => {
     prefixes.push(prefix);
     const channel = `jobs-${randomBytes(4).toString('hex')}`;
     const config = join(tmp.dir, 'worker-flag.config.mjs');
-    writeFileSync(config, `export default { channelLayers: { default: { backend: 'redis', options: { hosts: [${JSON.stringify(REDIS_URL)}], prefix: '${prefix}', blockTimeout: 1 } } } };\n`);
+    writeFileSync(
+      config,
+      `export default { channelLayers: { default: { backend: 'redis', options: { hosts: [${JSON.stringify(REDIS_URL)}], prefix: '${prefix}', blockTimeout: 1 } } } };\n`,
+    );
     const cli = await serve([APP, '--port', '0', '--config', config, '--worker', channel]);
     try {
       assert.match(cli.stdout(), new RegExp(`canal: running workers for ${channel} in this process \\(--worker\\)`));
@@ -51,7 +54,12 @@ describe('canal serve and canal worker: workers on a Redis layer', () => {
     );
     const server = await serve(['--port', '0'], { cwd: tmp.dir });
     try {
-      assert.match(server.stdout(), new RegExp(`canal: not running workers for ${channel} here: on a shared layer they belong to canal worker processes`));
+      assert.match(
+        server.stdout(),
+        new RegExp(
+          `canal: not running workers for ${channel} here: on a shared layer they belong to canal worker processes`,
+        ),
+      );
       assert.doesNotMatch(server.stdout(), /canal: running workers for/);
       assert.equal((await get(`${server.url}/enqueue?channel=${channel}&id=queued`)).status, 202);
       await new Promise((r) => setTimeout(r, 800));
@@ -62,7 +70,10 @@ describe('canal serve and canal worker: workers on a Redis layer', () => {
       const worker = startCli(['worker'], { cwd: tmp.dir });
       try {
         await worker.waitFor(new RegExp(`canal: worker reading ${channel} \\(pid ${worker.child.pid}\\)`));
-        await worker.waitFor(new RegExp(`fixture: ${channel} done queued \\(lifespan before, pid ${worker.child.pid}\\)`), 5000);
+        await worker.waitFor(
+          new RegExp(`fixture: ${channel} done queued \\(lifespan before, pid ${worker.child.pid}\\)`),
+          5000,
+        );
       } finally {
         assert.equal(await stop(worker), 0);
       }

@@ -32,7 +32,10 @@ describe('canal serve: in-process workers on the in-memory layer', { concurrency
   it("runs the config's workers after lifespan startup, on the layer the app sends to", async () => {
     const cli = await serve(['--port', '0'], { cwd: tmp.dir });
     try {
-      assert.match(cli.stdout(), /canal: running workers for jobs in this process \(in-memory layer; with Redis run canal worker\)/);
+      assert.match(
+        cli.stdout(),
+        /canal: running workers for jobs in this process \(in-memory layer; with Redis run canal worker\)/,
+      );
       await enqueue(cli, 'id=first');
       await cli.waitFor(new RegExp(`fixture: jobs done first \\(lifespan up, pid ${cli.child.pid}\\)`), 5000);
     } finally {
@@ -41,7 +44,17 @@ describe('canal serve: in-process workers on the in-memory layer', { concurrency
   });
 
   it('--worker runs channels the config does not list (a,b and repeated), --worker-concurrency N at once', async () => {
-    const cli = await serve([APP, '--port', '0', '--worker', 'jobs,mail', '--worker', 'jobs', '--worker-concurrency', '2']);
+    const cli = await serve([
+      APP,
+      '--port',
+      '0',
+      '--worker',
+      'jobs,mail',
+      '--worker',
+      'jobs',
+      '--worker-concurrency',
+      '2',
+    ]);
     try {
       assert.match(cli.stdout(), /canal: running workers for jobs, mail in this process \(--worker\)/);
       await enqueue(cli, 'id=a&ms=700');
@@ -130,7 +143,8 @@ describe('canal serve: in-process workers on the in-memory layer', { concurrency
   it('serve --help and worker --help list the worker and config flags', async () => {
     const help = startCli(['serve', '--help']);
     assert.equal(await help.exited(), 0);
-    for (const flag of ['--worker CHANNEL', '--no-workers', '--worker-concurrency N', '--config PATH']) assert.ok(help.stdout().includes(flag), `serve --help mentions ${flag}`);
+    for (const flag of ['--worker CHANNEL', '--no-workers', '--worker-concurrency N', '--config PATH'])
+      assert.ok(help.stdout().includes(flag), `serve --help mentions ${flag}`);
     const worker = await runCli(['worker', '--help']);
     assert.equal(worker.code, 0);
     assert.match(worker.stdout, /default: workers of canal\.config\.ts/);

@@ -93,7 +93,10 @@ describe('canal serve', { concurrency: 3 }, () => {
           await send({ type: 'http.response.body', body: 'config app at ' + scope.root_path });
         };\n`,
       );
-      writeFileSync(join(tmp.dir, 'canal.config.ts'), `export default { application: './app.ts:api', server: { port: 0, rootPath: '/from-config' } };\n`);
+      writeFileSync(
+        join(tmp.dir, 'canal.config.ts'),
+        `export default { application: './app.ts:api', server: { port: 0, rootPath: '/from-config' } };\n`,
+      );
       const cli = await serve([], { cwd: tmp.dir });
       try {
         assert.equal((await get(cli.url)).text, 'config app at /from-config');
@@ -202,7 +205,10 @@ describe('canal serve', { concurrency: 3 }, () => {
     } finally {
       assert.equal(await stop(cli), 0);
     }
-    const lines = cli.stderr().split('\n').filter((l) => l.includes('the application raised'));
+    const lines = cli
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('the application raised'));
     assert.equal(lines.length, 1, cli.stderr());
     assert.match(lines[0]!, /ERROR \[server\] GET \/raise: the application raised Error: fixture failure on purpose/);
   });
@@ -217,7 +223,9 @@ describe('canal serve', { concurrency: 3 }, () => {
     });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => ws.send('ping'));
-      ws.once('message', (data) => (String(data) === 'ping' ? resolve() : reject(new Error(`echo was ${String(data)}`))));
+      ws.once('message', (data) =>
+        String(data) === 'ping' ? resolve() : reject(new Error(`echo was ${String(data)}`)),
+      );
       ws.once('error', reject);
     });
     cli.child.kill('SIGTERM');
@@ -259,7 +267,25 @@ describe('canal serve', { concurrency: 3 }, () => {
   it('serve --help lists every flag and exits 0', async () => {
     const cli = startCli(['serve', '--help']);
     assert.equal(await cli.exited(), 0);
-    for (const flag of ['--host', '--port', '--root-path', '--websocket-max-message-size', '--websocket-handshake-timeout', '--ping-interval', '--ping-timeout', '--websocket-timeout', '--http-timeout', '--application-close-timeout', '--max-request-body-size', '--max-header-count', '--max-header-size', '--max-buffered-bytes', '--drain-timeout', '--access-log', '--log-level']) {
+    for (const flag of [
+      '--host',
+      '--port',
+      '--root-path',
+      '--websocket-max-message-size',
+      '--websocket-handshake-timeout',
+      '--ping-interval',
+      '--ping-timeout',
+      '--websocket-timeout',
+      '--http-timeout',
+      '--application-close-timeout',
+      '--max-request-body-size',
+      '--max-header-count',
+      '--max-header-size',
+      '--max-buffered-bytes',
+      '--drain-timeout',
+      '--access-log',
+      '--log-level',
+    ]) {
       assert.ok(cli.stdout().includes(flag), `--help mentions ${flag}`);
     }
   });

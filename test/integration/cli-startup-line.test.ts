@@ -51,7 +51,10 @@ describe('start-up lines', { concurrency: 3 }, () => {
     try {
       await cli.waitFor(/canal: worker reading jobs/);
       const layer = `layer redis-pubsub (redis://reader:****@127.0.0.1:${port}/1)`;
-      const line = cli.stdout().split('\n').find((l) => l.startsWith('canal: worker reading jobs (pid '));
+      const line = cli
+        .stdout()
+        .split('\n')
+        .find((l) => l.startsWith('canal: worker reading jobs (pid '));
       assert.ok(line?.endsWith(`), app test/fixtures/cli-worker-app.ts:worker, ${layer}`), cli.stdout());
     } finally {
       assert.equal(await stop(cli), 0);

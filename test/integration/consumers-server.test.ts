@@ -83,7 +83,9 @@ function client(port: number, path: string) {
     ws.once('error', reject);
   });
   opened.catch(() => undefined); // a refused handshake is asserted elsewhere, not an unhandled rejection
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
   return {
     ws,
     opened,
@@ -97,7 +99,10 @@ function client(port: number, path: string) {
 
 function within<T>(p: Promise<T>, ms = 2000): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 describe('consumers on the real server', () => {
@@ -151,7 +156,11 @@ describe('consumers on the real server', () => {
     const port = await serve();
     let body = '';
     const req = request({ host: '127.0.0.1', port, path: '/ticks' });
-    const res = await within(new Promise<import('node:http').IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject).end()));
+    const res = await within(
+      new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+        req.once('response', resolve).once('error', reject).end(),
+      ),
+    );
     assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
     res.on('data', (d) => (body += String(d)));
     res.on('error', () => undefined);

@@ -11,7 +11,13 @@ class Upload extends HttpConsumer {
   static override channelLayerAlias = null;
   override async handle(body: Buffer): Promise<void> {
     const form = await this.parseForm(body, { maxFileBytes: 4 * 1024 * 1024 });
-    const files = form.files.map((f) => ({ field: f.field, filename: f.filename, type: f.contentType, size: f.size, sha256: createHash('sha256').update(f.data).digest('hex') }));
+    const files = form.files.map((f) => ({
+      field: f.field,
+      filename: f.filename,
+      type: f.contentType,
+      size: f.size,
+      sha256: createHash('sha256').update(f.data).digest('hex'),
+    }));
     await this.sendResponse(200, JSON.stringify({ fields: form.lists, files }), [['content-type', 'application/json']]);
   }
 }
@@ -20,7 +26,8 @@ let server: CanalServer;
 let url: string;
 before(async () => {
   const consumer = Upload.asApp();
-  const app: Application = async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : consumer(scope, receive, send));
+  const app: Application = async (scope, receive, send) =>
+    scope.type === 'lifespan' ? undefined : consumer(scope, receive, send);
   server = createServer(app, { port: 0, drainTimeoutMs: 2000 });
   url = `http://127.0.0.1:${(await server.listen()).port}`;
 });
@@ -38,12 +45,24 @@ describe('forms under the server', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), {
       fields: { caption: ['sunset'], tag: ['a', 'b'] },
-      files: [{ field: 'image', filename: 'sunset.jpg', type: 'image/jpeg', size: image.length, sha256: createHash('sha256').update(image).digest('hex') }],
+      files: [
+        {
+          field: 'image',
+          filename: 'sunset.jpg',
+          type: 'image/jpeg',
+          size: image.length,
+          sha256: createHash('sha256').update(image).digest('hex'),
+        },
+      ],
     });
   });
 
   test('an urlencoded form from fetch', async () => {
-    const res = await fetch(url + '/upload', { method: 'POST', body: new URLSearchParams({ name: 'Zoë', note: 'a&b=c' }), signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url + '/upload', {
+      method: 'POST',
+      body: new URLSearchParams({ name: 'Zoë', note: 'a&b=c' }),
+      signal: AbortSignal.timeout(5000),
+    });
     assert.deepEqual(await res.json(), { fields: { name: ['Zoë'], note: ['a&b=c'] }, files: [] });
   });
 

@@ -78,9 +78,15 @@ function drive(handler: NodeHttpHandler, scope: HttpScope, options?: { highWater
       await within(done, 'the app to return');
       const start = outputs[0];
       assert.equal(start?.type, 'http.response.start');
-      const headers = [...((start as { headers: Iterable<[unknown, unknown]> }).headers ?? [])].map(([k, v]) => [String(k), String(v)] as [string, string]);
+      const headers = [...((start as { headers: Iterable<[unknown, unknown]> }).headers ?? [])].map(
+        ([k, v]) => [String(k), String(v)] as [string, string],
+      );
       const chunks = outputs.slice(1).map((e) => Buffer.from((e as { body?: Uint8Array }).body ?? '').toString());
-      assert.equal((outputs.at(-1) as { more_body?: boolean }).more_body ?? false, false, 'the last event ends the body');
+      assert.equal(
+        (outputs.at(-1) as { more_body?: boolean }).more_body ?? false,
+        false,
+        'the last event ends the body',
+      );
       return { status: (start as { status: number }).status, headers, body: chunks.join(''), chunks };
     },
   };
@@ -146,7 +152,20 @@ describe('nodeHttpApp: what the handler sees', () => {
       method: 'GET',
       url: '/items/a%20b?x=1&x=2',
       httpVersion: '1.1',
-      rawHeaders: ['host', 'example.test', 'x-tag', 'one', 'x-tag', 'two', 'cookie', 'a=1', 'cookie', 'b=2', 'host', 'ignored.test'],
+      rawHeaders: [
+        'host',
+        'example.test',
+        'x-tag',
+        'one',
+        'x-tag',
+        'two',
+        'cookie',
+        'a=1',
+        'cookie',
+        'b=2',
+        'host',
+        'ignored.test',
+      ],
       headers: { host: 'example.test', 'x-tag': 'one, two', cookie: 'a=1; b=2' },
       remoteAddress: '10.1.2.3',
       remotePort: 4567,
@@ -158,13 +177,16 @@ describe('nodeHttpApp: what the handler sees', () => {
   it('streams the request body in as it arrives, and ends it on the last chunk', async () => {
     const got: string[] = [];
     let ended = false;
-    const d = drive((req, res) => {
-      req.on('data', (chunk: Buffer) => got.push(chunk.toString()));
-      req.on('end', () => {
-        ended = true;
-        res.end(`${got.length} chunks`);
-      });
-    }, scope('POST', '/up'));
+    const d = drive(
+      (req, res) => {
+        req.on('data', (chunk: Buffer) => got.push(chunk.toString()));
+        req.on('end', () => {
+          ended = true;
+          res.end(`${got.length} chunks`);
+        });
+      },
+      scope('POST', '/up'),
+    );
     d.body('one', true);
     await within(
       (async () => {
@@ -184,11 +206,14 @@ describe('nodeHttpApp: what the handler sees', () => {
 
   it('pulls the body only as fast as the handler reads it', async () => {
     let request!: IncomingMessage;
-    const d = drive((req, res) => {
-      request = req;
-      req.pause();
-      req.on('end', () => res.end('done'));
-    }, scope('POST', '/slow'));
+    const d = drive(
+      (req, res) => {
+        request = req;
+        req.pause();
+        req.on('end', () => res.end('done'));
+      },
+      scope('POST', '/slow'),
+    );
     const chunk = Buffer.alloc(32 * 1024, 1);
     for (let i = 0; i < 40; i++) d.input({ type: 'http.request', body: chunk, more_body: i < 39 });
     await tick();
@@ -209,22 +234,25 @@ describe('nodeHttpApp: the response as events', () => {
     const gate = new Promise<void>((r) => (release = r));
     let finished = false;
     let closed = false;
-    const d = drive(async (_req, res) => {
-      res.on('finish', () => (finished = true));
-      res.on('close', () => (closed = true));
-      res.setHeader('x-one', '1');
-      res.writeHead(201, 'Made', [
-        ['set-cookie', 'a=1'],
-        ['set-cookie', 'b=2'],
-        ['content-type', 'text/plain'],
-      ]);
-      assert.equal(res.headersSent, true);
-      assert.throws(() => res.setHeader('x-late', '1'), { code: 'ERR_HTTP_HEADERS_SENT' });
-      res.write('first,');
-      await gate;
-      res.write(Buffer.from('second,'));
-      res.end('last');
-    }, scope('GET', '/made'));
+    const d = drive(
+      async (_req, res) => {
+        res.on('finish', () => (finished = true));
+        res.on('close', () => (closed = true));
+        res.setHeader('x-one', '1');
+        res.writeHead(201, 'Made', [
+          ['set-cookie', 'a=1'],
+          ['set-cookie', 'b=2'],
+          ['content-type', 'text/plain'],
+        ]);
+        assert.equal(res.headersSent, true);
+        assert.throws(() => res.setHeader('x-late', '1'), { code: 'ERR_HTTP_HEADERS_SENT' });
+        res.write('first,');
+        await gate;
+        res.write(Buffer.from('second,'));
+        res.end('last');
+      },
+      scope('GET', '/made'),
+    );
     d.body('');
     // The first chunk goes out while the handler is still waiting.
     const first = await d.output(1);
@@ -251,10 +279,13 @@ describe('nodeHttpApp: the response as events', () => {
     assert.deepEqual(got.headers, [['content-length', '5']]);
     assert.equal(got.body, 'hello');
 
-    const h = drive((_req, res) => {
-      res.setHeader('content-length', '5');
-      res.end('hello');
-    }, scope('HEAD', '/'));
+    const h = drive(
+      (_req, res) => {
+        res.setHeader('content-length', '5');
+        res.end('hello');
+      },
+      scope('HEAD', '/'),
+    );
     h.body('');
     const head = await h.response();
     assert.deepEqual(head.headers, [['content-length', '5']]);
@@ -270,14 +301,20 @@ describe('nodeHttpApp: the response as events', () => {
     };
     const res = await new HttpCommunicator(nodeHttpApp(handler), 'GET', '/t').getResponse(TIMEOUT_MS);
     assert.equal(res.text(), 'body');
-    assert.deepEqual(res.trailers.map(([k, v]) => [k.toString(), v.toString()]), [['x-checksum', 'abc123']]);
+    assert.deepEqual(
+      res.trailers.map(([k, v]) => [k.toString(), v.toString()]),
+      [['x-checksum', 'abc123']],
+    );
 
     // Without the extension in the scope the body simply ends.
     const d = drive(handler, scope('GET', '/t', { scope: { extensions: {} } }));
     d.body('');
     const plain = await d.response();
     assert.equal(plain.body, 'body');
-    assert.equal(d.outputs.some((e) => e.type === 'http.response.trailers'), false);
+    assert.equal(
+      d.outputs.some((e) => e.type === 'http.response.trailers'),
+      false,
+    );
   });
 
   it('applies backpressure: write() returns false past highWaterMark and drain follows', async () => {
@@ -329,7 +366,9 @@ describe('nodeHttpApp inside middleware', () => {
     const res = await new HttpCommunicator(withCookie, 'GET', '/page').getResponse(TIMEOUT_MS);
     assert.equal(res.status, 200);
     assert.equal(res.text(), 'page');
-    const cookies = res.headers.filter(([k]) => k.toString() === 'set-cookie').map(([, v]) => v.toString().split(';')[0]);
+    const cookies = res.headers
+      .filter(([k]) => k.toString() === 'set-cookie')
+      .map(([, v]) => v.toString().split(';')[0]);
     assert.deepEqual(cookies, ['framework=yes', 'sessionid=abc']);
   });
 });
@@ -337,12 +376,15 @@ describe('nodeHttpApp inside middleware', () => {
 describe('nodeHttpApp: disconnects', () => {
   it('aborts the request when the client leaves mid-body, and returns', async () => {
     const events: string[] = [];
-    const d = drive((req, res) => {
-      req.on('aborted', () => events.push('req aborted'));
-      req.on('close', () => events.push('req close'));
-      res.on('close', () => events.push('res close'));
-      req.on('data', () => {});
-    }, scope('POST', '/upload'));
+    const d = drive(
+      (req, res) => {
+        req.on('aborted', () => events.push('req aborted'));
+        req.on('close', () => events.push('req close'));
+        res.on('close', () => events.push('res close'));
+        req.on('data', () => {});
+      },
+      scope('POST', '/upload'),
+    );
     d.body('part', true);
     d.input({ type: 'http.disconnect' });
     await within(d.done, 'the app to return after the disconnect');
@@ -352,10 +394,13 @@ describe('nodeHttpApp: disconnects', () => {
 
   it('closes the response when the client leaves while the handler waits', async () => {
     let closed = false;
-    const d = drive((_req, res) => {
-      res.on('close', () => (closed = true));
-      res.write('partial'); // then never ends: a long poll
-    }, scope('GET', '/poll'));
+    const d = drive(
+      (_req, res) => {
+        res.on('close', () => (closed = true));
+        res.write('partial'); // then never ends: a long poll
+      },
+      scope('GET', '/poll'),
+    );
     d.body('');
     await d.output(1);
     d.input({ type: 'http.disconnect' });
@@ -368,9 +413,12 @@ describe('nodeHttpApp: errors', () => {
   it('answers 500 when the handler throws before responding, logged once with the path', async () => {
     const logs = captureLogs();
     try {
-      const d = drive(() => {
-        throw new Error('sync failure');
-      }, scope('GET', '/explode'));
+      const d = drive(
+        () => {
+          throw new Error('sync failure');
+        },
+        scope('GET', '/explode'),
+      );
       d.body('');
       const res = await d.response();
       assert.equal(res.status, 500);
@@ -386,16 +434,22 @@ describe('nodeHttpApp: errors', () => {
   it("answers 500 when an async handler's promise rejects, or an 'error' is emitted on res", async () => {
     const logs = captureLogs();
     try {
-      const a = drive(async () => {
-        await tick();
-        throw new Error('async failure');
-      }, scope('GET', '/async'));
+      const a = drive(
+        async () => {
+          await tick();
+          throw new Error('async failure');
+        },
+        scope('GET', '/async'),
+      );
       a.body('');
       assert.equal((await a.response()).status, 500);
 
-      const b = drive((_req, res) => {
-        setImmediate(() => res.emit('error', new Error('emitted failure')));
-      }, scope('GET', '/emitted'));
+      const b = drive(
+        (_req, res) => {
+          setImmediate(() => res.emit('error', new Error('emitted failure')));
+        },
+        scope('GET', '/emitted'),
+      );
       b.body('');
       assert.equal((await b.response()).status, 500);
       assert.equal(logs.lines.length, 2, logs.lines.join('\n'));
@@ -405,10 +459,13 @@ describe('nodeHttpApp: errors', () => {
   });
 
   it('cuts the response (the app raises) when the handler fails after it started', async () => {
-    const d = drive((_req, res) => {
-      res.write('half');
-      setImmediate(() => res.destroy(new Error('gave up')));
-    }, scope('GET', '/half'));
+    const d = drive(
+      (_req, res) => {
+        res.write('half');
+        setImmediate(() => res.destroy(new Error('gave up')));
+      },
+      scope('GET', '/half'),
+    );
     d.body('');
     await assert.rejects(within(d.done, 'the app to raise'), /gave up/);
     assert.equal(d.outputs.at(-1)?.type, 'http.response.body');
@@ -418,8 +475,15 @@ describe('nodeHttpApp: errors', () => {
   it('refuses scopes other than http, naming the type', async () => {
     const app = nodeHttpApp((_req, res) => res.end());
     await assert.rejects(
-      app(websocketScope('/ws'), async () => ({ type: 'websocket.connect' }), async () => {}),
-      (err: unknown) => err instanceof UnknownScopeTypeError && err.code === 'ERR_UNKNOWN_SCOPE_TYPE' && /'websocket'/.test(err.message),
+      app(
+        websocketScope('/ws'),
+        async () => ({ type: 'websocket.connect' }),
+        async () => {},
+      ),
+      (err: unknown) =>
+        err instanceof UnknownScopeTypeError &&
+        err.code === 'ERR_UNKNOWN_SCOPE_TYPE' &&
+        /'websocket'/.test(err.message),
     );
   });
 
@@ -450,10 +514,13 @@ describe('nodeHttpApp on the real server', () => {
         }
         res.end('fine');
       });
-      server = createServer(async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)), {
-        host: '127.0.0.1',
-        port: 0,
-      });
+      server = createServer(
+        async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)),
+        {
+          host: '127.0.0.1',
+          port: 0,
+        },
+      );
       const { port } = await server.listen();
       base = `http://127.0.0.1:${port}`;
       const get = (p: string) => fetch(base + p, { signal: AbortSignal.timeout(5000) });

@@ -75,12 +75,18 @@ describe('canal serve examples/http-apps/*', () => {
         assert.deepEqual(await res.json(), { hello: 'canal', from: name });
         assert.equal(await wsEcho(`ws://127.0.0.1:${port}/ws/echo`, 'ping'), 'ping');
         // the framework writes the Canal session; the WebSocket consumer beside it reads it
-        const remember = await fetch(`http://127.0.0.1:${port}/remember?name=ada`, { signal: AbortSignal.timeout(5000) });
+        const remember = await fetch(`http://127.0.0.1:${port}/remember?name=ada`, {
+          signal: AbortSignal.timeout(5000),
+        });
         assert.deepEqual(await remember.json(), { remembered: 'ada' });
         const cookie = remember.headers.get('set-cookie')!.split(';')[0]!;
         assert.match(cookie, /^sessionid=/);
         assert.deepEqual(JSON.parse(await firstFrame(`ws://127.0.0.1:${port}/ws/session`, cookie)), { name: 'ada' });
-        assert.deepEqual(JSON.parse(await firstFrame(`ws://127.0.0.1:${port}/ws/session`)), { name: null }, 'no cookie, no session');
+        assert.deepEqual(
+          JSON.parse(await firstFrame(`ws://127.0.0.1:${port}/ws/session`)),
+          { name: null },
+          'no cookie, no session',
+        );
       } finally {
         assert.equal(await stop(child), 0, output());
       }

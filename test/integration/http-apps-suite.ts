@@ -56,7 +56,8 @@ export function frameworkSuite(name: string, makeHandler: () => Handler | Promis
     let server: CanalServer;
     let base = '';
     let wsBase = '';
-    const get = (p: string, init: RequestInit = {}) => fetch(base + p, { signal: AbortSignal.timeout(TIMEOUT_MS), ...init });
+    const get = (p: string, init: RequestInit = {}) =>
+      fetch(base + p, { signal: AbortSignal.timeout(TIMEOUT_MS), ...init });
 
     before(async () => {
       server = createServer(mount(await makeHandler()), { host: '127.0.0.1', port: 0 });

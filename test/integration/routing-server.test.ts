@@ -6,11 +6,13 @@ import type { Application } from '../../src/asgi/types.ts';
 import { createServer, type CanalServer } from '../../src/server/server.ts';
 import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.ts';
 
-const json = (value: unknown): Application => async (_s, receive, send) => {
-  await receive();
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
-  await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(value)) });
-};
+const json =
+  (value: unknown): Application =>
+  async (_s, receive, send) => {
+    await receive();
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
+    await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(value)) });
+  };
 const room: Application = async (scope, receive, send) => {
   if (scope.type === 'http') return json(scope.url_route)(scope, receive, send);
   await receive();
@@ -37,7 +39,10 @@ after(async () => {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)))]);
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms))),
+  ]);
 }
 
 test('HTTP: a routed path gets url_route; an unknown one gets a 404 naming it', async () => {
@@ -51,22 +56,30 @@ test('HTTP: a routed path gets url_route; an unknown one gets a 404 naming it', 
 
 test('WebSocket: a nested route connects with merged url_route; an unknown path is refused with 403', async () => {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/rooms/lobby/`);
-  const first = await withTimeout(new Promise<string>((resolve, reject) => {
-    ws.once('message', (data) => resolve(data.toString()));
-    ws.once('error', reject);
-  }), 3000, 'first frame');
+  const first = await withTimeout(
+    new Promise<string>((resolve, reject) => {
+      ws.once('message', (data) => resolve(data.toString()));
+      ws.once('error', reject);
+    }),
+    3000,
+    'first frame',
+  );
   assert.deepEqual(JSON.parse(first), { args: [], kwargs: { name: 'lobby' } });
   ws.close();
 
   const refused = new WebSocket(`ws://127.0.0.1:${port}/ws/unknown/`);
-  const status = await withTimeout(new Promise<number>((resolve, reject) => {
-    refused.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      refused.terminate();
-    });
-    refused.once('open', () => reject(new Error('the handshake should have been refused')));
-    refused.once('error', () => undefined);
-  }), 3000, 'refusal');
+  const status = await withTimeout(
+    new Promise<number>((resolve, reject) => {
+      refused.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        refused.terminate();
+      });
+      refused.once('open', () => reject(new Error('the handshake should have been refused')));
+      refused.once('error', () => undefined);
+    }),
+    3000,
+    'refusal',
+  );
   assert.equal(status, 403);
 });

@@ -18,7 +18,10 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function serve(app: Application, options: ServerOptions = {}): Promise<{ url: string; port: number; server: CanalServer }> {
+async function serve(
+  app: Application,
+  options: ServerOptions = {},
+): Promise<{ url: string; port: number; server: CanalServer }> {
   const server = createServer(app, { port: 0, drainTimeoutMs: 2000, ...options });
   servers.push(server);
   const { port } = await server.listen();
@@ -26,16 +29,21 @@ async function serve(app: Application, options: ServerOptions = {}): Promise<{ u
 }
 
 /** An app that ignores the lifespan scope (returns at once: no lifespan support). */
-const httpOnly = (app: Application): Application => async (scope, receive, send) => {
-  if (scope.type === 'lifespan') return;
-  await app(scope, receive, send);
-};
+const httpOnly =
+  (app: Application): Application =>
+  async (scope, receive, send) => {
+    if (scope.type === 'lifespan') return;
+    await app(scope, receive, send);
+  };
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer!: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +74,9 @@ async function capturingLogs<T>(fn: (lines: string[]) => Promise<T>): Promise<T>
   }
 }
 
-async function readBody(receive: () => Promise<ReceiveEvent>): Promise<{ body: Buffer; events: number; last: ReceiveEvent }> {
+async function readBody(
+  receive: () => Promise<ReceiveEvent>,
+): Promise<{ body: Buffer; events: number; last: ReceiveEvent }> {
   const parts: Buffer[] = [];
   let events = 0;
   for (;;) {
@@ -130,9 +140,17 @@ describe('HTTP edges: streaming', () => {
       }),
     );
     const { socket, ended, read } = await open(port);
-    socket.write('POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n');
+    socket.write(
+      'POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n',
+    );
     await within(firstArrived, 2000, 'the first chunk'); // before the client has sent the rest
-    await within((async () => { while (!read().includes('HELLO')) await sleep(10); })(), 2000, 'the first response chunk');
+    await within(
+      (async () => {
+        while (!read().includes('HELLO')) await sleep(10);
+      })(),
+      2000,
+      'the first response chunk',
+    );
     socket.write('6\r\n world\r\n0\r\n\r\n');
     const reply = await within(ended, 2000, 'the response');
     assert.match(reply, /transfer-encoding: chunked/i);
@@ -192,11 +210,18 @@ describe('HTTP edges: streaming', () => {
 describe('HTTP edges: bad input and app failures', () => {
   it('malformed heads and invalid header bytes get 400 with connection: close and a debug line; the server keeps serving', async () => {
     await capturingLogs(async (lines) => {
-      const { port, url, server } = await serve(httpOnly(async (_s, _r, send) => {
-        await send({ type: 'http.response.start', status: 200 });
-        await send({ type: 'http.response.body', body: 'ok' });
-      }));
-      for (const bad of ['GET / HTTP/1.1\r\nBad Name: v\r\n\r\n', 'GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n', 'GET / HTTP/9.9x\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03']) {
+      const { port, url, server } = await serve(
+        httpOnly(async (_s, _r, send) => {
+          await send({ type: 'http.response.start', status: 200 });
+          await send({ type: 'http.response.body', body: 'ok' });
+        }),
+      );
+      for (const bad of [
+        'GET / HTTP/1.1\r\nBad Name: v\r\n\r\n',
+        'GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n',
+        'GET / HTTP/9.9x\r\n\r\n',
+        '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
+      ]) {
         const { socket, ended } = await open(port);
         socket.write(Buffer.from(bad, 'latin1'));
         const reply = await within(ended, 2000, JSON.stringify(bad));
@@ -211,14 +236,16 @@ describe('HTTP edges: bad input and app failures', () => {
 
   it('an exception after the response started cuts the connection, is logged once with the path, and the next request is served', async () => {
     await capturingLogs(async (lines) => {
-      const { url, server } = await serve(httpOnly(async (s, _r, send) => {
-        await send({ type: 'http.response.start', status: 200 });
-        if ((s as HttpScope).path === '/half') {
-          await send({ type: 'http.response.body', body: 'part', more_body: true });
-          throw new Error('broke midway');
-        }
-        await send({ type: 'http.response.body', body: 'whole' });
-      }));
+      const { url, server } = await serve(
+        httpOnly(async (s, _r, send) => {
+          await send({ type: 'http.response.start', status: 200 });
+          if ((s as HttpScope).path === '/half') {
+            await send({ type: 'http.response.body', body: 'part', more_body: true });
+            throw new Error('broke midway');
+          }
+          await send({ type: 'http.response.body', body: 'whole' });
+        }),
+      );
       const res = await fetch(url + '/half');
       assert.equal(res.status, 200);
       await assert.rejects(res.text());
@@ -232,12 +259,15 @@ describe('HTTP edges: bad input and app failures', () => {
 
   it('a started response that does not finish within httpResponseTimeoutMs is cut', async () => {
     await capturingLogs(async () => {
-      const { url } = await serve(httpOnly(async (_s, receive, send) => {
-        await send({ type: 'http.response.start', status: 200 });
-        await send({ type: 'http.response.body', body: 'partial', more_body: true });
-        await receive();
-        await receive(); // held until the server cuts the response
-      }), { httpResponseTimeoutMs: 150 });
+      const { url } = await serve(
+        httpOnly(async (_s, receive, send) => {
+          await send({ type: 'http.response.start', status: 200 });
+          await send({ type: 'http.response.body', body: 'partial', more_body: true });
+          await receive();
+          await receive(); // held until the server cuts the response
+        }),
+        { httpResponseTimeoutMs: 150 },
+      );
       const res = await fetch(url + '/');
       assert.equal(res.status, 200);
       await within(assert.rejects(res.text()), 2000, 'the cut');
@@ -247,12 +277,14 @@ describe('HTTP edges: bad input and app failures', () => {
   it('receive() after the response is done gives http.disconnect at once', async () => {
     let after!: (e: ReceiveEvent) => void;
     const event = new Promise<ReceiveEvent>((r) => (after = r));
-    const { url } = await serve(httpOnly(async (_s, receive, send) => {
-      await receive();
-      await send({ type: 'http.response.start', status: 200 });
-      await send({ type: 'http.response.body', body: 'done' });
-      after(await receive());
-    }));
+    const { url } = await serve(
+      httpOnly(async (_s, receive, send) => {
+        await receive();
+        await send({ type: 'http.response.start', status: 200 });
+        await send({ type: 'http.response.body', body: 'done' });
+        after(await receive());
+      }),
+    );
     assert.equal(await (await fetch(url + '/')).text(), 'done');
     assert.deepEqual(await within(event, 1000, 'the event after the response'), { type: 'http.disconnect' });
   });
@@ -267,15 +299,17 @@ describe('HTTP edges: bad input and app failures', () => {
   it('a send after the client went away throws ERR_SEND_AFTER_CLOSE', async () => {
     let caught!: (e: Error & { code?: string }) => void;
     const error = new Promise<Error & { code?: string }>((r) => (caught = r));
-    const { port } = await serve(httpOnly(async (_s, receive, send) => {
-      await receive();
-      assert.equal((await receive()).type, 'http.disconnect');
-      try {
-        await send({ type: 'http.response.start', status: 200 });
-      } catch (err) {
-        caught(err as Error);
-      }
-    }));
+    const { port } = await serve(
+      httpOnly(async (_s, receive, send) => {
+        await receive();
+        assert.equal((await receive()).type, 'http.disconnect');
+        try {
+          await send({ type: 'http.response.start', status: 200 });
+        } catch (err) {
+          caught(err as Error);
+        }
+      }),
+    );
     const { socket } = await open(port);
     socket.write('GET /gone HTTP/1.1\r\nHost: h\r\n\r\n');
     await sleep(50);
@@ -300,8 +334,17 @@ describe('HTTP edges: bad input and app failures', () => {
       await sleep(50);
       assert.equal(server.stats().httpInFlight, 1);
       socket.destroy();
-      await within((async () => { while (server.stats().httpInFlight > 0) await sleep(20); })(), 2000, 'abandoning');
-      assert.ok(lines.some((l) => / WARN .*GET \/stuck.*applicationCloseTimeoutMs/.test(l)), lines.join('\n'));
+      await within(
+        (async () => {
+          while (server.stats().httpInFlight > 0) await sleep(20);
+        })(),
+        2000,
+        'abandoning',
+      );
+      assert.ok(
+        lines.some((l) => / WARN .*GET \/stuck.*applicationCloseTimeoutMs/.test(l)),
+        lines.join('\n'),
+      );
     });
   });
 });
@@ -321,15 +364,18 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
 
   it('close() sends lifespan.shutdown and waits for the answer', async () => {
     const heard: string[] = [];
-    const server = createServer(async (scope, receive, send) => {
-      if (scope.type !== 'lifespan') return;
-      heard.push((await receive()).type);
-      await send({ type: 'lifespan.startup.complete' });
-      heard.push((await receive()).type);
-      await sleep(50);
-      heard.push('cleaned up');
-      await send({ type: 'lifespan.shutdown.complete' });
-    }, { port: 0 });
+    const server = createServer(
+      async (scope, receive, send) => {
+        if (scope.type !== 'lifespan') return;
+        heard.push((await receive()).type);
+        await send({ type: 'lifespan.startup.complete' });
+        heard.push((await receive()).type);
+        await sleep(50);
+        heard.push('cleaned up');
+        await send({ type: 'lifespan.shutdown.complete' });
+      },
+      { port: 0 },
+    );
     await server.listen();
     await within(server.close(), 2000, 'close');
     assert.deepEqual(heard, ['lifespan.startup', 'lifespan.shutdown', 'cleaned up']);
@@ -338,10 +384,13 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
   it('close() cuts a long-poll that outlives drainTimeoutMs; the app gets http.disconnect', async () => {
     let last!: (e: ReceiveEvent) => void;
     const lastEvent = new Promise<ReceiveEvent>((r) => (last = r));
-    const { port, server } = await serve(httpOnly(async (_s, receive) => {
-      await receive();
-      last(await receive());
-    }), { drainTimeoutMs: 150 });
+    const { port, server } = await serve(
+      httpOnly(async (_s, receive) => {
+        await receive();
+        last(await receive());
+      }),
+      { drainTimeoutMs: 150 },
+    );
     const { socket, ended } = await open(port);
     socket.write('GET /poll HTTP/1.1\r\nHost: h\r\n\r\n');
     await sleep(50);
@@ -354,14 +403,21 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
 
   it('close() ends an event stream at once (a clean end, the app hears http.disconnect); a streamed download keeps its drain', async () => {
     const heard: string[] = [];
-    const { url, server } = await serve(httpOnly(async (scope, receive, send) => {
-      await receive();
-      const sse = (scope as HttpScope).path === '/events';
-      await send({ type: 'http.response.start', status: 200, headers: [['content-type', sse ? 'text/event-stream' : 'application/octet-stream']] });
-      await send({ type: 'http.response.body', body: sse ? 'data: hi\n\n' : 'part 1', more_body: true });
-      const event = await receive();
-      heard.push(`${(scope as HttpScope).path} ${event.type}`);
-    }), { drainTimeoutMs: 1500 });
+    const { url, server } = await serve(
+      httpOnly(async (scope, receive, send) => {
+        await receive();
+        const sse = (scope as HttpScope).path === '/events';
+        await send({
+          type: 'http.response.start',
+          status: 200,
+          headers: [['content-type', sse ? 'text/event-stream' : 'application/octet-stream']],
+        });
+        await send({ type: 'http.response.body', body: sse ? 'data: hi\n\n' : 'part 1', more_body: true });
+        const event = await receive();
+        heard.push(`${(scope as HttpScope).path} ${event.type}`);
+      }),
+      { drainTimeoutMs: 1500 },
+    );
     const stream = await fetch(`${url}/events`);
     const reader = stream.body!.getReader();
     assert.equal(Buffer.from((await within(reader.read(), 1000, 'first event')).value!).toString(), 'data: hi\n\n');
@@ -374,12 +430,19 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
     assert.deepEqual(heard, ['/events http.disconnect']);
 
     // The same server kind, a download in progress: close() waits for the drain timeout.
-    const { url: url2, server: server2 } = await serve(httpOnly(async (scope, receive, send) => {
-      await receive();
-      await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
-      await send({ type: 'http.response.body', body: 'part 1', more_body: true });
-      await receive();
-    }), { drainTimeoutMs: 300 });
+    const { url: url2, server: server2 } = await serve(
+      httpOnly(async (scope, receive, send) => {
+        await receive();
+        await send({
+          type: 'http.response.start',
+          status: 200,
+          headers: [['content-type', 'application/octet-stream']],
+        });
+        await send({ type: 'http.response.body', body: 'part 1', more_body: true });
+        await receive();
+      }),
+      { drainTimeoutMs: 300 },
+    );
     const download = await fetch(`${url2}/file`);
     const r2 = download.body!.getReader();
     await within(r2.read(), 1000, 'first part');
@@ -393,10 +456,13 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'canal-access-'));
     try {
       const file = join(dir, 'access.log');
-      const { url, server } = await serve(httpOnly(async (_s, _r, send) => {
-        await send({ type: 'http.response.start', status: 404 });
-        await send({ type: 'http.response.body', body: 'nope' });
-      }), { accessLog: file });
+      const { url, server } = await serve(
+        httpOnly(async (_s, _r, send) => {
+          await send({ type: 'http.response.start', status: 404 });
+          await send({ type: 'http.response.body', body: 'nope' });
+        }),
+        { accessLog: file },
+      );
       await (await fetch(url + '/missing')).text();
       await (await fetch(url + '/again', { method: 'POST', body: 'x' })).text();
       await server.close();
@@ -413,28 +479,48 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
     const out = new PassThrough();
     let log = '';
     out.on('data', (d) => (log += d));
-    const { port } = await serve(httpOnly(async (scope, receive, send) => {
-      if (scope.type !== 'websocket') return;
-      await receive(); // websocket.connect
-      if ((scope as WebsocketScope).path === '/ws/deny') {
-        await send({ type: 'websocket.close' });
-        return;
-      }
-      await send({ type: 'websocket.accept' });
-      while ((await receive()).type !== 'websocket.disconnect');
-    }), { accessLog: out });
+    const { port } = await serve(
+      httpOnly(async (scope, receive, send) => {
+        if (scope.type !== 'websocket') return;
+        await receive(); // websocket.connect
+        if ((scope as WebsocketScope).path === '/ws/deny') {
+          await send({ type: 'websocket.close' });
+          return;
+        }
+        await send({ type: 'websocket.accept' });
+        while ((await receive()).type !== 'websocket.disconnect');
+      }),
+      { accessLog: out },
+    );
 
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat?room=1`);
-    await within(new Promise((r, j) => { ws.once('open', r); ws.once('error', j); }), 2000, 'open');
+    await within(
+      new Promise((r, j) => {
+        ws.once('open', r);
+        ws.once('error', j);
+      }),
+      2000,
+      'open',
+    );
     const local = `127.0.0.1:${(ws as unknown as { _socket: Socket })._socket.localPort}`;
     const closed = new Promise((r) => ws.once('close', r));
     ws.close(1000);
     await within(closed, 2000, 'close');
     const denied = new WebSocket(`ws://127.0.0.1:${port}/ws/deny`);
-    const status = await within(new Promise<number>((r) => denied.once('unexpected-response', (_q, res) => r(res.statusCode!))), 2000, 'the rejection');
+    const status = await within(
+      new Promise<number>((r) => denied.once('unexpected-response', (_q, res) => r(res.statusCode!))),
+      2000,
+      'the rejection',
+    );
     assert.equal(status, 403);
     denied.on('error', () => {});
-    await within((async () => { while (!log.includes('WSREJECT')) await sleep(10); })(), 2000, 'the reject line');
+    await within(
+      (async () => {
+        while (!log.includes('WSREJECT')) await sleep(10);
+      })(),
+      2000,
+      'the reject line',
+    );
     const lines = log.trimEnd().split('\n');
     assert.equal(lines[0], `WSCONNECT /ws/chat ${local}`);
     assert.equal(lines[1], `WSDISCONNECT /ws/chat ${local} 1000`);
@@ -443,21 +529,31 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
 
   it('an access log file that cannot be opened is an option error when the server is made', () => {
     assert.throws(
-      () => createServer(async () => {}, { port: 0, accessLog: join(tmpdir(), 'no-such-dir-canal', 'x', 'access.log') }),
+      () =>
+        createServer(async () => {}, { port: 0, accessLog: join(tmpdir(), 'no-such-dir-canal', 'x', 'access.log') }),
       (err: Error & { code?: string }) => err.code === 'ERR_INVALID_OPTION' && /accessLog/.test(err.message),
     );
     assert.throws(() => createServer(async () => {}, { accessLog: 42 as never }), /accessLog/);
   });
 
   it('close() closes open WebSockets with 1012 while HTTP is served to the end', async () => {
-    const { port, server } = await serve(httpOnly(async (scope, receive, send) => {
-      if (scope.type !== 'websocket') return;
-      await receive();
-      await send({ type: 'websocket.accept' });
-      while ((await receive()).type !== 'websocket.disconnect');
-    }));
+    const { port, server } = await serve(
+      httpOnly(async (scope, receive, send) => {
+        if (scope.type !== 'websocket') return;
+        await receive();
+        await send({ type: 'websocket.accept' });
+        while ((await receive()).type !== 'websocket.disconnect');
+      }),
+    );
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-    await within(new Promise((r, j) => { ws.once('open', r); ws.once('error', j); }), 2000, 'open');
+    await within(
+      new Promise((r, j) => {
+        ws.once('open', r);
+        ws.once('error', j);
+      }),
+      2000,
+      'open',
+    );
     const code = new Promise<number>((r) => ws.once('close', (c) => r(c)));
     await within(server.close(), 3000, 'close');
     assert.equal(await within(code, 2000, 'the close code'), 1012);

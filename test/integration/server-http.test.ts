@@ -13,8 +13,14 @@ after(async () => {
 });
 
 /** Serves `app`; unless `withLifespan`, the app is not called for the lifespan scope. */
-async function serve(app: Application, options: ServerOptions = {}, withLifespan = false): Promise<{ url: string; port: number; server: CanalServer }> {
-  const wrapped: Application = withLifespan ? app : async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send));
+async function serve(
+  app: Application,
+  options: ServerOptions = {},
+  withLifespan = false,
+): Promise<{ url: string; port: number; server: CanalServer }> {
+  const wrapped: Application = withLifespan
+    ? app
+    : async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send));
   const server = createServer(wrapped, { port: 0, drainTimeoutMs: 2000, ...options });
   servers.push(server);
   const { port } = await server.listen();
@@ -23,7 +29,8 @@ async function serve(app: Application, options: ServerOptions = {}, withLifespan
 
 const raw = rawRequest;
 
-const text = (status: number, body: string): Application =>
+const text =
+  (status: number, body: string): Application =>
   async (_scope, _receive, send) => {
     await send({ type: 'http.response.start', status, headers: [['content-type', 'text/plain']] });
     await send({ type: 'http.response.body', body });
@@ -32,7 +39,15 @@ const text = (status: number, body: string): Application =>
 describe('HTTP: requests and responses', () => {
   it('serves a response with status, headers (duplicates kept) and body', async () => {
     const { url } = await serve(async (_s, _r, send) => {
-      await send({ type: 'http.response.start', status: 201, headers: [['x-a', '1'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']] });
+      await send({
+        type: 'http.response.start',
+        status: 201,
+        headers: [
+          ['x-a', '1'],
+          ['set-cookie', 'a=1'],
+          ['set-cookie', 'b=2'],
+        ],
+      });
       await send({ type: 'http.response.body', body: Buffer.from('made') });
     });
     const res = await fetch(url + '/');
@@ -49,7 +64,10 @@ describe('HTTP: requests and responses', () => {
       await receive();
       await text(200, 'ok')(scope, receive, send);
     });
-    const reply = await raw(port, 'GET /caf%C3%A9/a%2Fb?x=%20y&z HTTP/1.1\r\nHost: h\r\nX-Dup: 1\r\nx-dup: 2\r\nConnection: close\r\n\r\n');
+    const reply = await raw(
+      port,
+      'GET /caf%C3%A9/a%2Fb?x=%20y&z HTTP/1.1\r\nHost: h\r\nX-Dup: 1\r\nx-dup: 2\r\nConnection: close\r\n\r\n',
+    );
     assert.match(reply, /^HTTP\/1.1 200/);
     const scope = seen! as HttpScope;
     assert.equal(scope.path, '/café/a/b');
@@ -57,7 +75,15 @@ describe('HTTP: requests and responses', () => {
     assert.equal(scope.query_string.toString('latin1'), 'x=%20y&z');
     assert.equal(scope.method, 'GET');
     assert.equal(scope.http_version, '1.1');
-    assert.deepEqual(scope.headers.map(([k, v]) => [k.toString(), v.toString()]), [['host', 'h'], ['x-dup', '1'], ['x-dup', '2'], ['connection', 'close']]);
+    assert.deepEqual(
+      scope.headers.map(([k, v]) => [k.toString(), v.toString()]),
+      [
+        ['host', 'h'],
+        ['x-dup', '1'],
+        ['x-dup', '2'],
+        ['connection', 'close'],
+      ],
+    );
     assert.equal(scope.client![0], '127.0.0.1');
     assert.equal(scope.server![1], port);
   });
@@ -85,7 +111,11 @@ describe('HTTP: requests and responses', () => {
       await send({ type: 'http.response.body', body: String(total) });
     });
     const body = new PassThrough();
-    const sending = fetch(url + '/up', { method: 'POST', body: body as unknown as ReadableStream, duplex: 'half' } as RequestInit);
+    const sending = fetch(url + '/up', {
+      method: 'POST',
+      body: body as unknown as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
     for (let i = 0; i < 40; i++) body.write(Buffer.alloc(64 * 1024, 1));
     body.end();
     const res = await sending;
@@ -136,7 +166,10 @@ describe('HTTP: requests and responses', () => {
     const s = connect(port, '127.0.0.1', () => s.write('GET /poll HTTP/1.1\r\nHost: h\r\n\r\n'));
     await new Promise((r) => setTimeout(r, 100));
     s.destroy();
-    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('no http.disconnect')), 3000))]);
+    await Promise.race([
+      gone,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no http.disconnect')), 3000)),
+    ]);
   });
 });
 
@@ -144,7 +177,10 @@ describe('HTTP: limits', () => {
   it('413 for a body over maxRequestBodyBytes (declared or streamed)', async () => {
     const { url, port } = await serve(text(200, 'ok'), { maxRequestBodyBytes: 1000 });
     assert.equal((await fetch(url + '/', { method: 'POST', body: 'x'.repeat(2000) })).status, 413);
-    const reply = await raw(port, 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n' + `7d0\r\n${'y'.repeat(2000)}\r\n0\r\n\r\n`);
+    const reply = await raw(
+      port,
+      'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n' + `7d0\r\n${'y'.repeat(2000)}\r\n0\r\n\r\n`,
+    );
     assert.match(reply, /^HTTP\/1.1 413/);
     assert.equal((await fetch(url + '/', { method: 'POST', body: 'x'.repeat(500) })).status, 200);
   });
@@ -157,10 +193,13 @@ describe('HTTP: limits', () => {
   });
 
   it('503 when the app does not answer within httpResponseTimeoutMs', async () => {
-    const { url } = await serve(async (_s, receive) => {
-      await receive();
-      await new Promise((r) => setTimeout(r, 1000));
-    }, { httpResponseTimeoutMs: 100 });
+    const { url } = await serve(
+      async (_s, receive) => {
+        await receive();
+        await new Promise((r) => setTimeout(r, 1000));
+      },
+      { httpResponseTimeoutMs: 100 },
+    );
     assert.equal((await fetch(url + '/')).status, 503);
   });
 });
@@ -169,7 +208,11 @@ describe('HTTP: the error rules', () => {
   it('a bad event throws ERR_INVALID_EVENT in the app, naming the key', async () => {
     const errors: (Error & { code?: string })[] = [];
     const { url } = await serve(async (_s, _r, send) => {
-      for (const bad of [{ type: 'http.response.start', status: 'ok' }, { type: 'http.response.start', status: 200, headers: [['bad name', 'v']] }, { type: 'websocket.send', text: 'x' }]) {
+      for (const bad of [
+        { type: 'http.response.start', status: 'ok' },
+        { type: 'http.response.start', status: 200, headers: [['bad name', 'v']] },
+        { type: 'websocket.send', text: 'x' },
+      ]) {
         try {
           await send(bad as never);
         } catch (err) {
@@ -237,11 +280,14 @@ describe('HTTP: lifespan, shutdown and the access log', () => {
   });
 
   it('listen() rejects when startup fails', async () => {
-    const server = createServer(async (scope, receive, send) => {
-      if (scope.type !== 'lifespan') return;
-      await receive();
-      await send({ type: 'lifespan.startup.failed', message: 'no database' });
-    }, { port: 0 });
+    const server = createServer(
+      async (scope, receive, send) => {
+        if (scope.type !== 'lifespan') return;
+        await receive();
+        await send({ type: 'lifespan.startup.failed', message: 'no database' });
+      },
+      { port: 0 },
+    );
     await assert.rejects(server.listen(), /no database/);
   });
 
@@ -255,7 +301,12 @@ describe('HTTP: lifespan, shutdown and the access log', () => {
       await send({ type: 'http.response.start', status: 200 });
       await send({ type: 'http.response.body', body: 'finished' });
     });
-    const pending = fetch(url + '/slow').then((r) => r.text(), (e) => { throw e.cause ?? e; });
+    const pending = fetch(url + '/slow').then(
+      (r) => r.text(),
+      (e) => {
+        throw e.cause ?? e;
+      },
+    );
     await inFlight;
     const closing = server.close();
     assert.equal(await pending, 'finished');
@@ -270,6 +321,9 @@ describe('HTTP: lifespan, shutdown and the access log', () => {
     const { url } = await serve(text(200, 'hello'), { accessLog: out });
     await (await fetch(url + '/logged?q=1')).text();
     await new Promise((r) => setTimeout(r, 50));
-    assert.match(log, /^127\.0\.0\.1:\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/logged\?q=1 HTTP\/1\.1" 200 5 \d+\.\d{3}\n$/);
+    assert.match(
+      log,
+      /^127\.0\.0\.1:\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/logged\?q=1 HTTP\/1\.1" 200 5 \d+\.\d{3}\n$/,
+    );
   });
 });

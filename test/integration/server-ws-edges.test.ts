@@ -8,7 +8,18 @@ import WebSocket from 'ws';
 import type { Application, WebsocketScope } from '../../src/index.ts';
 import { setLogSink } from '../../src/logging.ts';
 import { createServer } from '../../src/server/server.ts';
-import { closed, echo, messages, opened, rawHandshake, refusal, serve, sleep, until, within } from './server-ws-helpers.ts';
+import {
+  closed,
+  echo,
+  messages,
+  opened,
+  rawHandshake,
+  refusal,
+  serve,
+  sleep,
+  until,
+  within,
+} from './server-ws-helpers.ts';
 
 /** Captures log lines while `fn` runs. */
 async function capturingLogs<T>(fn: (lines: string[]) => Promise<T>): Promise<T> {
@@ -175,13 +186,16 @@ describe('WebSocket edges: errors, logs and counters', () => {
     const out = new PassThrough();
     let log = '';
     out.on('data', (d) => (log += d));
-    const { url } = await serve(async (scope, receive, send) => {
-      if ((scope as WebsocketScope).path === '/no') {
-        await receive();
-        return send({ type: 'websocket.close' });
-      }
-      return echo()(scope, receive, send);
-    }, { accessLog: out });
+    const { url } = await serve(
+      async (scope, receive, send) => {
+        if ((scope as WebsocketScope).path === '/no') {
+          await receive();
+          return send({ type: 'websocket.close' });
+        }
+        return echo()(scope, receive, send);
+      },
+      { accessLog: out },
+    );
     assert.equal((await refusal(url + '/no')).status, 403);
     const ws = new WebSocket(url + '/yes?x=1');
     await opened(ws);
@@ -203,7 +217,14 @@ describe('WebSocket edges: errors, logs and counters', () => {
       await send({ type: 'websocket.http.response.body', body: 'x' }).catch(note);
       await send({ type: 'websocket.close', code: 1005 }).catch(note);
       await send({ type: 'websocket.close', reason: 'é'.repeat(62) }).catch(note);
-      await send({ type: 'websocket.http.response.start', status: 429, headers: [['retry-after', '5'], ['content-length', '4']] });
+      await send({
+        type: 'websocket.http.response.start',
+        status: 429,
+        headers: [
+          ['retry-after', '5'],
+          ['content-length', '4'],
+        ],
+      });
       await send({ type: 'websocket.accept' }).catch(note);
       await send({ type: 'websocket.http.response.body', body: 'slow' });
       await send({ type: 'websocket.http.response.body', body: 'more' }).catch(note);
@@ -214,7 +235,13 @@ describe('WebSocket edges: errors, logs and counters', () => {
     assert.equal(r.status, 429);
     assert.equal(r.headers['retry-after'], '5');
     assert.equal(r.body, 'slow');
-    assert.deepEqual(codes, ['ERR_INVALID_EVENT', 'ERR_INVALID_EVENT', 'ERR_INVALID_EVENT', 'ERR_INVALID_EVENT', 'ERR_SEND_AFTER_CLOSE']);
+    assert.deepEqual(codes, [
+      'ERR_INVALID_EVENT',
+      'ERR_INVALID_EVENT',
+      'ERR_INVALID_EVENT',
+      'ERR_INVALID_EVENT',
+      'ERR_SEND_AFTER_CLOSE',
+    ]);
   });
 });
 

@@ -95,7 +95,10 @@ describe('WebSocket fast paths: broadcasts and coalesced writes', () => {
     const all = clients.map((c) => messages(c.ws, 300));
     clients[0]!.ws.send('go:0');
     for (const got of await within(Promise.all(all), 8000, 'bursts')) {
-      assert.deepEqual(got, steps.map((s) => s.text));
+      assert.deepEqual(
+        got,
+        steps.map((s) => s.text),
+      );
     }
     for (const c of clients) c.ws.close();
   });

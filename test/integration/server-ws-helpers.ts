@@ -12,13 +12,19 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-export async function serve(app: Application, options: ServerOptions = {}): Promise<{ url: string; port: number; server: CanalServer }> {
-  const server = createServer(async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)), {
-    port: 0,
-    applicationCloseTimeoutMs: 1000,
-    drainTimeoutMs: 500,
-    ...options,
-  });
+export async function serve(
+  app: Application,
+  options: ServerOptions = {},
+): Promise<{ url: string; port: number; server: CanalServer }> {
+  const server = createServer(
+    async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : app(scope, receive, send)),
+    {
+      port: 0,
+      applicationCloseTimeoutMs: 1000,
+      drainTimeoutMs: 500,
+      ...options,
+    },
+  );
   servers.push(server);
   const { port } = await server.listen();
   return { url: `ws://127.0.0.1:${port}`, port, server };
@@ -54,7 +60,11 @@ export function opened(ws: WebSocket): Promise<void> {
 }
 
 export function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return within(new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))), 5000, 'close');
+  return within(
+    new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+    5000,
+    'close',
+  );
 }
 
 /** Collects `count` messages (text as strings, binary as Buffers). */
@@ -76,7 +86,10 @@ export function messages(ws: WebSocket, count: number, ms = 5000): Promise<(stri
   );
 }
 
-export function refusal(url: string, protocols?: string[]): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+export function refusal(
+  url: string,
+  protocols?: string[],
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return within(
     new Promise((resolve, reject) => {
       const ws = new WebSocket(url, protocols);
@@ -97,22 +110,33 @@ export function refusal(url: string, protocols?: string[]): Promise<{ status: nu
 export function rawHandshake(port: number, path = '/', extra = ''): { sock: Socket; response: Promise<string> } {
   const key = randomBytes(16).toString('base64');
   const sock = connect(port, '127.0.0.1', () =>
-    sock.write(`GET ${path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`),
+    sock.write(
+      `GET ${path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+    ),
   );
   sock.on('error', () => {});
-  const response = within(new Promise<string>((resolve) => sock.once('data', (d) => resolve(d.toString('latin1')))), 3000, 'handshake response');
+  const response = within(
+    new Promise<string>((resolve) => sock.once('data', (d) => resolve(d.toString('latin1')))),
+    3000,
+    'handshake response',
+  );
   response.catch(() => {}); // awaited by the tests that need it
   return { sock, response };
 }
 
 /** An echo app that records its scope and the disconnect it heard. */
-export function echo(record: { scope?: WebsocketScope; disconnect?: { code: number; reason?: string } } = {}): Application {
+export function echo(
+  record: { scope?: WebsocketScope; disconnect?: { code: number; reason?: string } } = {},
+): Application {
   return async (scope, receive, send) => {
     record.scope = scope as WebsocketScope;
     for (;;) {
       const e = await receive();
       if (e.type === 'websocket.connect') await send({ type: 'websocket.accept' });
-      else if (e.type === 'websocket.receive') await send(e.text !== undefined ? { type: 'websocket.send', text: e.text } : { type: 'websocket.send', bytes: e.bytes });
+      else if (e.type === 'websocket.receive')
+        await send(
+          e.text !== undefined ? { type: 'websocket.send', text: e.text } : { type: 'websocket.send', bytes: e.bytes },
+        );
       else if (e.type === 'websocket.disconnect') {
         record.disconnect = { code: e.code, reason: e.reason };
         return;

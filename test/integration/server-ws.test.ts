@@ -9,7 +9,11 @@ import type { WebsocketScope } from '../../src/index.ts';
 import { closed, echo, opened, refusal, serve, within } from './server-ws-helpers.ts';
 
 function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
-  return within(new Promise((resolve) => ws.once('message', (data: Buffer, binary) => resolve({ data, binary }))), 3000, 'message');
+  return within(
+    new Promise((resolve) => ws.once('message', (data: Buffer, binary) => resolve({ data, binary }))),
+    3000,
+    'message',
+  );
 }
 
 describe('WebSocket: handshake', () => {
@@ -51,7 +55,10 @@ describe('WebSocket: handshake', () => {
       await send({ type: 'websocket.http.response.body', body: ' — log in again' });
     });
     const { status, body, headers } = await refusal(url + '/');
-    assert.deepEqual({ status, body, type: headers['content-type'] }, { status: 401, body: 'token expired — log in again', type: 'text/plain' });
+    assert.deepEqual(
+      { status, body, type: headers['content-type'] },
+      { status: 401, body: 'token expired — log in again', type: 'text/plain' },
+    );
   });
 
   it('a subprotocol the client did not offer is an ERR_INVALID_EVENT', async () => {
@@ -71,10 +78,13 @@ describe('WebSocket: handshake', () => {
 
   it('drops a handshake the app does not answer within the timeout, and the app hears a disconnect', async () => {
     let heard: string | null = null;
-    const { url } = await serve(async (_s, receive) => {
-      await receive();
-      heard = (await receive()).type;
-    }, { websocketHandshakeTimeoutMs: 150 });
+    const { url } = await serve(
+      async (_s, receive) => {
+        await receive();
+        heard = (await receive()).type;
+      },
+      { websocketHandshakeTimeoutMs: 150 },
+    );
     assert.equal((await refusal(url + '/')).status, 503);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(heard, 'websocket.disconnect');
@@ -120,10 +130,17 @@ describe('WebSocket: frames and closes', () => {
     });
     const ws = new WebSocket(url + '/');
     const got: string[] = [];
-    const all = within(new Promise<void>((resolve) => ws.on('message', (d) => got.push(d.toString()) === 500 && resolve())), 5000, '500 frames');
+    const all = within(
+      new Promise<void>((resolve) => ws.on('message', (d) => got.push(d.toString()) === 500 && resolve())),
+      5000,
+      '500 frames',
+    );
     await opened(ws);
     await all;
-    assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 500 }, (_, i) => `m${i}`),
+    );
     ws.close();
   });
 
@@ -190,7 +207,11 @@ describe('WebSocket: frames and closes', () => {
     const { url } = await serve(async (_s, receive, send) => {
       await receive();
       await send({ type: 'websocket.accept' });
-      for (const bad of [{ type: 'websocket.send' }, { type: 'websocket.send', text: 'a', bytes: Buffer.from('b') }, { type: 'websocket.close', code: 999 }]) {
+      for (const bad of [
+        { type: 'websocket.send' },
+        { type: 'websocket.send', text: 'a', bytes: Buffer.from('b') },
+        { type: 'websocket.close', code: 999 },
+      ]) {
         await send(bad as never).catch((e: Error & { code: string }) => errors.push(e.code));
       }
       await receive(); // the disconnect
@@ -213,7 +234,9 @@ describe('WebSocket: keepalive, lifetime, slow clients, shutdown', () => {
     // a raw client that completes the handshake and then never answers anything
     const key = randomBytes(16).toString('base64');
     const mute = connect(port, '127.0.0.1', () =>
-      mute.write(`GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+      mute.write(
+        `GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
     );
     const muteClosed = within(new Promise<void>((r) => mute.on('close', () => r())), 3000, 'mute client dropped');
     mute.on('data', () => {});
@@ -233,25 +256,30 @@ describe('WebSocket: keepalive, lifetime, slow clients, shutdown', () => {
     const record: { disconnect?: { code: number } } = {};
     let blast!: () => void;
     const start = new Promise<void>((r) => (blast = r));
-    const { port, server } = await serve(async (_s, receive, send) => {
-      await receive();
-      await send({ type: 'websocket.accept' });
-      await start;
-      const chunk = 'z'.repeat(64 * 1024);
-      try {
-        for (let i = 0; i < 400; i++) {
-          await send({ type: 'websocket.send', text: chunk });
-          await new Promise((r) => setImmediate(r));
+    const { port, server } = await serve(
+      async (_s, receive, send) => {
+        await receive();
+        await send({ type: 'websocket.accept' });
+        await start;
+        const chunk = 'z'.repeat(64 * 1024);
+        try {
+          for (let i = 0; i < 400; i++) {
+            await send({ type: 'websocket.send', text: chunk });
+            await new Promise((r) => setImmediate(r));
+          }
+        } catch {
+          // the socket is gone
         }
-      } catch {
-        // the socket is gone
-      }
-      const e = await receive();
-      if (e.type === 'websocket.disconnect') record.disconnect = { code: e.code };
-    }, { maxBufferedBytes: 256 * 1024 });
+        const e = await receive();
+        if (e.type === 'websocket.disconnect') record.disconnect = { code: e.code };
+      },
+      { maxBufferedBytes: 256 * 1024 },
+    );
     const key = randomBytes(16).toString('base64');
     const sock = connect(port, '127.0.0.1', () =>
-      sock.write(`GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+      sock.write(
+        `GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
     );
     sock.once('data', () => {
       sock.pause(); // never read again
@@ -266,7 +294,10 @@ describe('WebSocket: keepalive, lifetime, slow clients, shutdown', () => {
   });
 
   it('close() closes WebSockets with 1012 (service restart)', async () => {
-    const server = createServer(async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : echo()(scope, receive, send)), { port: 0 });
+    const server = createServer(
+      async (scope, receive, send) => (scope.type === 'lifespan' ? undefined : echo()(scope, receive, send)),
+      { port: 0 },
+    );
     const { port } = await server.listen();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
     await opened(ws);

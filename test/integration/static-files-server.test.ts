@@ -5,7 +5,17 @@
 // client that leaves mid-file (the app stops and returns).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  ftruncateSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,13 +81,18 @@ function sleep(ms: number): Promise<void> {
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Opens a socket, sends a GET and counts bytes; `onData` sees the running total. */
 function rawGet(target: string, onData: (total: number, socket: Socket, chunk: Buffer) => void): Socket {
   let total = 0;
-  const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+  const socket = connect(port, '127.0.0.1', () =>
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+  );
   socket.on('data', (chunk: Buffer) => {
     total += chunk.length;
     onData(total, socket, chunk);
@@ -107,7 +122,15 @@ describe('StaticFiles under the server', () => {
   });
 
   test('traversal attempts on the wire are 404 and leak nothing', async () => {
-    for (const target of ['/static/../secret.txt', '/static/%2e%2e/secret.txt', '/static/..%2fsecret.txt', '/static/..%5csecret.txt', '/static/app.js%00', '/static/link-out.txt', '/static//etc/passwd']) {
+    for (const target of [
+      '/static/../secret.txt',
+      '/static/%2e%2e/secret.txt',
+      '/static/..%2fsecret.txt',
+      '/static/..%5csecret.txt',
+      '/static/app.js%00',
+      '/static/link-out.txt',
+      '/static//etc/passwd',
+    ]) {
       const reply = await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       assert.match(reply, /^HTTP\/1\.1 404/, target);
       assert.doesNotMatch(reply, /TOP SECRET|root:/, target);
@@ -217,10 +240,13 @@ describe('StaticFiles ranges under the server', () => {
     assert.equal(res.headers.get('content-length'), String(body.length));
     const parts = parseMultipart(res.headers.get('content-type')!, body);
     assert.equal(parts.length, 2);
-    assert.deepEqual(parts.map((p) => p.headers), [
-      { 'content-type': 'application/octet-stream', 'content-range': 'bytes 10-19/1000' },
-      { 'content-type': 'application/octet-stream', 'content-range': 'bytes 500-755/1000' },
-    ]);
+    assert.deepEqual(
+      parts.map((p) => p.headers),
+      [
+        { 'content-type': 'application/octet-stream', 'content-range': 'bytes 10-19/1000' },
+        { 'content-type': 'application/octet-stream', 'content-range': 'bytes 500-755/1000' },
+      ],
+    );
     assert.deepEqual(parts[0]!.body, BYTES.subarray(10, 20));
     assert.deepEqual(parts[1]!.body, BYTES.subarray(500, 756), 'bytes such as CR, LF and - arrive as they are');
   });
@@ -230,8 +256,14 @@ describe('StaticFiles ranges under the server', () => {
     assert.notEqual(a.headers.get('content-type'), b.headers.get('content-type'));
     const parts = parseMultipart(a.headers.get('content-type')!, Buffer.from(await a.arrayBuffer()));
     await b.arrayBuffer();
-    assert.deepEqual(parts.map((p) => p.headers['content-range']), ['bytes 997-999/1000', 'bytes 0-0/1000']);
-    assert.deepEqual(parts.map((p) => [...p.body]), [[997 % 256, 998 % 256, 999 % 256], [0]]);
+    assert.deepEqual(
+      parts.map((p) => p.headers['content-range']),
+      ['bytes 997-999/1000', 'bytes 0-0/1000'],
+    );
+    assert.deepEqual(
+      parts.map((p) => [...p.body]),
+      [[997 % 256, 998 % 256, 999 % 256], [0]],
+    );
   });
 
   test('ranges across read chunks of a large file, its last bytes included', async () => {
@@ -242,7 +274,10 @@ describe('StaticFiles ranges under the server', () => {
       parts.map((p) => p.headers['content-range']),
       [`bytes 0-99/${BIG}`, `bytes 100000-299999/${BIG}`, `bytes ${BIG - 3}-${BIG - 1}/${BIG}`],
     );
-    assert.deepEqual(parts.map((p) => p.body.length), [100, 200_000, 3]);
+    assert.deepEqual(
+      parts.map((p) => p.body.length),
+      [100, 200_000, 3],
+    );
     assert.ok(parts[1]!.body.every((byte) => byte === 0));
     assert.equal(parts[2]!.body.toString(), 'END');
   });

@@ -162,12 +162,16 @@ for (const [kind, files] of Object.entries(PROJECTS)) {
       const client = socketAt(`${url!.replace('http', 'ws')}/ws/`);
       await client.opened;
 
-      execFileSync(`${dir}/node_modules/.bin/canal`, ['group-send', 'room', '{"type": "room.message", "text": "hello"}'], {
-        cwd: dir,
-        env: { ...process.env, ...env },
-        encoding: 'utf8',
-        timeout: 15_000,
-      });
+      execFileSync(
+        `${dir}/node_modules/.bin/canal`,
+        ['group-send', 'room', '{"type": "room.message", "text": "hello"}'],
+        {
+          cwd: dir,
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+          timeout: 15_000,
+        },
+      );
       assert.equal(await client.next(), 'room:hello');
 
       client.ws.send('ping');
@@ -182,10 +186,22 @@ describe('the packed tarball', () => {
   it('ships the build, the command, the docs and the licence, and no source map pointing at a file it lacks', () => {
     const listing = execFileSync('tar', ['tzf', packOnce()], { encoding: 'utf8' }).trim().split('\n');
     const files = new Set(listing.map((f) => f.replace(/^package\//, '')));
-    for (const needed of ['package.json', 'LICENSE', 'CHANGELOG.md', 'bin/canal.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/loader/register.js', 'docs/getting-started.md']) {
+    for (const needed of [
+      'package.json',
+      'LICENSE',
+      'CHANGELOG.md',
+      'bin/canal.mjs',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/loader/register.js',
+      'docs/getting-started.md',
+    ]) {
       assert.ok(files.has(needed), `the tarball holds ${needed}`);
     }
-    assert.ok(![...files].some((f) => f.startsWith('src/') || f.startsWith('test/')), 'no sources or tests in the tarball');
+    assert.ok(
+      ![...files].some((f) => f.startsWith('src/') || f.startsWith('test/')),
+      'no sources or tests in the tarball',
+    );
     for (const map of [...files].filter((f) => f.endsWith('.map'))) {
       const text = execFileSync('tar', ['xzf', packOnce(), '-O', `package/${map}`], { encoding: 'utf8' });
       const { sources } = JSON.parse(text) as { sources: string[] };

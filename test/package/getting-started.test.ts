@@ -36,7 +36,13 @@ describe('docs/getting-started.md, followed in a fresh project', () => {
   const running: Running[] = [];
 
   before(() => {
-    assert.deepEqual(Object.keys(files).sort(), ['app.ts', 'canal.config.ts', 'consumers.ts', 'lobby.test.ts', 'tsconfig.json']);
+    assert.deepEqual(Object.keys(files).sort(), [
+      'app.ts',
+      'canal.config.ts',
+      'consumers.ts',
+      'lobby.test.ts',
+      'tsconfig.json',
+    ]);
     dir = freshProject('getting-started', { ...files, 'package.json': '{}' });
   });
 
@@ -46,12 +52,20 @@ describe('docs/getting-started.md, followed in a fresh project', () => {
   });
 
   it('sets up the project with the commands of step 1 (canaljs from the tarball)', () => {
-    for (const step of ['npm init -y', 'npm pkg set type=module', 'npm install canaljs', 'npm install --save-dev typescript @types/node']) {
+    for (const step of [
+      'npm init -y',
+      'npm pkg set type=module',
+      'npm install canaljs',
+      'npm install --save-dev typescript @types/node',
+    ]) {
       assert.ok(steps.includes(step), `the page gives \`${step}\``);
     }
     run(dir, 'npm init -y');
     run(dir, 'npm pkg set type=module');
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', packOnce()], { cwd: dir, timeout: 300_000 });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', packOnce()], {
+      cwd: dir,
+      timeout: 300_000,
+    });
     run(dir, 'npm install --save-dev --no-audit --no-fund --prefer-offline --loglevel=error typescript @types/node');
   });
 
@@ -80,9 +94,9 @@ describe('docs/getting-started.md, followed in a fresh project', () => {
     const deadline = Date.now() + 10_000;
     while (frames.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     ws.close();
-    assert.deepEqual(frames.map((f) => JSON.parse(f)).sort((a, b) => Object.keys(a)[0]!.localeCompare(Object.keys(b)[0]!)), [
-      { shouted: 'HI' },
-      { text: 'hello' },
-    ]);
+    assert.deepEqual(
+      frames.map((f) => JSON.parse(f)).sort((a, b) => Object.keys(a)[0]!.localeCompare(Object.keys(b)[0]!)),
+      [{ shouted: 'HI' }, { text: 'hello' }],
+    );
   });
 });

@@ -14,7 +14,11 @@ let tarball: string | null = null;
 export function packOnce(): string {
   if (tarball) return tarball;
   const dir = mkdtempSync(join(tmpdir(), 'canal-pack-'));
-  execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
+  execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 180_000,
+  });
   const name = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!name) throw new Error(`npm pack left no tarball in ${dir}`);
   tarball = join(dir, name);
@@ -64,12 +68,16 @@ export function canal(dir: string, args: string[], env: Record<string, string> =
     output: () => out,
     waitFor(pattern, ms = 15_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${ms} ms from canal ${args.join(' ')}:\n${out}`)), ms);
+        const timer = setTimeout(
+          () => finish(new Error(`no ${pattern} within ${ms} ms from canal ${args.join(' ')}:\n${out}`)),
+          ms,
+        );
         const check = () => {
           const m = out.match(pattern);
           if (m) finish(null, m);
         };
-        const onExit = (code: number | null) => finish(new Error(`canal ${args.join(' ')} exited (${code}) before ${pattern}:\n${out}`));
+        const onExit = (code: number | null) =>
+          finish(new Error(`canal ${args.join(' ')} exited (${code}) before ${pattern}:\n${out}`));
         const finish = (err: Error | null, m?: RegExpMatchArray) => {
           clearTimeout(timer);
           child.stdout!.off('data', check);

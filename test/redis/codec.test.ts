@@ -12,7 +12,9 @@ import { consistentHash } from '../../src/layers/redis/consistent-hash.ts';
 function python(script: string, input = ''): string {
   const r = spawnSync('/usr/bin/python3', ['-c', script], { input, encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new Error(`python3 with msgpack and cryptography is needed (apt-get install python3-msgpack python3-cryptography): ${r.stderr || r.error?.message}`);
+    throw new Error(
+      `python3 with msgpack and cryptography is needed (apt-get install python3-msgpack python3-cryptography): ${r.stderr || r.error?.message}`,
+    );
   }
   return r.stdout.trim();
 }
@@ -20,12 +22,17 @@ function python(script: string, input = ''): string {
 /** What Python's msgpack reads from Canal's bytes, as repr(). */
 function pythonReads(value: unknown): string {
   const hex = packMessage({ type: 't', v: value }).toString('hex');
-  return python('import msgpack,sys; print(repr(msgpack.unpackb(bytes.fromhex(sys.stdin.read()), raw=False)["v"]))', hex);
+  return python(
+    'import msgpack,sys; print(repr(msgpack.unpackb(bytes.fromhex(sys.stdin.read()), raw=False)["v"]))',
+    hex,
+  );
 }
 
 /** What Canal reads from the bytes Python's msgpack writes for a Python expression. */
 function canalReads(expr: string): unknown {
-  const hex = python(`import msgpack,datetime; print(msgpack.packb({"type": "t", "v": ${expr}}, use_bin_type=True, datetime=True).hex())`);
+  const hex = python(
+    `import msgpack,datetime; print(msgpack.packb({"type": "t", "v": ${expr}}, use_bin_type=True, datetime=True).hex())`,
+  );
   return (unpackMessage(Buffer.from(hex, 'hex')) as { v: unknown }).v;
 }
 
@@ -94,7 +101,13 @@ def f(k): return Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).dige
 `;
   it('Python decrypts what Canal encrypts, with any of its keys', () => {
     const token = new MultiFernet(keys).encrypt(Buffer.from('secret message')).toString('latin1');
-    assert.equal(python(setup + 'print(MultiFernet([f("old-key"), f("current-key")]).decrypt(sys.stdin.read().encode(), 70).decode())', token), 'secret message');
+    assert.equal(
+      python(
+        setup + 'print(MultiFernet([f("old-key"), f("current-key")]).decrypt(sys.stdin.read().encode(), 70).decode())',
+        token,
+      ),
+      'secret message',
+    );
   });
   it('Canal decrypts what Python encrypts with an older key (rotation)', () => {
     const token = python(setup + 'print(f("old-key").encrypt(b"from python").decode())');
@@ -114,7 +127,15 @@ def f(k): return Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).dige
 
 describe('consistent hash', () => {
   it('matches channels_redis for many names and ring sizes', () => {
-    const names = ['room', 'chat.lobby', 'specific.abc!', 'thumbnails', 'é-ü', 'asgi:group:x', ...Array.from({ length: 40 }, (_, i) => `g${i * 7919}`)];
+    const names = [
+      'room',
+      'chat.lobby',
+      'specific.abc!',
+      'thumbnails',
+      'é-ü',
+      'asgi:group:x',
+      ...Array.from({ length: 40 }, (_, i) => `g${i * 7919}`),
+    ];
     const py = python(
       'import json,sys\nfrom channels_redis.utils import _consistent_hash\nnames=json.loads(sys.stdin.read())\nprint(json.dumps([[_consistent_hash(n, r) for r in (1,2,3,5,8)] for n in names]))',
       JSON.stringify(names),

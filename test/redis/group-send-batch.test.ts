@@ -16,7 +16,8 @@ const scriptCalls = () => redis.commandCalls('evalsha', 'eval');
 
 async function receiveAll(layer: RedisChannelLayer, channel: string, n: number): Promise<unknown[]> {
   const got: unknown[] = [];
-  for (let i = 0; i < n; i++) got.push((await within(layer.receive(channel), 5000, `message ${i + 1} of ${n} on ${channel}`)) as unknown);
+  for (let i = 0; i < n; i++)
+    got.push((await within(layer.receive(channel), 5000, `message ${i + 1} of ${n} on ${channel}`)) as unknown);
   return got;
 }
 
@@ -40,8 +41,16 @@ it('group sends of one turn go as one script; every member of two processes gets
     }
     await Promise.all(sends);
     const expected = Array.from({ length: 50 }, (_, n) => ({ type: 'chat.message', n }));
-    for (const c of members) assert.deepEqual(await receiveAll(c.includes(a.clientPrefix) ? a : b, c, 50), expected, `all 50, in order, on ${c}`);
-    assert.deepEqual(await receiveAll(b, other, 5), [0, 10, 20, 30, 40].map((n) => ({ type: 'lobby.message', n })));
+    for (const c of members)
+      assert.deepEqual(
+        await receiveAll(c.includes(a.clientPrefix) ? a : b, c, 50),
+        expected,
+        `all 50, in order, on ${c}`,
+      );
+    assert.deepEqual(
+      await receiveAll(b, other, 5),
+      [0, 10, 20, 30, 40].map((n) => ({ type: 'lobby.message', n })),
+    );
     assert.equal((await scriptCalls()) - before, 1, 'one script for the 55 group sends of the turn');
   } finally {
     await Promise.all([sender.close(), a.close(), b.close()]);
@@ -85,7 +94,10 @@ it('a member at capacity is counted as a drop for each group send of the turn th
     assert.equal(await redis.admin.zcard('batch3thumbnails'), 3, 'the first three are stored');
     const ttl = await redis.admin.ttl('batch3thumbnails');
     assert.ok(ttl > 0 && ttl <= 70, `the channel key expires (TTL ${ttl} s, expiry 60 s)`);
-    assert.deepEqual(await receiveAll(layer, 'thumbnails', 3), [0, 1, 2].map((n) => ({ type: 'job', n })));
+    assert.deepEqual(
+      await receiveAll(layer, 'thumbnails', 3),
+      [0, 1, 2].map((n) => ({ type: 'job', n })),
+    );
   } finally {
     await layer.close();
   }
@@ -100,7 +112,10 @@ it('a turn with more group sends than one script carries sends several, and noth
     await receiveAll(layer, channel, 1);
     const before = await scriptCalls();
     await Promise.all(Array.from({ length: 300 }, (_, n) => layer.groupSend('room', { type: 'm', n })));
-    assert.deepEqual(await receiveAll(layer, channel, 300), Array.from({ length: 300 }, (_, n) => ({ type: 'm', n })));
+    assert.deepEqual(
+      await receiveAll(layer, channel, 300),
+      Array.from({ length: 300 }, (_, n) => ({ type: 'm', n })),
+    );
     const scripts = (await scriptCalls()) - before;
     assert.ok(scripts >= 3 && scripts <= 4, `300 group sends in ${scripts} scripts (at most 128 each)`);
   } finally {

@@ -16,7 +16,8 @@ before(() => redis.start());
 after(() => redis.stop());
 
 const layers = {
-  'redis-pubsub': (url: string) => new RedisPubSubChannelLayer({ hosts: [url], commandTimeoutMs: 5000, capacity: 2000 }),
+  'redis-pubsub': (url: string) =>
+    new RedisPubSubChannelLayer({ hosts: [url], commandTimeoutMs: 5000, capacity: 2000 }),
   redis: (url: string) => new RedisChannelLayer({ hosts: [url], commandTimeoutMs: 5000, capacity: 2000 }),
 };
 
@@ -35,7 +36,10 @@ for (const [name, make] of Object.entries(layers)) {
         const started = performance.now();
         for (let n = 0; n < 10; n++) await layer.groupSend('room', { type: 'm', n });
         const elapsed = performance.now() - started;
-        assert.ok(elapsed < 300, `10 group sends to a paused Redis took ${elapsed.toFixed(0)} ms; they should not wait for its answers`);
+        assert.ok(
+          elapsed < 300,
+          `10 group sends to a paused Redis took ${elapsed.toFixed(0)} ms; they should not wait for its answers`,
+        );
 
         const got: number[] = [];
         for (let i = 0; i < 10; i++) got.push((await within(layer.receive(member), 5000, `message ${i}`)).n as number);
@@ -68,7 +72,10 @@ for (const [name, make] of Object.entries(layers)) {
         const count = MAX_UNANSWERED_GROUP_SENDS + 5;
         for (let n = 0; n < count; n++) await layer.groupSend('room', { type: 'm', n });
         const elapsed = performance.now() - started;
-        assert.ok(elapsed > 400, `${count} group sends to a paused Redis returned after ${elapsed.toFixed(0)} ms; the last ones should have waited for its answers`);
+        assert.ok(
+          elapsed > 400,
+          `${count} group sends to a paused Redis returned after ${elapsed.toFixed(0)} ms; the last ones should have waited for its answers`,
+        );
         for (let i = 0; i < count; i++) assert.equal((await within(layer.receive(member), 5000, `message ${i}`)).n, i);
         assert.equal(layer.stats().dropped, 0);
       } finally {

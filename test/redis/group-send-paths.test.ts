@@ -70,7 +70,12 @@ describe('core layer group send: one round trip and two', () => {
   it('counts and names the members that were full, on both paths', async () => {
     for (const rules of [undefined, { 'nothing-here.*': 5 }]) {
       const p = redis.prefix();
-      const layer = new RedisChannelLayer({ hosts: [REDIS_URL], prefix: p, capacity: 1, ...(rules ? { channelCapacity: rules } : {}) });
+      const layer = new RedisChannelLayer({
+        hosts: [REDIS_URL],
+        prefix: p,
+        capacity: 1,
+        ...(rules ? { channelCapacity: rules } : {}),
+      });
       try {
         const drops: DropEvent[] = [];
         layer.on('drop', (e: DropEvent) => drops.push(e));

@@ -15,7 +15,13 @@ export const REDIS_URL = process.env.CANAL_TEST_REDIS_URL ?? 'redis://127.0.0.1:
 
 /** Fails (never skips) with the fix when Redis is not there. */
 export async function requireRedis(url = REDIS_URL): Promise<Redis> {
-  const client = new Redis(url, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = new Redis(url, {
+    protocol: 2,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -43,7 +49,9 @@ export async function cleanPrefix(client: Redis, prefix: string): Promise<void> 
 let pythonChecked = false;
 function requirePython(): void {
   if (pythonChecked) return;
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import channels_redis.core, channels_redis.pubsub, cryptography'], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import channels_redis.core, channels_redis.pubsub, cryptography'], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     throw new Error(
       `Python's channels_redis is needed for the interoperability tests and is missing (${(r.stderr || r.error?.message || '').trim()}). ` +
@@ -103,7 +111,10 @@ export function startPeer(args: string[], env: PeerEnv): Peer {
     line(timeoutMs = 10000) {
       if (lines.length) return Promise.resolve(lines.shift()!);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`python peer printed nothing in ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`python peer printed nothing in ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
         waiting = (l) => {
           clearTimeout(t);
           resolve(l);
@@ -154,13 +165,30 @@ export class OwnRedis {
     if (!this.port) this.port = await freePort();
     const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error('redis-server is not installed; apt-get install redis-server');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      ...this.extraArgs,
+    ];
     this.proc = spawn('redis-server', args, {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 5000;
     for (;;) {
-      const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      const client = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        enableOfflineQueue: false,
+      });
       client.on('error', () => {});
       try {
         await client.connect();
@@ -237,7 +265,11 @@ export function redisFixture(): { prefix(): string; readonly admin: Redis } {
  * a connection for inspecting it: for tests that count its commands (INFO commandstats), which
  * no other test may add to.
  */
-export function ownRedisFixture(): { readonly url: string; readonly admin: Redis; commandCalls(...commands: string[]): Promise<number> } {
+export function ownRedisFixture(): {
+  readonly url: string;
+  readonly admin: Redis;
+  commandCalls(...commands: string[]): Promise<number>;
+} {
   const redis = new OwnRedis();
   let admin: Redis | null = null;
   before(async () => {

@@ -24,10 +24,17 @@ for (const encrypted of [false, true]) {
       const p = prefix();
       const layer = new RedisChannelLayer(layerOptions(p));
       try {
-        await runPeer(['send', 'thumbnails', JSON.stringify({ type: 'thumbnail.make', id: 7, name: 'héllo', raw: { $bytes: 'AAEC' } })], {
-          PREFIX: p,
-          KEYS: keys,
-        });
+        await runPeer(
+          [
+            'send',
+            'thumbnails',
+            JSON.stringify({ type: 'thumbnail.make', id: 7, name: 'héllo', raw: { $bytes: 'AAEC' } }),
+          ],
+          {
+            PREFIX: p,
+            KEYS: keys,
+          },
+        );
         const message = await within(layer.receive('thumbnails'), 5000, 'receive');
         assert.equal(message.type, 'thumbnail.make');
         assert.equal(message.id, 7);
@@ -43,7 +50,10 @@ for (const encrypted of [false, true]) {
       const layer = new RedisChannelLayer(layerOptions(p));
       try {
         const channel = await layer.newChannel();
-        await runPeer(['send', channel, JSON.stringify({ type: 'chat.message', text: 'from python' })], { PREFIX: p, KEYS: keys });
+        await runPeer(['send', channel, JSON.stringify({ type: 'chat.message', text: 'from python' })], {
+          PREFIX: p,
+          KEYS: keys,
+        });
         const message = await within(layer.receive(channel), 5000, 'receive');
         assert.deepEqual({ ...message }, { type: 'chat.message', text: 'from python' });
       } finally {
@@ -57,7 +67,13 @@ for (const encrypted of [false, true]) {
       try {
         await layer.send('jobs', { type: 'job.run', n: 2 ** 40, big: 2n ** 62n, f: 1.5, list: [1, 'a', null, true] });
         const [line] = await runPeer(['receive', 'jobs', '5'], { PREFIX: p, KEYS: keys });
-        assert.deepEqual(JSON.parse(line!), { type: 'job.run', n: 2 ** 40, big: { $int: String(2n ** 62n) }, f: { $float: 1.5 }, list: [1, 'a', null, true] });
+        assert.deepEqual(JSON.parse(line!), {
+          type: 'job.run',
+          n: 2 ** 40,
+          big: { $int: String(2n ** 62n) },
+          f: { $float: 1.5 },
+          list: [1, 'a', null, true],
+        });
       } finally {
         await layer.close();
       }
@@ -80,7 +96,10 @@ for (const encrypted of [false, true]) {
           assert.equal(m.text, 'hello all');
         }
         // and back: Python group_send reaches both Canal members
-        await runPeer(['group-send', 'room', JSON.stringify({ type: 'chat.message', text: 'from python' })], { PREFIX: p, KEYS: keys });
+        await runPeer(['group-send', 'room', JSON.stringify({ type: 'chat.message', text: 'from python' })], {
+          PREFIX: p,
+          KEYS: keys,
+        });
         for (const c of mine) {
           const m = await within(layer.receive(c), 5000, 'canal member');
           assert.equal(m.text, 'from python');
@@ -133,7 +152,10 @@ describe('pub/sub layer ↔ channels_redis pub/sub', () => {
     try {
       const mine = [await layer.newChannel(), await layer.newChannel()];
       for (const c of mine) await layer.groupAdd('lobby', c);
-      await runPeer(['group-send', 'lobby', JSON.stringify({ type: 'chat.message', text: 'py' })], { PREFIX: p, LAYER: 'pubsub' });
+      await runPeer(['group-send', 'lobby', JSON.stringify({ type: 'chat.message', text: 'py' })], {
+        PREFIX: p,
+        LAYER: 'pubsub',
+      });
       for (const c of mine) assert.equal((await within(layer.receive(c), 5000, 'pubsub member')).text, 'py');
 
       const peer = startPeer(['join-and-receive', 'lobby', '10'], { PREFIX: p, LAYER: 'pubsub' });

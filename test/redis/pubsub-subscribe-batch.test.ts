@@ -14,7 +14,11 @@ it('channels asked for at once are subscribed with one SUBSCRIBE, and each gets 
   try {
     await layer.newChannel(); // connects the subscriber
     const before = await subscribeCalls();
-    const channels = await within(Promise.all(Array.from({ length: 300 }, () => layer.newChannel())), 10_000, '300 newChannel()');
+    const channels = await within(
+      Promise.all(Array.from({ length: 300 }, () => layer.newChannel())),
+      10_000,
+      '300 newChannel()',
+    );
     assert.equal((await subscribeCalls()) - before, 1, 'one SUBSCRIBE for the 300 channels');
     assert.equal(Number(await redis.admin.pubsub('NUMSUB', channels[0]!).then((r) => (r as [string, number])[1])), 1);
     for (const c of [channels[0]!, channels[150]!, channels[299]!]) {

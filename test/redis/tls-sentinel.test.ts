@@ -39,15 +39,75 @@ function openssl(args: string[]): void {
 describe('Redis layer over TLS', () => {
   let port = 0;
   before(async () => {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=canal-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=canal-test-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ]);
+    openssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+    ]);
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.crt']);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'server.crt',
+    ]);
     port = await freePort();
-    start(['--port', '0', '--tls-port', String(port), '--tls-cert-file', 'server.crt', '--tls-key-file', 'server.key', '--tls-ca-cert-file', 'ca.crt', '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no']);
+    start([
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      'server.crt',
+      '--tls-key-file',
+      'server.key',
+      '--tls-ca-cert-file',
+      'ca.crt',
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
     const deadline = Date.now() + 8000;
     for (;;) {
-      const r = spawnSync('redis-cli', ['--tls', '--cacert', join(dir, 'ca.crt'), '-p', String(port), 'ping'], { encoding: 'utf8' });
+      const r = spawnSync('redis-cli', ['--tls', '--cacert', join(dir, 'ca.crt'), '-p', String(port), 'ping'], {
+        encoding: 'utf8',
+      });
       if (r.stdout.includes('PONG')) break;
       if (Date.now() > deadline) throw new Error(`TLS redis-server on ${port} did not start: ${r.stderr}`);
       await new Promise((res) => setTimeout(res, 100));
@@ -55,7 +115,9 @@ describe('Redis layer over TLS', () => {
   });
 
   it('sends, receives and group-sends over rediss:// with the CA given', async () => {
-    const layer = new RedisChannelLayer({ hosts: [{ address: `rediss://127.0.0.1:${port}`, tls: { ca: readFileSync(join(dir, 'ca.crt')) } }] });
+    const layer = new RedisChannelLayer({
+      hosts: [{ address: `rediss://127.0.0.1:${port}`, tls: { ca: readFileSync(join(dir, 'ca.crt')) } }],
+    });
     try {
       const c = await layer.newChannel();
       await layer.groupAdd('secure', c);
@@ -84,13 +146,18 @@ describe('Redis layer through Sentinel', () => {
     await waitForPort(masterPort);
     sentinelPort = await freePort();
     const conf = join(dir, 'sentinel.conf');
-    writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor canalmaster 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds canalmaster 5000\n`);
+    writeFileSync(
+      conf,
+      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor canalmaster 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds canalmaster 5000\n`,
+    );
     start([conf, '--sentinel']);
     await waitForPort(sentinelPort);
   });
 
   it('finds the master through the sentinel and works', async () => {
-    const layer = new RedisChannelLayer({ hosts: [{ sentinels: [['127.0.0.1', sentinelPort]], master_name: 'canalmaster' }] });
+    const layer = new RedisChannelLayer({
+      hosts: [{ sentinels: [['127.0.0.1', sentinelPort]], master_name: 'canalmaster' }],
+    });
     try {
       await layer.send('sentinel.work', { type: 'job', n: 1 });
       assert.equal((await within(layer.receive('sentinel.work'), 5000, 'sentinel receive')).n, 1);

@@ -54,7 +54,11 @@ export default ProtocolTypeRouter({ channel: ChannelNameRouter({ thumbnails: Thu
 }
 
 function startWorker(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CANAL, 'worker', 'thumbnails', ...extra], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CANAL, 'worker', 'thumbnails', ...extra], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolvePromise, reject) => {
     let out = '';
@@ -83,9 +87,17 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
   }
 }
 
-function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+function run(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CANAL, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CANAL, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => resolvePromise({ code, stderr }));
@@ -102,7 +114,10 @@ describe('canal worker', () => {
     assert.equal((await run(['send', 'thumbnails', '{"type":"thumbnail.make","id":-1}'], dir)).code, 0);
     await runPeer(['send', 'thumbnails', JSON.stringify({ type: 'thumbnail.make', id: 2 })], { PREFIX: prefix });
     await waitFor(() => handled(out).length >= 2, 10000, 'two messages handled');
-    assert.deepEqual(handled(out).map((l) => l.split(' ')[1]), ['1', '2']);
+    assert.deepEqual(
+      handled(out).map((l) => l.split(' ')[1]),
+      ['1', '2'],
+    );
   });
 
   it('several workers share a channel: each message to one of them', async () => {
@@ -110,7 +125,10 @@ describe('canal worker', () => {
     prefixes.push(prefix);
     const { dir, out } = project(prefix);
     const [a, b] = await Promise.all([startWorker(dir), startWorker(dir)]);
-    for (let i = 0; i < 20; i++) await runPeer(['send', 'thumbnails', JSON.stringify({ type: 'thumbnail.make', id: i, slow: false })], { PREFIX: prefix });
+    for (let i = 0; i < 20; i++)
+      await runPeer(['send', 'thumbnails', JSON.stringify({ type: 'thumbnail.make', id: i, slow: false })], {
+        PREFIX: prefix,
+      });
     await waitFor(() => handled(out).length >= 20, 15000, 'twenty messages handled');
     const lines = handled(out);
     assert.equal(lines.length, 20, 'no message handled twice');
@@ -129,7 +147,10 @@ describe('canal worker', () => {
     const exited = new Promise<number | null>((r) => worker.on('exit', (code) => r(code)));
     worker.kill('SIGTERM');
     assert.equal(await exited, 0);
-    assert.deepEqual(handled(out).map((l) => l.split(' ')[1]), ['7']);
+    assert.deepEqual(
+      handled(out).map((l) => l.split(' ')[1]),
+      ['7'],
+    );
   });
 
   it('refuses to run on the in-memory layer, saying why', async () => {

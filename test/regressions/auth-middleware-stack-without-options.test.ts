@@ -10,13 +10,16 @@ import { AuthMiddlewareStack } from '../../src/middleware/auth.ts';
 const app: Application = async () => {};
 
 it('AuthMiddlewareStack(app) without options names getUser and secretKeys, with an example', () => {
-  assert.throws(() => AuthMiddlewareStack(app, undefined as never), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'ERR_INVALID_OPTION');
-    assert.match(err.message, /^AuthMiddlewareStack\(app, \{ getUser, secretKeys \}\) needs options: /);
-    assert.match(err.message, /getUser\(id, scope\)/);
-    assert.match(err.message, /secretKeys/);
-    const example = 'e.g. AuthMiddlewareStack(app, { secretKeys: [process.env.SECRET_KEY], getUser: ';
-    assert.ok(err.message.includes(example), err.message);
-    return true;
-  });
+  assert.throws(
+    () => AuthMiddlewareStack(app, undefined as never),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_INVALID_OPTION');
+      assert.match(err.message, /^AuthMiddlewareStack\(app, \{ getUser, secretKeys \}\) needs options: /);
+      assert.match(err.message, /getUser\(id, scope\)/);
+      assert.match(err.message, /secretKeys/);
+      const example = 'e.g. AuthMiddlewareStack(app, { secretKeys: [process.env.SECRET_KEY], getUser: ';
+      assert.ok(err.message.includes(example), err.message);
+      return true;
+    },
+  );
 });

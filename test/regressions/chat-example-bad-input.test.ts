@@ -38,7 +38,10 @@ describe('the chat example answers bad input as bad input', () => {
     const fine = (await b.receiveJsonFrom(2000)) as { message: string };
     assert.equal(fine.message, 'two\nlines\tand a tab', 'line breaks and tabs are fine');
     const stored = await f.store.lastMessages(await f.store.getOrCreateRoom('lobby'));
-    assert.deepEqual(stored.map((m) => m.message), ['two\nlines\tand a tab']);
+    assert.deepEqual(
+      stored.map((m) => m.message),
+      ['two\nlines\tand a tab'],
+    );
   });
 
   it('an id of 400 digits in ?after= or Last-Event-ID gets 400, as the history endpoint answers it', async () => {

@@ -31,5 +31,6 @@ test('a handler returning a non-promise value lets the next message run, for eve
   const layer = getChannelLayer();
   for (let n = 1; n <= 3; n++) await layer.groupSend('collect', { type: 'room.item', n });
   await until(() => seen.length === 9);
-  for (const n of [1, 2, 3]) assert.equal(seen.filter((s) => s.endsWith(` ${n}`)).length, 3, `message ${n} reached each member`);
+  for (const n of [1, 2, 3])
+    assert.equal(seen.filter((s) => s.endsWith(` ${n}`)).length, 3, `message ${n} reached each member`);
 });

@@ -41,7 +41,6 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 async function serve(app: Application, drainTimeoutMs = 200): Promise<{ port: number; server: CanalServer }> {
   const withoutLifespan: Application = async (scope, receive, send) =>
     scope.type === 'lifespan' ? undefined : app(scope, receive, send);

@@ -36,7 +36,6 @@ afterEach(async () => {
   restore();
 });
 
-
 async function serve(app: Application): Promise<number> {
   const withoutLifespan: Application = async (scope, receive, send) =>
     scope.type === 'lifespan' ? undefined : app(scope, receive, send);

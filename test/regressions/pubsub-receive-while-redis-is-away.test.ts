@@ -26,18 +26,26 @@ it('a pub/sub receive that failed to subscribe leaves no receiver behind', async
     // Receive again, as a worker retries, until one is subscribed: it gets the next message.
     let received: Promise<unknown> | null = null;
     let failed = true;
-    await until(async () => {
-      if (failed) {
-        failed = false;
-        received = layer.receive('jobs');
-        received.catch(() => (failed = true));
-      }
-      const [, subscribers] = (await admin!.pubsub('NUMSUB', 'jobs')) as [string, number];
-      return Number(subscribers) === 1;
-    }, 'a subscribed receive', 8000);
+    await until(
+      async () => {
+        if (failed) {
+          failed = false;
+          received = layer.receive('jobs');
+          received.catch(() => (failed = true));
+        }
+        const [, subscribers] = (await admin!.pubsub('NUMSUB', 'jobs')) as [string, number];
+        return Number(subscribers) === 1;
+      },
+      'a subscribed receive',
+      8000,
+    );
     // The command connection reconnects on its own schedule; until it has, a send fails fast.
     await until(
-      () => layer.send('jobs', { type: 'job.run', id: 1 }).then(() => true, () => false),
+      () =>
+        layer.send('jobs', { type: 'job.run', id: 1 }).then(
+          () => true,
+          () => false,
+        ),
       'a send once the command connection is back',
       5000,
     );

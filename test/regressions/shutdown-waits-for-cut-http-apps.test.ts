@@ -43,7 +43,9 @@ it('close() lets the apps of cut HTTP responses handle http.disconnect before li
   let timer!: NodeJS.Timeout;
   await Promise.race([
     server.close().finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('close() did not finish within 3 s')), 3000))),
+    new Promise(
+      (_, reject) => (timer = setTimeout(() => reject(new Error('close() did not finish within 3 s')), 3000)),
+    ),
   ]);
   socket.destroy();
   assert.deepEqual(heard, ['http.disconnect', 'stream app returned', 'lifespan.shutdown']);

@@ -21,7 +21,10 @@ describe('a second copy of Canal in one process', () => {
     assert.equal(r.status, 0, r.stderr);
     const [code, message] = r.stdout.trim().split('\n');
     assert.equal(code, 'ERR_DUPLICATE_COPY', r.stdout + r.stderr);
-    assert.match(message!, /second copy of Canal is loading from \/.*\/src-copy-\d+\/ while \/.*\/src\/ is loaded in this process/);
+    assert.match(
+      message!,
+      /second copy of Canal is loading from \/.*\/src-copy-\d+\/ while \/.*\/src\/ is loaded in this process/,
+    );
     assert.match(message!, /Import Canal only as 'canaljs'/);
   });
 });

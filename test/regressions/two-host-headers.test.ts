@@ -51,7 +51,11 @@ describe('a request with two Host headers', () => {
   it('gets 400 over HTTP before the app runs, whichever Host comes first', async () => {
     const port = await serve();
     seen.length = 0;
-    for (const hosts of [['evil.example', '127.0.0.1'], ['127.0.0.1', 'evil.example'], ['127.0.0.1', '127.0.0.1']]) {
+    for (const hosts of [
+      ['evil.example', '127.0.0.1'],
+      ['127.0.0.1', 'evil.example'],
+      ['127.0.0.1', '127.0.0.1'],
+    ]) {
       const head = `GET / HTTP/1.1\r\n${hosts.map((h) => `Host: ${h}\r\n`).join('')}\r\n`;
       const response = await rawRequest(port, head);
       assert.equal(status(response), 400, `${hosts.join(' + ')}:\n${response}`);
@@ -84,7 +88,10 @@ describe('a request with two Host headers', () => {
 
   it('is refused by AllowedHostsMiddleware as well, whatever server made the scope', async () => {
     seen.length = 0;
-    for (const hosts of [['evil.example', '127.0.0.1'], ['127.0.0.1', 'evil.example']]) {
+    for (const hosts of [
+      ['evil.example', '127.0.0.1'],
+      ['127.0.0.1', 'evil.example'],
+    ]) {
       const headers = hosts.map((h) => ['host', h] as [string, string]);
       const response = await new HttpCommunicator(app, 'GET', '/', { headers }).getResponse();
       assert.equal(response.status, 400, hosts.join(' + '));

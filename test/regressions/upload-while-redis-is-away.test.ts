@@ -14,12 +14,22 @@ import { freePort } from '../redis/helpers.ts';
 
 it('an upload while Redis is away answers 503 with the reason and keeps the image', async () => {
   // Nothing listens on a free port: every layer call fails fast with ERR_LAYER_UNAVAILABLE.
-  configureChannelLayers({ default: { backend: 'redis', options: { hosts: [`redis://127.0.0.1:${await freePort()}/0`], commandTimeoutMs: 300 } } });
+  configureChannelLayers({
+    default: {
+      backend: 'redis',
+      options: { hosts: [`redis://127.0.0.1:${await freePort()}/0`], commandTimeoutMs: 300 },
+    },
+  });
   const store = await openStore({ sqlitePath: ':memory:' });
   try {
     const app = createApplication(defineSettings({ store: lazyStore(async () => store) }));
-    const { body, contentType } = await multipart({ image: { data: await png(10, 10), filename: 'a.png', type: 'image/png' } });
-    const res = await new HttpCommunicator(app, 'POST', '/thumbnails/', { body, headers: [HOST, ['content-type', contentType]] }).getResponse(5000);
+    const { body, contentType } = await multipart({
+      image: { data: await png(10, 10), filename: 'a.png', type: 'image/png' },
+    });
+    const res = await new HttpCommunicator(app, 'POST', '/thumbnails/', {
+      body,
+      headers: [HOST, ['content-type', contentType]],
+    }).getResponse(5000);
     assert.equal(res.status, 503);
     assert.match(JSON.parse(String(res.body)).error, /thumbnail queue .*unreachable.*try again/);
     assert.ok(await store.getImage(1), 'the image is stored, to be asked for again by id');

@@ -25,7 +25,9 @@ it('handles a message that arrives at a waiting reader during stop()', async () 
   const stopped = worker.stop();
   await layer.send('jobs', { type: 'job', n: 2 }); // goes straight to the waiting reader
   releaseFirst();
-  const deadline = new Promise((_, reject) => setTimeout(() => reject(new Error('stop() did not resolve within 2 s')), 2000));
+  const deadline = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('stop() did not resolve within 2 s')), 2000),
+  );
   await Promise.race([stopped, deadline]);
   assert.deepEqual(handled.sort(), [1, 2], 'both messages were handled before stop() resolved');
   await layer.close();

@@ -93,7 +93,12 @@ const legacy: WebsocketConsumer = new Legacy();
 
 // asApp init options: only the class's fields, with their types. (Never called at run time.)
 export function apps(): Application[] {
-  const good: Application[] = [Chat.asApp(), Chat.asApp({ room: 'kitchen' }), Poll.asApp({ maxBodyBytes: 1024 }), Pinger.asApp()];
+  const good: Application[] = [
+    Chat.asApp(),
+    Chat.asApp({ room: 'kitchen' }),
+    Poll.asApp({ maxBodyBytes: 1024 }),
+    Pinger.asApp(),
+  ];
   // @ts-expect-error an unknown init option
   Chat.asApp({ rooom: 'kitchen' });
   // @ts-expect-error an init option of the wrong type

@@ -50,7 +50,10 @@ describe('ChannelListCache', () => {
     const cache = new ChannelListCache();
     const list = members(20);
     learnFrom(cache, encodeMessage({ type: 't', __asgi_channel__: list }, CODEC));
-    assert.equal(cache.take(encodeMessage({ type: 't', __asgi_channel__: [...list.slice(0, 19), 'specific.p1!other'] }, CODEC)), null);
+    assert.equal(
+      cache.take(encodeMessage({ type: 't', __asgi_channel__: [...list.slice(0, 19), 'specific.p1!other'] }, CODEC)),
+      null,
+    );
     assert.equal(cache.take(encodeMessage({ type: 't', __asgi_channel__: [...list].reverse() }, CODEC)), null);
     assert.equal(cache.take(encodeMessage({ type: 't', __asgi_channel__: list.slice(1) }, CODEC)), null);
   });
@@ -86,8 +89,13 @@ describe('ChannelListCache', () => {
     const cache = new ChannelListCache();
     const lists = Array.from({ length: 9 }, (_, i) => members(10, `p${i}`));
     for (const list of lists) learnFrom(cache, encodeMessage({ type: 't', __asgi_channel__: list }, CODEC));
-    assert.equal(cache.take(encodeMessage({ type: 't', __asgi_channel__: lists[0]! }, CODEC)), null, 'the oldest is gone');
-    for (const list of lists.slice(1)) assert.ok(cache.take(encodeMessage({ type: 't', __asgi_channel__: list }, CODEC)));
+    assert.equal(
+      cache.take(encodeMessage({ type: 't', __asgi_channel__: lists[0]! }, CODEC)),
+      null,
+      'the oldest is gone',
+    );
+    for (const list of lists.slice(1))
+      assert.ok(cache.take(encodeMessage({ type: 't', __asgi_channel__: list }, CODEC)));
   });
 
   it('keeps a list as `own` gives it, hands that list to later messages, and asks nothing of a list it does not keep', () => {
@@ -116,11 +124,19 @@ describe('ChannelListCache', () => {
 
 describe('LocalChannels.ownNames', () => {
   it('gives the same names in the same order, and a list kept with them still reaches every reader', () => {
-    const local = new LocalChannels<{ type: string }>(() => 100, () => {}, 60_000);
+    const local = new LocalChannels<{ type: string }>(
+      () => 100,
+      () => {},
+      60_000,
+    );
     const names = members(50);
     const got = new Map<string, number>();
     for (const n of names.slice(0, 40)) local.listen(n, () => (got.set(n, (got.get(n) ?? 0) + 1), true));
-    const decoded = (decodeMessage(encodeMessage({ type: 't', __asgi_channel__: names }, CODEC), CODEC) as unknown as { __asgi_channel__: string[] }).__asgi_channel__;
+    const decoded = (
+      decodeMessage(encodeMessage({ type: 't', __asgi_channel__: names }, CODEC), CODEC) as unknown as {
+        __asgi_channel__: string[];
+      }
+    ).__asgi_channel__;
     const own = local.ownNames(decoded);
     assert.deepEqual(own, names);
     local.deliver({ type: 't' }, own);

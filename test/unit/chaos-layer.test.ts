@@ -130,7 +130,10 @@ describe('ChaosLayer decisions', () => {
     await new Promise((r) => setTimeout(r, 5));
     stop();
     assert.equal(lateness.length, 40);
-    assert.ok(lists.every((l) => Array.isArray(l) && l.length === 1), 'each message as it was when sent');
+    assert.ok(
+      lists.every((l) => Array.isArray(l) && l.length === 1),
+      'each message as it was when sent',
+    );
     assert.ok(Math.min(...lateness) >= 14, `earliest ${Math.min(...lateness)} ms`);
     assert.equal(layer.stats().delayed, 40);
     await layer.close();

@@ -46,7 +46,10 @@ describe('resolveModulePath', () => {
   it('takes a bare name with no such file for a package, and refuses a missing path', () => {
     assert.equal(resolveModulePath('some-package', dir), null);
     assert.equal(resolveModulePath('node:http', dir), null);
-    assert.throws(() => resolveModulePath('./gone.ts', dir), { code: 'ERR_APP_LOAD', message: `cannot load ./gone.ts: no file at ${join(dir, 'gone.ts')}` });
+    assert.throws(() => resolveModulePath('./gone.ts', dir), {
+      code: 'ERR_APP_LOAD',
+      message: `cannot load ./gone.ts: no file at ${join(dir, 'gone.ts')}`,
+    });
     assert.throws(() => resolveModulePath('gone.ts', dir), /no file at/);
   });
 });
@@ -79,20 +82,27 @@ describe('describeLoadError', () => {
   it("gives a syntax error's file:line:column and message, from the caret Node prints under the line", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canal-syntax-'));
     writeFileSync(join(dir, 'broken.ts'), 'export default async () => {\n  const = 1;\n};\n');
-    const err = await import(pathToFileURL(join(dir, 'broken.ts')).href).then(() => null, (e: unknown) => e);
+    const err = await import(pathToFileURL(join(dir, 'broken.ts')).href).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.match(describeLoadError(err), /broken\.ts:2:9: Unexpected token/);
   });
 
   it('says what to do about TypeScript syntax that type stripping cannot run (an enum)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canal-syntax-'));
     writeFileSync(join(dir, 'enum.ts'), 'enum A { X }\nexport default async () => A.X;\n');
-    const err = await import(pathToFileURL(join(dir, 'enum.ts')).href).then(() => null, (e: unknown) => e);
+    const err = await import(pathToFileURL(join(dir, 'enum.ts')).href).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.match(describeLoadError(err), /enum\.ts:1:1: .*enum.*erasableSyntaxOnly.*compile it with tsc/);
   });
 
   it("gives a runtime error's first line and the first frame outside Canal and node_modules", () => {
     const err = new Error('boom\nmore detail');
-    err.stack = 'Error: boom\n    at f (node:internal/x:1:1)\n    at /srv/node_modules/lib/a.js:2:2\n    at Object.<anonymous> (/srv/app.ts:12:9)\n';
+    err.stack =
+      'Error: boom\n    at f (node:internal/x:1:1)\n    at /srv/node_modules/lib/a.js:2:2\n    at Object.<anonymous> (/srv/app.ts:12:9)\n';
     assert.equal(describeLoadError(err), 'boom (at /srv/app.ts:12:9)');
     assert.equal(describeLoadError('plain'), 'plain');
   });
@@ -109,7 +119,10 @@ describe('loadConfig', () => {
 
   it('reads canal.config.ts (TypeScript, default export), preferring it to .js', async () => {
     writeFileSync(join(dir, 'canal.config.js'), 'module.exports = { application: "wrong.ts" };\n');
-    writeFileSync(join(dir, 'canal.config.ts'), "const port: number = 0;\nexport default { application: 'app.ts:chat', server: { port } };\n");
+    writeFileSync(
+      join(dir, 'canal.config.ts'),
+      "const port: number = 0;\nexport default { application: 'app.ts:chat', server: { port } };\n",
+    );
     const { config, path } = await loadConfig(dir);
     assert.equal(path, join(dir, 'canal.config.ts'));
     assert.deepEqual(config, { application: 'app.ts:chat', server: { port: 0 } });
@@ -128,11 +141,20 @@ describe('loadConfig', () => {
       return { sub, path: join(sub, name) };
     };
     const a = config('canal.config.mjs', 'export default { channelLayer: {} };\n');
-    await assert.rejects(loadConfig(a.sub), { code: 'ERR_INVALID_OPTION', message: `${a.path}: unknown config key 'channelLayer'; known keys: application, channelLayers, server, workers` });
+    await assert.rejects(loadConfig(a.sub), {
+      code: 'ERR_INVALID_OPTION',
+      message: `${a.path}: unknown config key 'channelLayer'; known keys: application, channelLayers, server, workers`,
+    });
     const b = config('canal.config.ts', 'export default { application: 42 };\n');
-    await assert.rejects(loadConfig(b.sub), /canal\.config\.ts: application must be a string 'path\/to\/app\.ts\[:export\]', not 42/);
+    await assert.rejects(
+      loadConfig(b.sub),
+      /canal\.config\.ts: application must be a string 'path\/to\/app\.ts\[:export\]', not 42/,
+    );
     const c = config('canal.config.ts', "export default { server: { port: 'eighty' } };\n");
-    await assert.rejects(loadConfig(c.sub), /canal\.config\.ts: server option 'port' must be a whole number ≥ 0, not eighty/);
+    await assert.rejects(
+      loadConfig(c.sub),
+      /canal\.config\.ts: server option 'port' must be a whole number ≥ 0, not eighty/,
+    );
     const d = config('canal.config.ts', 'export const x = 1;\n');
     await assert.rejects(loadConfig(d.sub), /canal\.config\.ts must export default a config object/);
   });

@@ -66,7 +66,11 @@ describe('serverOptionsFromFlags', () => {
     process.env.HOST = '::1';
     const base = { port: 6000, host: '10.0.0.1', pingIntervalMs: 1 };
     assert.deepEqual(serverOptionsFromFlags({}, base), { port: 7000, host: '::1', pingIntervalMs: 1 });
-    assert.deepEqual(serverOptionsFromFlags({ port: '0', host: '127.0.0.1', 'ping-interval': '0' }, base), { port: 0, host: '127.0.0.1', pingIntervalMs: 0 });
+    assert.deepEqual(serverOptionsFromFlags({ port: '0', host: '127.0.0.1', 'ping-interval': '0' }, base), {
+      port: 0,
+      host: '127.0.0.1',
+      pingIntervalMs: 0,
+    });
   });
 
   it('leaves unset flags to the config and the server defaults', () => {
@@ -77,8 +81,14 @@ describe('serverOptionsFromFlags', () => {
   });
 
   it('names the flag and the value it refuses', () => {
-    assert.throws(() => serverOptionsFromFlags({ 'drain-timeout': 'soon' }), { code: 'ERR_INVALID_OPTION', message: /--drain-timeout must be a number ≥ 0, not "soon"/ });
-    assert.throws(() => serverOptionsFromFlags({ 'max-header-count': '' }), /--max-header-count must be a whole number ≥ 0, not ""/);
+    assert.throws(() => serverOptionsFromFlags({ 'drain-timeout': 'soon' }), {
+      code: 'ERR_INVALID_OPTION',
+      message: /--drain-timeout must be a number ≥ 0, not "soon"/,
+    });
+    assert.throws(
+      () => serverOptionsFromFlags({ 'max-header-count': '' }),
+      /--max-header-count must be a whole number ≥ 0, not ""/,
+    );
     assert.throws(() => serverOptionsFromFlags({ 'root-path': 'x/' }), /--root-path must start with '\/'/);
   });
 });
@@ -90,12 +100,18 @@ describe('numberFlag', () => {
     assert.equal(numberFlag('x', '3', { integer: true, max: 3 }), 3);
     assert.throws(() => numberFlag('x', '4', { max: 3 }), /--x must be a number from 0 to 3, not "4"/);
     assert.throws(() => numberFlag('x', 'Infinity'), /--x must be a number ≥ 0/);
-    assert.throws(() => numberFlag('PORT', '-1', { integer: true }), /^InvalidOptionError: PORT must be a whole number ≥ 0, not "-1"$/m);
+    assert.throws(
+      () => numberFlag('PORT', '-1', { integer: true }),
+      /^InvalidOptionError: PORT must be a whole number ≥ 0, not "-1"$/m,
+    );
   });
 });
 
 describe('layersFromEnv', () => {
-  const config = { default: { backend: 'redis', options: { prefix: 'app', hosts: ['redis://a:6379'] } }, jobs: { backend: 'memory' } };
+  const config = {
+    default: { backend: 'redis', options: { prefix: 'app', hosts: ['redis://a:6379'] } },
+    jobs: { backend: 'memory' },
+  };
 
   it('keeps the config when LAYER and REDIS_URL are unset', () => {
     assert.deepEqual(layersFromEnv(config, {}), config);
@@ -103,19 +119,33 @@ describe('layersFromEnv', () => {
   });
 
   it('REDIS_URL replaces the hosts of a Redis default layer, not of a memory one', () => {
-    assert.deepEqual(layersFromEnv(config, { REDIS_URL: 'redis://b:6380/1' }).default, { backend: 'redis', options: { prefix: 'app', hosts: ['redis://b:6380/1'] } });
-    assert.deepEqual(layersFromEnv({ default: { backend: 'memory' } }, { REDIS_URL: 'redis://b' }), { default: { backend: 'memory' } });
+    assert.deepEqual(layersFromEnv(config, { REDIS_URL: 'redis://b:6380/1' }).default, {
+      backend: 'redis',
+      options: { prefix: 'app', hosts: ['redis://b:6380/1'] },
+    });
+    assert.deepEqual(layersFromEnv({ default: { backend: 'memory' } }, { REDIS_URL: 'redis://b' }), {
+      default: { backend: 'memory' },
+    });
   });
 
   it("LAYER picks the default alias's backend, keeping options only for the same backend", () => {
-    assert.deepEqual(layersFromEnv(config, { LAYER: 'memory' }), { default: { backend: 'memory', options: {} }, jobs: { backend: 'memory' } });
-    assert.deepEqual(layersFromEnv(config, { LAYER: 'redis-pubsub', REDIS_URL: 'redis://c' }).default, { backend: 'redis-pubsub', options: { hosts: ['redis://c'] } });
+    assert.deepEqual(layersFromEnv(config, { LAYER: 'memory' }), {
+      default: { backend: 'memory', options: {} },
+      jobs: { backend: 'memory' },
+    });
+    assert.deepEqual(layersFromEnv(config, { LAYER: 'redis-pubsub', REDIS_URL: 'redis://c' }).default, {
+      backend: 'redis-pubsub',
+      options: { hosts: ['redis://c'] },
+    });
     assert.deepEqual(layersFromEnv(config, { LAYER: 'redis' }).default, config.default);
     assert.deepEqual(layersFromEnv(undefined, { LAYER: 'redis' }), { default: { backend: 'redis', options: {} } });
   });
 
   it('refuses an unknown LAYER, listing the ones there are', () => {
-    assert.throws(() => layersFromEnv({}, { LAYER: 'rabbit' }), { code: 'ERR_INVALID_OPTION', message: 'LAYER must be one of memory, redis, redis-pubsub, not "rabbit"' });
+    assert.throws(() => layersFromEnv({}, { LAYER: 'rabbit' }), {
+      code: 'ERR_INVALID_OPTION',
+      message: 'LAYER must be one of memory, redis, redis-pubsub, not "rabbit"',
+    });
   });
 });
 

@@ -42,7 +42,10 @@ test('receiveOutput times out in about the given time with TimeoutError', async 
   };
   const c = new ApplicationCommunicator(app, lifespanScope);
   const started = Date.now();
-  await assert.rejects(c.receiveOutput(150), (err: unknown) => err instanceof TimeoutError && /150 ms/.test(err.message));
+  await assert.rejects(
+    c.receiveOutput(150),
+    (err: unknown) => err instanceof TimeoutError && /150 ms/.test(err.message),
+  );
   const took = Date.now() - started;
   assert.ok(took >= 140 && took < 600, `took ${took} ms`);
 });
@@ -55,7 +58,10 @@ test("the app's own error is re-raised by receiveOutput, sendInput and wait", as
   };
   const c = new ApplicationCommunicator(app, lifespanScope);
   await c.sendInput({ type: 'lifespan.startup' });
-  await assert.rejects(c.receiveOutput(500), (err: unknown) => err instanceof Boom && err.message === 'handler exploded');
+  await assert.rejects(
+    c.receiveOutput(500),
+    (err: unknown) => err instanceof Boom && err.message === 'handler exploded',
+  );
   await assert.rejects(c.sendInput({ type: 'lifespan.shutdown' }), Boom);
   await assert.rejects(c.wait(500), Boom);
   await assert.rejects(c.receiveNothing(10), Boom);

@@ -11,8 +11,12 @@ function echoApp(seen: { scope?: WebsocketScope; disconnect?: number }): Applica
     seen.scope = scope as WebsocketScope;
     for (;;) {
       const e = await receive();
-      if (e.type === 'websocket.connect') await send({ type: 'websocket.accept', subprotocol: (scope as WebsocketScope).subprotocols[0] ?? null });
-      else if (e.type === 'websocket.receive') await send(e.text !== undefined ? { type: 'websocket.send', text: e.text } : { type: 'websocket.send', bytes: e.bytes! });
+      if (e.type === 'websocket.connect')
+        await send({ type: 'websocket.accept', subprotocol: (scope as WebsocketScope).subprotocols[0] ?? null });
+      else if (e.type === 'websocket.receive')
+        await send(
+          e.text !== undefined ? { type: 'websocket.send', text: e.text } : { type: 'websocket.send', bytes: e.bytes! },
+        );
       else if (e.type === 'websocket.disconnect') {
         seen.disconnect = e.code;
         return;
@@ -71,11 +75,17 @@ test('sendTo refuses a frame with both or neither of text and bytes', async () =
 });
 
 test('a close before accept gives connected: false with the close code (1000 when none)', async () => {
-  const refusing = (code?: number): Application => async (_s, receive, send) => {
-    await receive();
-    await send(code === undefined ? { type: 'websocket.close' } : { type: 'websocket.close', code, reason: 'nope' });
-  };
-  assert.deepEqual(await new WebsocketCommunicator(refusing(), '/').connect(), { connected: false, subprotocol: null, closeCode: 1000 });
+  const refusing =
+    (code?: number): Application =>
+    async (_s, receive, send) => {
+      await receive();
+      await send(code === undefined ? { type: 'websocket.close' } : { type: 'websocket.close', code, reason: 'nope' });
+    };
+  assert.deepEqual(await new WebsocketCommunicator(refusing(), '/').connect(), {
+    connected: false,
+    subprotocol: null,
+    closeCode: 1000,
+  });
   const r = await new WebsocketCommunicator(refusing(4403), '/').connect();
   assert.equal(r.connected, false);
   assert.equal(r.closeCode, 4403);
@@ -105,7 +115,10 @@ test('receiveFrom names the close code when the app closed instead of sending', 
   };
   const c = new WebsocketCommunicator(app, '/');
   assert.equal((await c.connect()).connected, true);
-  await assert.rejects(c.receiveFrom(), (err: unknown) => err instanceof UnexpectedEventError && /4004/.test(err.message) && /room gone/.test(err.message));
+  await assert.rejects(
+    c.receiveFrom(),
+    (err: unknown) => err instanceof UnexpectedEventError && /4004/.test(err.message) && /room gone/.test(err.message),
+  );
 });
 
 test('receiveFrom times out when the app sends nothing', async () => {
@@ -144,11 +157,21 @@ test('HttpCommunicator sends the body and gathers a streamed response', async ()
     const req = await receive();
     assert.equal(req.type, 'http.request');
     const body = req.type === 'http.request' ? req.body.toString() : '';
-    await send({ type: 'http.response.start', status: 201, headers: [['content-type', 'application/json'], ['x-method', (scope as { method: string }).method]] });
+    await send({
+      type: 'http.response.start',
+      status: 201,
+      headers: [
+        ['content-type', 'application/json'],
+        ['x-method', (scope as { method: string }).method],
+      ],
+    });
     await send({ type: 'http.response.body', body: Buffer.from('{"got":'), more_body: true });
     await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(body) + '}') });
   };
-  const c = new HttpCommunicator(app, 'post', '/items/?x=1', { body: 'payload', headers: [['Content-Type', 'text/plain']] });
+  const c = new HttpCommunicator(app, 'post', '/items/?x=1', {
+    body: 'payload',
+    headers: [['Content-Type', 'text/plain']],
+  });
   assert.equal(c.scope.type === 'http' && c.scope.method, 'POST');
   const r = await c.getResponse();
   assert.equal(r.status, 201);
@@ -168,5 +191,8 @@ test('HttpCommunicator re-raises the app error and reports a wrong first event',
     await receive();
     await send({ type: 'http.response.body', body: Buffer.from('x') });
   };
-  await assert.rejects(new HttpCommunicator(wrong, 'GET', '/').getResponse(), (err: unknown) => err instanceof UnexpectedEventError && /http\.response\.start/.test(err.message));
+  await assert.rejects(
+    new HttpCommunicator(wrong, 'GET', '/').getResponse(),
+    (err: unknown) => err instanceof UnexpectedEventError && /http\.response\.start/.test(err.message),
+  );
 });

@@ -28,12 +28,17 @@ describe('loadConfig: workers', () => {
     const path = write("export default { workers: ['thumbnails', 'mail.out', 'a-b_c'] };\n");
     const loaded = await loadConfig(dir, { file: path });
     assert.deepEqual(loaded, { config: { workers: ['thumbnails', 'mail.out', 'a-b_c'] }, path, dir });
-    assert.deepEqual((await loadConfig(dir, { file: write('export default { workers: [] };\n') })).config, { workers: [] });
+    assert.deepEqual((await loadConfig(dir, { file: write('export default { workers: [] };\n') })).config, {
+      workers: [],
+    });
   });
 
   it('refuses a non-array, a bad name, a process-local name and a non-string, naming the file, the key and the value', async () => {
     const cases: [string, RegExp][] = [
-      ["{ workers: 'thumbnails' }", /workers must be an array of channel names, e\.g\. workers: \['thumbnails'\], not "thumbnails"$/],
+      [
+        "{ workers: 'thumbnails' }",
+        /workers must be an array of channel names, e\.g\. workers: \['thumbnails'\], not "thumbnails"$/,
+      ],
       ['{ workers: null }', /workers must be an array of channel names.*, not null$/],
       ['{ workers: { thumbnails: true } }', /workers must be an array of channel names.*, not an object$/],
       ["{ workers: ['ok', 'no spaces'] }", /workers\[1\]: channel name "no spaces" is not valid/],
@@ -66,7 +71,11 @@ describe('loadConfig: a given file', () => {
 
   it("reads a file relative to cwd, or the config in a folder; dir is the config file's folder", async () => {
     const path = join(dir, 'project', 'canal.config.mjs');
-    assert.deepEqual(await loadConfig(join(dir, 'empty'), { file: '../project/canal.config.mjs' }), { config: { application: 'src/app.ts' }, path, dir: join(dir, 'project') });
+    assert.deepEqual(await loadConfig(join(dir, 'empty'), { file: '../project/canal.config.mjs' }), {
+      config: { application: 'src/app.ts' },
+      path,
+      dir: join(dir, 'project'),
+    });
     assert.equal((await loadConfig(dir, { file: 'project' })).path, path);
   });
 
@@ -75,9 +84,16 @@ describe('loadConfig: a given file', () => {
   });
 
   it('names where the path came from when there is no such file', async () => {
-    await assert.rejects(loadConfig(dir, { file: 'nope.ts' }), { code: 'ERR_INVALID_OPTION', message: `--config nope.ts: no file at ${join(dir, 'nope.ts')}` });
-    await assert.rejects(loadConfig(dir, { file: 'nope.ts', from: 'CANAL_CONFIG' }), { message: `CANAL_CONFIG nope.ts: no file at ${join(dir, 'nope.ts')}` });
-    await assert.rejects(loadConfig(dir, { file: 'empty' }), { message: /^--config empty: no canal\.config\.ts, .* in the folder .*empty$/ });
+    await assert.rejects(loadConfig(dir, { file: 'nope.ts' }), {
+      code: 'ERR_INVALID_OPTION',
+      message: `--config nope.ts: no file at ${join(dir, 'nope.ts')}`,
+    });
+    await assert.rejects(loadConfig(dir, { file: 'nope.ts', from: 'CANAL_CONFIG' }), {
+      message: `CANAL_CONFIG nope.ts: no file at ${join(dir, 'nope.ts')}`,
+    });
+    await assert.rejects(loadConfig(dir, { file: 'empty' }), {
+      message: /^--config empty: no canal\.config\.ts, .* in the folder .*empty$/,
+    });
     await assert.rejects(loadConfig(dir, { file: '' }), { message: /^--config: give the path of a config file/ });
   });
 
@@ -96,13 +112,20 @@ describe('workerChannels', () => {
   });
 
   it('refuses a bad or process-local name, prefixed with where it came from', () => {
-    assert.throws(() => workerChannels(['a b'], '--worker'), { code: 'ERR_INVALID_OPTION', message: /^--worker: channel name "a b" is not valid/ });
-    assert.throws(() => workerChannels(['jobs,x!y'], 'canal worker'), { code: 'ERR_INVALID_OPTION', message: /^canal worker: channel "x!y" must be a named channel/ });
+    assert.throws(() => workerChannels(['a b'], '--worker'), {
+      code: 'ERR_INVALID_OPTION',
+      message: /^--worker: channel name "a b" is not valid/,
+    });
+    assert.throws(() => workerChannels(['jobs,x!y'], 'canal worker'), {
+      code: 'ERR_INVALID_OPTION',
+      message: /^canal worker: channel "x!y" must be a named channel/,
+    });
   });
 });
 
 describe('serveWorkerPlan', () => {
-  const plan = (flagged: string[], configured: string[], inMemory: boolean, noWorkers = false) => serveWorkerPlan({ flagged, configured, inMemory, noWorkers });
+  const plan = (flagged: string[], configured: string[], inMemory: boolean, noWorkers = false) =>
+    serveWorkerPlan({ flagged, configured, inMemory, noWorkers });
 
   it("runs the config's workers on the in-memory layer, and says why", () => {
     assert.deepEqual(plan([], ['thumbnails'], true), {
@@ -114,18 +137,27 @@ describe('serveWorkerPlan', () => {
   it("leaves the config's workers to canal worker on a shared layer, and says how to run one here", () => {
     const p = plan([], ['thumbnails', 'mail'], false);
     assert.deepEqual(p.channels, []);
-    assert.match(p.lines[0]!, /^not running workers for thumbnails, mail here: on a shared layer they belong to canal worker processes \(--worker thumbnails runs one here\)$/);
+    assert.match(
+      p.lines[0]!,
+      /^not running workers for thumbnails, mail here: on a shared layer they belong to canal worker processes \(--worker thumbnails runs one here\)$/,
+    );
   });
 
   it('--worker channels run whatever the layer and whatever --no-workers says', () => {
     assert.deepEqual(plan(['jobs'], [], false).channels, ['jobs']);
     assert.deepEqual(plan(['jobs'], ['jobs', 'thumbnails'], true, true), {
       channels: ['jobs'],
-      lines: ['running workers for jobs in this process (--worker)', 'not running workers for thumbnails (--no-workers): on the in-memory layer nothing else reads them'],
+      lines: [
+        'running workers for jobs in this process (--worker)',
+        'not running workers for thumbnails (--no-workers): on the in-memory layer nothing else reads them',
+      ],
     });
     // A channel both flagged and configured is read once.
     assert.deepEqual(plan(['jobs'], ['jobs', 'thumbnails'], true).channels, ['jobs', 'thumbnails']);
-    assert.deepEqual(plan(['thumbnails'], ['thumbnails'], false), { channels: ['thumbnails'], lines: ['running workers for thumbnails in this process (--worker)'] });
+    assert.deepEqual(plan(['thumbnails'], ['thumbnails'], false), {
+      channels: ['thumbnails'],
+      lines: ['running workers for thumbnails in this process (--worker)'],
+    });
   });
 
   it('nothing to run: nothing said', () => {
@@ -137,8 +169,14 @@ describe('Worker channel checks', () => {
   it('refuses an invalid or process-local channel at construction', () => {
     const layer = new InMemoryChannelLayer();
     const app = async () => {};
-    assert.throws(() => new Worker({ app, layer, channels: ['bad name'] }), { code: 'ERR_INVALID_OPTION', message: /^worker channel name "bad name" is not valid/ });
-    assert.throws(() => new Worker({ app, layer, channels: ['x!y'] }), { code: 'ERR_INVALID_OPTION', message: /^worker channel "x!y" must be a named channel/ });
+    assert.throws(() => new Worker({ app, layer, channels: ['bad name'] }), {
+      code: 'ERR_INVALID_OPTION',
+      message: /^worker channel name "bad name" is not valid/,
+    });
+    assert.throws(() => new Worker({ app, layer, channels: ['x!y'] }), {
+      code: 'ERR_INVALID_OPTION',
+      message: /^worker channel "x!y" must be a named channel/,
+    });
     void layer.close();
   });
 });

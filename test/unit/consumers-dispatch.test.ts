@@ -59,7 +59,11 @@ describe('AsyncConsumer dispatch', () => {
     for (const type of ['stop', 'dispatch', 'constructor', 'toString']) {
       const comm = new ApplicationCommunicator(C.asApp(), scope());
       await comm.sendInput({ type } as never);
-      await assert.rejects(comm.wait(1000), (err: unknown) => err instanceof NoHandlerError && /not a handler/.test(err.message), type);
+      await assert.rejects(
+        comm.wait(1000),
+        (err: unknown) => err instanceof NoHandlerError && /not a handler/.test(err.message),
+        type,
+      );
     }
   });
 
@@ -107,7 +111,11 @@ describe('AsyncConsumer dispatch', () => {
       throw new StopConsumer();
     };
     const send = async (): Promise<void> => {};
-    await Job.asApp()({ type: 'channel', channel: 'thumbs', asgi: { version: '3.0', spec_version: '2.4' } }, receive, send);
+    await Job.asApp()(
+      { type: 'channel', channel: 'thumbs', asgi: { version: '3.0', spec_version: '2.4' } },
+      receive,
+      send,
+    );
     assert.deepEqual(handled, ['thumb 7']);
   });
 
@@ -190,7 +198,8 @@ describe('AsyncConsumer dispatch', () => {
       // The first member, on the group message, sends a direct message to every member.
       room_go(event: LayerMessage): void {
         seen.get(this.channelName)!.push(`go ${String(event.n)}`);
-        if (this.channelName === names[0]) for (const n of names) void this.channelLayer.send(n, { type: 'room.direct', n: event.n });
+        if (this.channelName === names[0])
+          for (const n of names) void this.channelLayer.send(n, { type: 'room.direct', n: event.n });
       }
       async room_direct(event: LayerMessage): Promise<void> {
         await new Promise((r) => setImmediate(r));
@@ -209,7 +218,7 @@ describe('AsyncConsumer dispatch', () => {
     for (const n of names) assert.deepEqual(seen.get(n), ['go 1', 'direct 1', 'go 2', 'direct 2'], n);
   });
 
-  test('a handler that returns the send\'s SETTLED lets the next message run at once, in order; a rejected send ends the instance', async () => {
+  test("a handler that returns the send's SETTLED lets the next message run at once, in order; a rejected send ends the instance", async () => {
     const sent: string[] = [];
     let name = '';
     class Quick extends AsyncConsumer {
@@ -228,16 +237,23 @@ describe('AsyncConsumer dispatch', () => {
       return SETTLED;
     };
     let given = false;
-    const receive = () => (given ? new Promise<never>(() => {}) : ((given = true), Promise.resolve({ type: 'websocket.connect' } as const)));
+    const receive = () =>
+      given ? new Promise<never>(() => {}) : ((given = true), Promise.resolve({ type: 'websocket.connect' } as const));
     const ended = Quick.asApp()(scope(), receive as never, send as never);
     await until(() => name !== '');
     const layer = getChannelLayer();
     for (let i = 0; i < 20; i++) void layer.send(name, { type: 'chat.message', text: `m${i}` });
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(sent, Array.from({ length: 20 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      sent,
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+    );
     fail = true;
     await layer.send(name, { type: 'chat.message', text: 'lost' });
-    await assert.rejects(Promise.race([ended, new Promise((_, no) => setTimeout(() => no(new Error('did not end')), 1000))]), /socket gone/);
+    await assert.rejects(
+      Promise.race([ended, new Promise((_, no) => setTimeout(() => no(new Error('did not end')), 1000))]),
+      /socket gone/,
+    );
   });
 
   test('messages on its own channel reach the handler; this.channelName comes from newChannel()', async () => {
@@ -266,7 +282,10 @@ describe('AsyncConsumer dispatch', () => {
     class NoLayer extends AsyncConsumer {
       static override channelLayerAlias = null;
       async websocket_connect(): Promise<void> {
-        await this.baseSend({ type: 'websocket.send', text: `[${this.channelName}] ${this.channelLayer === undefined}` });
+        await this.baseSend({
+          type: 'websocket.send',
+          text: `[${this.channelName}] ${this.channelLayer === undefined}`,
+        });
       }
     }
     const comm = new ApplicationCommunicator(NoLayer.asApp(), scope());
@@ -279,7 +298,10 @@ describe('AsyncConsumer dispatch', () => {
       static override channelLayerAlias = 'analytics';
     }
     const comm = new ApplicationCommunicator(Elsewhere.asApp(), scope());
-    await assert.rejects(comm.wait(1000), (err: unknown) => err instanceof InvalidOptionError && /'analytics'/.test(err.message));
+    await assert.rejects(
+      comm.wait(1000),
+      (err: unknown) => err instanceof InvalidOptionError && /'analytics'/.test(err.message),
+    );
   });
 
   test('once it has ended, its channel is released: later messages are not handled', async () => {
@@ -406,7 +428,8 @@ describe('asApp init options', () => {
   test('an unknown key fails at asApp() time with an InvalidOptionError naming it', () => {
     assert.throws(
       () => Room.asApp({ rooom: 'x' } as never),
-      (err: unknown) => err instanceof InvalidOptionError && /'rooom'/.test(err.message) && /Room\.asApp/.test(err.message),
+      (err: unknown) =>
+        err instanceof InvalidOptionError && /'rooom'/.test(err.message) && /Room\.asApp/.test(err.message),
     );
   });
 

@@ -160,7 +160,9 @@ describe('HttpConsumer', () => {
         await this.channelLayer.groupAdd('news', this.channelName);
       }
       async news_posted(event: { headline: string }): Promise<void> {
-        await this.sendResponse(200, JSON.stringify({ headline: event.headline }), [['content-type', 'application/json']]);
+        await this.sendResponse(200, JSON.stringify({ headline: event.headline }), [
+          ['content-type', 'application/json'],
+        ]);
       }
       override async disconnect(): Promise<void> {
         disconnects.push(this.responseStarted ? 'answered' : 'aborted');

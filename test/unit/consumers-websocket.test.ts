@@ -51,7 +51,10 @@ describe('WebsocketConsumer', () => {
     const comm = new WebsocketCommunicator(Proto.asApp(), '/p/', { subprotocols: ['chat.v1', 'chat.v2'] });
     const result = await comm.connect();
     assert.equal(result.subprotocol, 'chat.v2');
-    assert.deepEqual(result.headers?.map(([k, v]) => [k.toString(), v.toString()]), [['x-served-by', 'canal']]);
+    assert.deepEqual(
+      result.headers?.map(([k, v]) => [k.toString(), v.toString()]),
+      [['x-served-by', 'canal']],
+    );
     await comm.disconnect();
   });
 
@@ -161,7 +164,11 @@ describe('WebsocketConsumer', () => {
     class Chat extends WebsocketConsumer<ChatMessage> {
       static override groups = ['room-1'];
       override async receive(frame: Frame): Promise<void> {
-        await this.channelLayer.groupSend('room-1', { type: 'chat.message', text: frame.text ?? '', from: this.channelName });
+        await this.channelLayer.groupSend('room-1', {
+          type: 'chat.message',
+          text: frame.text ?? '',
+          from: this.channelName,
+        });
       }
       async chat_message(event: ChatMessage): Promise<void> {
         await this.send({ text: `${event.from === this.channelName ? 'me' : 'them'}: ${event.text}` });

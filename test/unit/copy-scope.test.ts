@@ -18,7 +18,8 @@ const req = {
   headers: { 'sec-websocket-protocol': 'chat' },
   socket: { remoteAddress: '127.0.0.1', remotePort: 50000, localAddress: '127.0.0.1', localPort: 8000 },
 } as unknown as IncomingMessage;
-const ctx = (state: Record<string, unknown> | null) => ({ options: { rootPath: '' }, lifespanState: state }) as unknown as ServerContext;
+const ctx = (state: Record<string, unknown> | null) =>
+  ({ options: { rootPath: '' }, lifespanState: state }) as unknown as ServerContext;
 
 /** What a copy must equal: Object.assign's, keys in the same order. */
 function expectCopy(copy: object, original: object, added: object): void {

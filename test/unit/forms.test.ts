@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { HeaderPair } from '../../src/asgi/types.ts';
 import { HttpConsumer } from '../../src/consumers/http-consumer.ts';
-import { FormError, FormTooLargeError, InvalidFormError, InvalidOptionError, UnsupportedMediaTypeError } from '../../src/errors.ts';
+import {
+  FormError,
+  FormTooLargeError,
+  InvalidFormError,
+  InvalidOptionError,
+  UnsupportedMediaTypeError,
+} from '../../src/errors.ts';
 import { parseForm, type FormOptions } from '../../src/http/forms.ts';
 import { parseJson } from '../../src/http/parse-json.ts';
 import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
@@ -16,7 +22,8 @@ function scopeWith(contentType: string | null): { headers: HeaderPair[] } {
   return { headers: contentType === null ? [] : [[Buffer.from('content-type'), Buffer.from(contentType, 'latin1')]] };
 }
 
-const urlencoded = (body: string, options?: FormOptions) => parseForm(scopeWith('application/x-www-form-urlencoded'), Buffer.from(body), options);
+const urlencoded = (body: string, options?: FormOptions) =>
+  parseForm(scopeWith('application/x-www-form-urlencoded'), Buffer.from(body), options);
 
 /** The body and content-type Node's fetch would send for `form`. */
 async function encode(form: FormData): Promise<{ contentType: string; body: Buffer }> {
@@ -38,7 +45,13 @@ function formOf(entries: [string, string | Blob, string?][]): FormData {
   return form;
 }
 
-function rejectsWith(promise: Promise<unknown>, cls: new (...args: never[]) => FormError, code: string, message: RegExp, status: number): Promise<void> {
+function rejectsWith(
+  promise: Promise<unknown>,
+  cls: new (...args: never[]) => FormError,
+  code: string,
+  message: RegExp,
+  status: number,
+): Promise<void> {
   return assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
     assert.ok(err instanceof FormError);
@@ -69,25 +82,58 @@ describe('parseForm: urlencoded', () => {
 
   test('an empty body is an empty form; a charset parameter is fine', async () => {
     assert.deepEqual({ ...(await urlencoded('')).fields }, {});
-    const form = await parseForm(scopeWith('application/x-www-form-urlencoded; charset=UTF-8'), Buffer.from('a=%C3%A9'));
+    const form = await parseForm(
+      scopeWith('application/x-www-form-urlencoded; charset=UTF-8'),
+      Buffer.from('a=%C3%A9'),
+    );
     assert.equal(form.fields.a, 'é');
   });
 
   test('maxFields: exactly the limit passes, one more is 413', async () => {
     assert.equal(Object.keys((await urlencoded('a=1&b=2&c=3', { maxFields: 3 })).fields).length, 3);
-    await rejectsWith(urlencoded('a=1&b=2&c=3&d=4', { maxFields: 3 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /more than 3 fields \(maxFields\)/, 413);
-    await rejectsWith(urlencoded('a=1&a=2&a=3&a=4&a=5', { maxFields: 3 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /maxFields/, 413);
+    await rejectsWith(
+      urlencoded('a=1&b=2&c=3&d=4', { maxFields: 3 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /more than 3 fields \(maxFields\)/,
+      413,
+    );
+    await rejectsWith(
+      urlencoded('a=1&a=2&a=3&a=4&a=5', { maxFields: 3 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /maxFields/,
+      413,
+    );
   });
 
   test('maxFieldBytes: values and names at the limit pass, past it are 413', async () => {
     assert.equal((await urlencoded(`a=${'x'.repeat(8)}`, { maxFieldBytes: 8 })).fields.a, 'x'.repeat(8));
     assert.equal((await urlencoded(`${'n'.repeat(8)}=1`, { maxFieldBytes: 8 })).fields['n'.repeat(8)], '1');
-    await rejectsWith(urlencoded(`bio=${'x'.repeat(9)}`, { maxFieldBytes: 8 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /field 'bio' is over 8 bytes \(maxFieldBytes\)/, 413);
-    await rejectsWith(urlencoded(`${'n'.repeat(9)}=1`, { maxFieldBytes: 8 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /field name is over 8 bytes \(maxFieldBytes\)/, 413);
+    await rejectsWith(
+      urlencoded(`bio=${'x'.repeat(9)}`, { maxFieldBytes: 8 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /field 'bio' is over 8 bytes \(maxFieldBytes\)/,
+      413,
+    );
+    await rejectsWith(
+      urlencoded(`${'n'.repeat(9)}=1`, { maxFieldBytes: 8 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /field name is over 8 bytes \(maxFieldBytes\)/,
+      413,
+    );
   });
 
   test('a malformed percent-escape is 400', async () => {
-    await rejectsWith(urlencoded('a=%zz'), InvalidFormError, 'ERR_FORM_INVALID', /x-www-form-urlencoded body is malformed/, 400);
+    await rejectsWith(
+      urlencoded('a=%zz'),
+      InvalidFormError,
+      'ERR_FORM_INVALID',
+      /x-www-form-urlencoded body is malformed/,
+      400,
+    );
   });
 });
 
@@ -107,7 +153,10 @@ describe('parseForm: multipart', () => {
     assert.deepEqual(form.lists.tag, ['x', 'y']);
     assert.equal(form.files.length, 2);
     const [photo, notes] = form.files;
-    assert.deepEqual({ ...photo!, data: undefined }, { field: 'photo', filename: 'holiday café.png', contentType: 'image/png', size: image.length, data: undefined });
+    assert.deepEqual(
+      { ...photo!, data: undefined },
+      { field: 'photo', filename: 'holiday café.png', contentType: 'image/png', size: image.length, data: undefined },
+    );
     assert.ok(photo!.data.equals(image));
     assert.equal(notes!.filename, 'notes.txt');
     assert.equal(notes!.data.toString(), 'hello');
@@ -115,8 +164,17 @@ describe('parseForm: multipart', () => {
   });
 
   test('a file input left empty (no filename, no bytes) is left out; an empty named file is kept', async () => {
-    const form = await multipart(formOf([['avatar', new Blob([]), ''], ['doc', new Blob([]), 'empty.txt'], ['name', 'n']]));
-    assert.deepEqual(form.files.map((f) => [f.field, f.filename, f.size]), [['doc', 'empty.txt', 0]]);
+    const form = await multipart(
+      formOf([
+        ['avatar', new Blob([]), ''],
+        ['doc', new Blob([]), 'empty.txt'],
+        ['name', 'n'],
+      ]),
+    );
+    assert.deepEqual(
+      form.files.map((f) => [f.field, f.filename, f.size]),
+      [['doc', 'empty.txt', 0]],
+    );
     assert.equal(form.fields.name, 'n');
   });
 
@@ -132,41 +190,150 @@ describe('parseForm: multipart', () => {
   });
 
   test('maxFileBytes: a file of exactly the limit passes, one byte more is 413 naming the option', async () => {
-    assert.equal((await multipart(formOf([['f', new Blob([Buffer.alloc(1000)]), 'a.bin']]), { maxFileBytes: 1000 })).files[0]!.size, 1000);
-    await rejectsWith(multipart(formOf([['avatar', new Blob([Buffer.alloc(1001)]), 'big.png']]), { maxFileBytes: 1000 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /"big\.png" in form field 'avatar' is over 1000 bytes \(maxFileBytes\)/, 413);
+    assert.equal(
+      (await multipart(formOf([['f', new Blob([Buffer.alloc(1000)]), 'a.bin']]), { maxFileBytes: 1000 })).files[0]!
+        .size,
+      1000,
+    );
+    await rejectsWith(
+      multipart(formOf([['avatar', new Blob([Buffer.alloc(1001)]), 'big.png']]), { maxFileBytes: 1000 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /"big\.png" in form field 'avatar' is over 1000 bytes \(maxFileBytes\)/,
+      413,
+    );
   });
 
   test('maxFiles: the limit passes, one more is 413; maxFiles 0 refuses any upload', async () => {
-    const three = formOf([['f', new Blob(['1']), '1.txt'], ['f', new Blob(['2']), '2.txt'], ['g', new Blob(['3']), '3.txt']]);
+    const three = formOf([
+      ['f', new Blob(['1']), '1.txt'],
+      ['f', new Blob(['2']), '2.txt'],
+      ['g', new Blob(['3']), '3.txt'],
+    ]);
     assert.equal((await multipart(three, { maxFiles: 3 })).files.length, 3);
-    await rejectsWith(multipart(three, { maxFiles: 2 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /more than 2 files \(maxFiles\)/, 413);
-    await rejectsWith(multipart(formOf([['f', new Blob(['1']), '1.txt']]), { maxFiles: 0 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /maxFiles/, 413);
+    await rejectsWith(
+      multipart(three, { maxFiles: 2 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /more than 2 files \(maxFiles\)/,
+      413,
+    );
+    await rejectsWith(
+      multipart(formOf([['f', new Blob(['1']), '1.txt']]), { maxFiles: 0 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /maxFiles/,
+      413,
+    );
   });
 
   test('maxFields and maxFieldBytes apply to multipart fields too', async () => {
-    assert.equal((await multipart(formOf([['a', '1'], ['b', '2']]), { maxFields: 2 })).lists.b!.length, 1);
-    await rejectsWith(multipart(formOf([['a', '1'], ['b', '2'], ['c', '3']]), { maxFields: 2 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /more than 2 fields \(maxFields\)/, 413);
+    assert.equal(
+      (
+        await multipart(
+          formOf([
+            ['a', '1'],
+            ['b', '2'],
+          ]),
+          { maxFields: 2 },
+        )
+      ).lists.b!.length,
+      1,
+    );
+    await rejectsWith(
+      multipart(
+        formOf([
+          ['a', '1'],
+          ['b', '2'],
+          ['c', '3'],
+        ]),
+        { maxFields: 2 },
+      ),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /more than 2 fields \(maxFields\)/,
+      413,
+    );
     assert.equal((await multipart(formOf([['a', 'x'.repeat(16)]]), { maxFieldBytes: 16 })).fields.a!.length, 16);
-    await rejectsWith(multipart(formOf([['a', 'x'.repeat(17)]]), { maxFieldBytes: 16 }), FormTooLargeError, 'ERR_FORM_TOO_LARGE', /field 'a' is over 16 bytes \(maxFieldBytes\)/, 413);
+    await rejectsWith(
+      multipart(formOf([['a', 'x'.repeat(17)]]), { maxFieldBytes: 16 }),
+      FormTooLargeError,
+      'ERR_FORM_TOO_LARGE',
+      /field 'a' is over 16 bytes \(maxFieldBytes\)/,
+      413,
+    );
   });
 
   test('a truncated body, a garbled one and a missing boundary are 400', async () => {
-    const { contentType, body } = await encode(formOf([['a', '1'], ['f', new Blob(['data']), 'f.txt']]));
-    await rejectsWith(parseForm(scopeWith(contentType), body.subarray(0, body.length - 20)), InvalidFormError, 'ERR_FORM_INVALID', /multipart\/form-data body is malformed/, 400);
-    await rejectsWith(parseForm(scopeWith(contentType), Buffer.from('not a multipart body at all')), InvalidFormError, 'ERR_FORM_INVALID', /malformed/, 400);
-    await rejectsWith(parseForm(scopeWith(contentType), Buffer.alloc(0)), InvalidFormError, 'ERR_FORM_INVALID', /malformed/, 400);
+    const { contentType, body } = await encode(
+      formOf([
+        ['a', '1'],
+        ['f', new Blob(['data']), 'f.txt'],
+      ]),
+    );
+    await rejectsWith(
+      parseForm(scopeWith(contentType), body.subarray(0, body.length - 20)),
+      InvalidFormError,
+      'ERR_FORM_INVALID',
+      /multipart\/form-data body is malformed/,
+      400,
+    );
+    await rejectsWith(
+      parseForm(scopeWith(contentType), Buffer.from('not a multipart body at all')),
+      InvalidFormError,
+      'ERR_FORM_INVALID',
+      /malformed/,
+      400,
+    );
+    await rejectsWith(
+      parseForm(scopeWith(contentType), Buffer.alloc(0)),
+      InvalidFormError,
+      'ERR_FORM_INVALID',
+      /malformed/,
+      400,
+    );
     const boundary = contentType.split('boundary=')[1]!;
     const badHeader = Buffer.from(`--${boundary}\r\nContent-Disposition form-data\r\n\r\nx\r\n--${boundary}--\r\n`);
-    await rejectsWith(parseForm(scopeWith(contentType), badHeader), InvalidFormError, 'ERR_FORM_INVALID', /malformed/, 400);
-    await rejectsWith(parseForm(scopeWith('multipart/form-data'), body), InvalidFormError, 'ERR_FORM_INVALID', /has no boundary parameter/, 400);
+    await rejectsWith(
+      parseForm(scopeWith(contentType), badHeader),
+      InvalidFormError,
+      'ERR_FORM_INVALID',
+      /malformed/,
+      400,
+    );
+    await rejectsWith(
+      parseForm(scopeWith('multipart/form-data'), body),
+      InvalidFormError,
+      'ERR_FORM_INVALID',
+      /has no boundary parameter/,
+      400,
+    );
   });
 });
 
 describe('parseForm: content types and options', () => {
   test('another content type, or none, is 415', async () => {
-    await rejectsWith(parseForm(scopeWith('text/plain'), Buffer.from('a=1')), UnsupportedMediaTypeError, 'ERR_UNSUPPORTED_MEDIA_TYPE', /not text\/plain/, 415);
-    await rejectsWith(parseForm(scopeWith('application/json'), Buffer.from('{}')), UnsupportedMediaTypeError, 'ERR_UNSUPPORTED_MEDIA_TYPE', /application\/x-www-form-urlencoded or multipart\/form-data/, 415);
-    await rejectsWith(parseForm(scopeWith(null), Buffer.from('a=1')), UnsupportedMediaTypeError, 'ERR_UNSUPPORTED_MEDIA_TYPE', /has none/, 415);
+    await rejectsWith(
+      parseForm(scopeWith('text/plain'), Buffer.from('a=1')),
+      UnsupportedMediaTypeError,
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      /not text\/plain/,
+      415,
+    );
+    await rejectsWith(
+      parseForm(scopeWith('application/json'), Buffer.from('{}')),
+      UnsupportedMediaTypeError,
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      /application\/x-www-form-urlencoded or multipart\/form-data/,
+      415,
+    );
+    await rejectsWith(
+      parseForm(scopeWith(null), Buffer.from('a=1')),
+      UnsupportedMediaTypeError,
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      /has none/,
+      415,
+    );
   });
 
   test('the content type is matched case-insensitively', async () => {
@@ -174,15 +341,25 @@ describe('parseForm: content types and options', () => {
   });
 
   test('bad option values and unknown option names are InvalidOptionError', async () => {
-    for (const options of [{ maxFiles: -1 }, { maxFileBytes: 1.5 }, { maxFields: '10' }, { maxSize: 1 }] as FormOptions[]) {
-      await assert.rejects(urlencoded('a=1', options), (err: unknown) => err instanceof InvalidOptionError && /form option|unknown form option/.test(err.message), JSON.stringify(options));
+    for (const options of [
+      { maxFiles: -1 },
+      { maxFileBytes: 1.5 },
+      { maxFields: '10' },
+      { maxSize: 1 },
+    ] as FormOptions[]) {
+      await assert.rejects(
+        urlencoded('a=1', options),
+        (err: unknown) => err instanceof InvalidOptionError && /form option|unknown form option/.test(err.message),
+        JSON.stringify(options),
+      );
     }
     assert.equal((await urlencoded('a=1', { maxFields: Infinity })).fields.a, '1');
   });
 });
 
 describe('parseJson', () => {
-  const json = (body: string | Buffer, type: string | null = 'application/json') => parseJson(scopeWith(type), Buffer.from(body));
+  const json = (body: string | Buffer, type: string | null = 'application/json') =>
+    parseJson(scopeWith(type), Buffer.from(body));
 
   test('a JSON value, for application/json and +json types, with a charset, after a BOM', () => {
     assert.deepEqual(json('{"a":[1,2]}'), { a: [1, 2] });
@@ -192,14 +369,33 @@ describe('parseJson', () => {
   });
 
   test('the wrong content type, or none, is 415', () => {
-    assert.throws(() => json('{}', 'text/plain;charset=UTF-8'), (err: unknown) => err instanceof UnsupportedMediaTypeError && err.status === 415 && /application\/json, not text\/plain/.test(err.message));
-    assert.throws(() => json('{}', null), (err: unknown) => err instanceof UnsupportedMediaTypeError && /not none/.test(err.message));
+    assert.throws(
+      () => json('{}', 'text/plain;charset=UTF-8'),
+      (err: unknown) =>
+        err instanceof UnsupportedMediaTypeError &&
+        err.status === 415 &&
+        /application\/json, not text\/plain/.test(err.message),
+    );
+    assert.throws(
+      () => json('{}', null),
+      (err: unknown) => err instanceof UnsupportedMediaTypeError && /not none/.test(err.message),
+    );
   });
 
   test('invalid JSON, an empty body and invalid UTF-8 are 400 and say which', () => {
-    assert.throws(() => json('{"a":'), (err: unknown) => err instanceof InvalidFormError && err.status === 400 && /not valid JSON \(.+\)/.test(err.message));
-    assert.throws(() => json('  '), (err: unknown) => err instanceof InvalidFormError && /empty/.test(err.message));
-    assert.throws(() => json(Buffer.from([0x22, 0xff, 0x22])), (err: unknown) => err instanceof InvalidFormError && /UTF-8/.test(err.message));
+    assert.throws(
+      () => json('{"a":'),
+      (err: unknown) =>
+        err instanceof InvalidFormError && err.status === 400 && /not valid JSON \(.+\)/.test(err.message),
+    );
+    assert.throws(
+      () => json('  '),
+      (err: unknown) => err instanceof InvalidFormError && /empty/.test(err.message),
+    );
+    assert.throws(
+      () => json(Buffer.from([0x22, 0xff, 0x22])),
+      (err: unknown) => err instanceof InvalidFormError && /UTF-8/.test(err.message),
+    );
   });
 });
 
@@ -207,7 +403,11 @@ describe('HttpConsumer: parseForm, parseJson and FormError answers', () => {
   class Upload extends HttpConsumer {
     override async handle(body: Buffer): Promise<void> {
       const form = await this.parseForm(body, { maxFileBytes: 10 });
-      await this.sendResponse(200, JSON.stringify({ fields: form.fields, files: form.files.map((f) => [f.field, f.filename, f.size]) }), [['content-type', 'application/json']]);
+      await this.sendResponse(
+        200,
+        JSON.stringify({ fields: form.fields, files: form.files.map((f) => [f.field, f.filename, f.size]) }),
+        [['content-type', 'application/json']],
+      );
     }
   }
   class Api extends HttpConsumer {
@@ -224,7 +424,12 @@ describe('HttpConsumer: parseForm, parseJson and FormError answers', () => {
   }
 
   test('this.parseForm reads the body of the consumer’s own request', async () => {
-    const { contentType, body } = await encode(formOf([['title', 't'], ['f', new Blob(['12345']), 'a.txt']]));
+    const { contentType, body } = await encode(
+      formOf([
+        ['title', 't'],
+        ['f', new Blob(['12345']), 'a.txt'],
+      ]),
+    );
     const res = await post(Upload.asApp(), contentType, body);
     assert.equal(res.status, 200);
     assert.deepEqual(res.json(), { fields: { title: 't' }, files: [['f', 'a.txt', 5]] });

@@ -35,7 +35,14 @@ describe('layerConformanceSuite with a caller-supplied runner', () => {
   });
 
   it('turns each declared difference into a case for that behaviour', () => {
-    const other = collect({ ...memoryCaps, processLocalNames: false, capacityOnSend: false, expiryRemovesFromGroups: false, crossInstance: true, oneReaderAcrossInstances: false });
+    const other = collect({
+      ...memoryCaps,
+      processLocalNames: false,
+      capacityOnSend: false,
+      expiryRemovesFromGroups: false,
+      crossInstance: true,
+      oneReaderAcrossInstances: false,
+    });
     const mine = collect(memoryCaps);
     const names = (c: Map<string, unknown>) => [...c.keys()];
     assert.ok(names(mine.cases).includes('raises ChannelFull at capacity, with per-channel overrides'));
@@ -43,7 +50,10 @@ describe('layerConformanceSuite with a caller-supplied runner', () => {
     assert.ok(names(mine.cases).includes('expiry removes the channel from its groups'));
     assert.ok(names(other.cases).includes('expiry does not remove the channel from its groups'));
     assert.ok(names(other.cases).some((n) => n.includes('every reader gets each message')));
-    assert.ok(!names(mine.cases).some((n) => n.includes('two instances')), 'a one-process backend has no cross-instance case');
+    assert.ok(
+      !names(mine.cases).some((n) => n.includes('two instances')),
+      'a one-process backend has no cross-instance case',
+    );
   });
 
   it('fails when the backend does not behave as declared', async () => {

@@ -8,12 +8,18 @@ import type { LayerMessage } from '../../src/layers/types.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function within<T>(p: Promise<T>, ms = 1000): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`nothing within ${ms} ms`)), ms)))]);
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`nothing within ${ms} ms`)), ms))),
+  ]);
 }
 /** True when `p` has settled after the current microtasks ran (no timer was needed). */
 async function settledNow(p: Promise<unknown>): Promise<boolean> {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   for (let i = 0; i < 5; i++) await Promise.resolve();
   return done;
 }
@@ -36,12 +42,20 @@ describe('InMemoryChannelLayer', () => {
     const waiting = layer.receive(members[0]!); // one member already waiting, two queued
     const sent = { type: 'chat.message', body: { text: 'hi', tags: ['a'] } };
     await layer.groupSend('room', sent);
-    const got = [await within(waiting), await within(layer.receive(members[1]!)), await within(layer.receive(members[2]!))];
+    const got = [
+      await within(waiting),
+      await within(layer.receive(members[1]!)),
+      await within(layer.receive(members[2]!)),
+    ];
     assert.equal(got[0], got[1]);
     assert.equal(got[1], got[2]);
     assert.notEqual(got[0], sent);
     assert.notEqual(got[0]!.body, sent.body);
-    assert.ok(Object.isFrozen(got[0]) && Object.isFrozen(got[0]!.body) && Object.isFrozen((got[0]!.body as { tags: string[] }).tags));
+    assert.ok(
+      Object.isFrozen(got[0]) &&
+        Object.isFrozen(got[0]!.body) &&
+        Object.isFrozen((got[0]!.body as { tags: string[] }).tags),
+    );
     assert.equal(Object.isFrozen(sent), false, "the sender's object is left alone");
   });
 
@@ -72,13 +86,20 @@ describe('InMemoryChannelLayer', () => {
     const pending = names.map((n) => layer.receive(n));
     await Promise.all(names.map((n, i) => layer.send(n, { type: 't', i })));
     const got = await within(Promise.all(pending));
-    assert.deepEqual(got.map((m) => m.i), names.map((_, i) => i));
+    assert.deepEqual(
+      got.map((m) => m.i),
+      names.map((_, i) => i),
+    );
 
     const ch = names[0]!;
     const [first, second] = [layer.receive(ch), layer.receive(ch)];
     await layer.send(ch, { type: 't', n: 1 });
     await layer.send(ch, { type: 't', n: 2 });
-    assert.deepEqual([(await within(first)).n, (await within(second)).n], [1, 2], 'the earlier receive gets the earlier message');
+    assert.deepEqual(
+      [(await within(first)).n, (await within(second)).n],
+      [1, 2],
+      'the earlier receive gets the earlier message',
+    );
   });
 
   it('fans out to 1000 members, one skipped when full, and counts it', async () => {
@@ -153,7 +174,10 @@ describe('InMemoryChannelLayer', () => {
     const layer = make({ expiry: 1, capacity: 1 });
     const ch = await layer.newChannel();
     await layer.send(ch, { type: 't', n: 1 });
-    await assert.rejects(layer.send(ch, { type: 't' }), { code: 'ERR_CHANNEL_FULL', message: new RegExp(`${ch.replace(/[.!]/g, '\\$&')} is full \\(capacity 1\\)`) });
+    await assert.rejects(layer.send(ch, { type: 't' }), {
+      code: 'ERR_CHANNEL_FULL',
+      message: new RegExp(`${ch.replace(/[.!]/g, '\\$&')} is full \\(capacity 1\\)`),
+    });
     await sleep(1050);
     await layer.send(ch, { type: 't', n: 2 }); // the expired one made room
     assert.equal((await within(layer.receive(ch))).n, 2);
@@ -225,13 +249,20 @@ describe('InMemoryChannelLayer', () => {
     const { spawnSync } = await import('node:child_process');
     const script = `import { InMemoryChannelLayer } from './src/layers/memory.ts';
       const l = new InMemoryChannelLayer(); const c = await l.newChannel(); await l.send(c, { type: 't' }); console.log('queued');`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 10_000, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+      timeout: 10_000,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'queued');
   });
 
   it('refuses unknown options at construction', () => {
-    assert.throws(() => new InMemoryChannelLayer({ capcity: 5 } as object), { code: 'ERR_INVALID_OPTION', message: /capcity/ });
+    assert.throws(() => new InMemoryChannelLayer({ capcity: 5 } as object), {
+      code: 'ERR_INVALID_OPTION',
+      message: /capcity/,
+    });
   });
 
   it('types messages by the layer parameter', async () => {

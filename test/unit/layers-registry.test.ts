@@ -2,7 +2,12 @@
 // or class, and configuration errors that name what is wrong.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { configureChannelLayers, getChannelLayer, resetChannelLayers, closeChannelLayers } from '../../src/layers/registry.ts';
+import {
+  configureChannelLayers,
+  getChannelLayer,
+  resetChannelLayers,
+  closeChannelLayers,
+} from '../../src/layers/registry.ts';
 import { InMemoryChannelLayer } from '../../src/layers/memory.ts';
 
 afterEach(async () => {
@@ -20,7 +25,10 @@ describe('channel layer registry', () => {
   });
 
   it('makes each alias from its backend and options', () => {
-    configureChannelLayers({ default: { backend: 'memory' }, fast: { backend: 'memory', options: { capacity: 3, expiry: 5 } } });
+    configureChannelLayers({
+      default: { backend: 'memory' },
+      fast: { backend: 'memory', options: { capacity: 3, expiry: 5 } },
+    });
     const fast = getChannelLayer('fast') as InMemoryChannelLayer;
     assert.ok(fast instanceof InMemoryChannelLayer);
     assert.notEqual(fast, getChannelLayer());
@@ -44,18 +52,34 @@ describe('channel layer registry', () => {
 
   it('refuses an unknown alias, naming it and the configured ones', () => {
     configureChannelLayers({ default: { backend: 'memory' }, jobs: { backend: 'memory' } });
-    assert.throws(() => getChannelLayer('job'), { code: 'ERR_INVALID_OPTION', message: /no channel layer 'job' is configured; configured aliases: default, jobs/ });
+    assert.throws(() => getChannelLayer('job'), {
+      code: 'ERR_INVALID_OPTION',
+      message: /no channel layer 'job' is configured; configured aliases: default, jobs/,
+    });
   });
 
   it('refuses an unknown backend at configuration, naming it and the known ones', () => {
-    assert.throws(() => configureChannelLayers({ default: { backend: 'rabbit' } }), (e: Error & { code?: string }) =>
-      e.code === 'ERR_UNKNOWN_BACKEND' && e.message.includes(`'default'`) && e.message.includes('"rabbit"') && /known backends: memory, redis, redis-pubsub/.test(e.message));
+    assert.throws(
+      () => configureChannelLayers({ default: { backend: 'rabbit' } }),
+      (e: Error & { code?: string }) =>
+        e.code === 'ERR_UNKNOWN_BACKEND' &&
+        e.message.includes(`'default'`) &&
+        e.message.includes('"rabbit"') &&
+        /known backends: memory, redis, redis-pubsub/.test(e.message),
+    );
   });
 
   it('refuses bad options at configuration, naming the alias and the option', () => {
-    assert.throws(() => configureChannelLayers({ default: { backend: 'memory', options: { capacity: -1 } } }), { code: 'ERR_INVALID_OPTION', message: /channel layer 'default' \(memory\): layer option capacity/ });
-    assert.throws(() => configureChannelLayers({ chat: { backend: 'memory', options: { expire: 3 } } }), { message: /'chat' \(memory\): unknown layer option 'expire'/ });
-    assert.throws(() => configureChannelLayers({ default: { backend: 'memory', option: { capacity: 3 } } as never }), { message: /'default': unknown key 'option'/ });
+    assert.throws(() => configureChannelLayers({ default: { backend: 'memory', options: { capacity: -1 } } }), {
+      code: 'ERR_INVALID_OPTION',
+      message: /channel layer 'default' \(memory\): layer option capacity/,
+    });
+    assert.throws(() => configureChannelLayers({ chat: { backend: 'memory', options: { expire: 3 } } }), {
+      message: /'chat' \(memory\): unknown layer option 'expire'/,
+    });
+    assert.throws(() => configureChannelLayers({ default: { backend: 'memory', option: { capacity: 3 } } as never }), {
+      message: /'default': unknown key 'option'/,
+    });
     assert.throws(() => configureChannelLayers({ default: {} as never }), { message: /'default' needs a backend/ });
     assert.throws(() => configureChannelLayers(null as never), { code: 'ERR_INVALID_OPTION' });
   });

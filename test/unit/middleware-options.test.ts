@@ -67,15 +67,27 @@ describe('middleware options', () => {
   });
 
   it('RedisSessionStore takes no options or an object, not null', () => {
-    assert.match(refusal(() => new RedisSessionStore(null as never)), /^RedisSessionStore options must be an object/);
+    assert.match(
+      refusal(() => new RedisSessionStore(null as never)),
+      /^RedisSessionStore options must be an object/,
+    );
   });
 
   it('scopeMiddleware needs the function that makes the additions', () => {
-    assert.match(refusal(() => scopeMiddleware(undefined as never)), /^scopeMiddleware\(add\) needs a function/);
+    assert.match(
+      refusal(() => scopeMiddleware(undefined as never)),
+      /^scopeMiddleware\(add\) needs a function/,
+    );
   });
 
   it('the host and origin checks need their lists', () => {
-    assert.match(refusal(() => AllowedHostsMiddleware(app, undefined as never)), /needs a list of allowed hosts/);
-    assert.match(refusal(() => OriginValidator(app, undefined as never)), /allowedOrigins must be a list/);
+    assert.match(
+      refusal(() => AllowedHostsMiddleware(app, undefined as never)),
+      /needs a list of allowed hosts/,
+    );
+    assert.match(
+      refusal(() => OriginValidator(app, undefined as never)),
+      /allowedOrigins must be a list/,
+    );
   });
 });

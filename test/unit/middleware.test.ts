@@ -47,7 +47,9 @@ describe('OriginValidator', () => {
 
   it('refuses other origins and a missing Origin, allows listed ones', async () => {
     const app = OriginValidator(accept, ['example.com', '.example.org']);
-    const ok = await new WebsocketCommunicator(app, '/ws/', { headers: [['origin', 'https://chat.example.org']] }).connect();
+    const ok = await new WebsocketCommunicator(app, '/ws/', {
+      headers: [['origin', 'https://chat.example.org']],
+    }).connect();
     assert.equal(ok.connected, true);
     const evil = await new WebsocketCommunicator(app, '/ws/', { headers: [['origin', 'https://evil.test']] }).connect();
     assert.equal(evil.connected, false);
@@ -59,7 +61,13 @@ describe('OriginValidator', () => {
   });
 
   it('a page from another origin cannot open a WebSocket on a real server (403)', async () => {
-    const server = createServer(AllowedHostsOriginValidator(async (s, r, send) => (s.type === 'lifespan' ? undefined : accept(s, r, send)), ['localhost', '127.0.0.1']), { port: 0 });
+    const server = createServer(
+      AllowedHostsOriginValidator(
+        async (s, r, send) => (s.type === 'lifespan' ? undefined : accept(s, r, send)),
+        ['localhost', '127.0.0.1'],
+      ),
+      { port: 0 },
+    );
     const { port } = await server.listen();
     try {
       const status = await new Promise<number>((resolve) => {
@@ -89,7 +97,13 @@ describe('cookies and signing', () => {
     assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(parsed)), null, 'no Object.prototype up the chain');
     assert.deepEqual({ ...parseCookies(null) }, {});
     assert.equal(
-      serializeCookie('sid', 'v 1', { maxAge: 60, domain: 'example.com', secure: true, httpOnly: true, sameSite: 'Strict' }),
+      serializeCookie('sid', 'v 1', {
+        maxAge: 60,
+        domain: 'example.com',
+        secure: true,
+        httpOnly: true,
+        sameSite: 'Strict',
+      }),
       'sid=v%201; Max-Age=60; Domain=example.com; Path=/; HttpOnly; Secure; SameSite=Strict',
     );
     assert.equal(serializeCookie('x', 'y'), 'x=y; Path=/; SameSite=Lax');
@@ -153,7 +167,9 @@ function counter(): Application {
 }
 
 async function request(app: Application, cookie?: string): Promise<{ body: string; setCookie: string | undefined }> {
-  const res = await new HttpCommunicator(app, 'GET', '/', { headers: cookie ? [['cookie', cookie]] : [] }).getResponse();
+  const res = await new HttpCommunicator(app, 'GET', '/', {
+    headers: cookie ? [['cookie', cookie]] : [],
+  }).getResponse();
   return { body: res.body.toString(), setCookie: res.header('set-cookie') };
 }
 
@@ -177,13 +193,16 @@ describe('SessionMiddleware', () => {
     const http = SessionMiddleware(counter(), { secretKeys: SECRET, store });
     const { setCookie } = await request(http);
     const cookie = setCookie!.split(';')[0]!;
-    const ws = SessionMiddleware(async (scope, receive, send) => {
-      await receive();
-      scope.session!.set('n', 41);
-      await scope.session!.save();
-      await send({ type: 'websocket.accept' });
-      await receive();
-    }, { secretKeys: SECRET, store });
+    const ws = SessionMiddleware(
+      async (scope, receive, send) => {
+        await receive();
+        scope.session!.set('n', 41);
+        await scope.session!.save();
+        await send({ type: 'websocket.accept' });
+        await receive();
+      },
+      { secretKeys: SECRET, store },
+    );
     const c = new WebsocketCommunicator(ws, '/ws/', { headers: [['cookie', cookie]] });
     assert.equal((await c.connect()).connected, true);
     await c.disconnect();
@@ -216,18 +235,29 @@ describe('AuthMiddlewareStack', () => {
   const users = new Map([['7', { id: 7, isAuthenticated: true, name: 'Ada' }]]);
   const getUser = (id: string) => users.get(id) ?? null;
 
-  const app = AuthMiddlewareStack(async (scope, receive, send) => {
-    await receive();
-    const path = (scope as HttpScope).path;
-    if (path === '/login') await login(scope, users.get('7')!);
-    if (path === '/logout') await logout(scope);
-    await send({ type: 'http.response.start', status: 200 });
-    await send({ type: 'http.response.body', body: JSON.stringify({ user: scope.user!.isAuthenticated ? scope.user!.name : null, key: scope.session!.key }) });
-  }, { secretKeys: SECRET, getUser });
+  const app = AuthMiddlewareStack(
+    async (scope, receive, send) => {
+      await receive();
+      const path = (scope as HttpScope).path;
+      if (path === '/login') await login(scope, users.get('7')!);
+      if (path === '/logout') await logout(scope);
+      await send({ type: 'http.response.start', status: 200 });
+      await send({
+        type: 'http.response.body',
+        body: JSON.stringify({ user: scope.user!.isAuthenticated ? scope.user!.name : null, key: scope.session!.key }),
+      });
+    },
+    { secretKeys: SECRET, getUser },
+  );
 
   async function get(path: string, cookie?: string) {
-    const res = await new HttpCommunicator(app, 'GET', path, { headers: cookie ? [['cookie', cookie]] : [] }).getResponse();
-    return { ...(JSON.parse(res.body.toString()) as { user: string | null; key: string | null }), setCookie: res.header('set-cookie') };
+    const res = await new HttpCommunicator(app, 'GET', path, {
+      headers: cookie ? [['cookie', cookie]] : [],
+    }).getResponse();
+    return {
+      ...(JSON.parse(res.body.toString()) as { user: string | null; key: string | null }),
+      setCookie: res.header('set-cookie'),
+    };
   }
 
   it('anonymous until login; login cycles the session key; logout forgets the user', async () => {
@@ -240,12 +270,15 @@ describe('AuthMiddlewareStack', () => {
 
     // a session that existed before login gets a new key at login (no fixation)
     const before = await new HttpCommunicator(
-      SessionMiddleware(async (scope, receive, send) => {
-        await receive();
-        scope.session!.set('cart', ['book']);
-        await send({ type: 'http.response.start', status: 204 });
-        await send({ type: 'http.response.body' });
-      }, { secretKeys: SECRET }),
+      SessionMiddleware(
+        async (scope, receive, send) => {
+          await receive();
+          scope.session!.set('cart', ['book']);
+          await send({ type: 'http.response.start', status: 204 });
+          await send({ type: 'http.response.body' });
+        },
+        { secretKeys: SECRET },
+      ),
       'GET',
       '/',
     ).getResponse();
@@ -263,19 +296,22 @@ describe('AuthMiddlewareStack', () => {
 
   it('works on WebSocket scopes too', async () => {
     let who: string | null = null;
-    const shared = AuthMiddlewareStack(async (scope, receive, send) => {
-      if (scope.type === 'websocket') {
+    const shared = AuthMiddlewareStack(
+      async (scope, receive, send) => {
+        if (scope.type === 'websocket') {
+          await receive();
+          who = scope.user!.isAuthenticated ? (scope.user!.name as string) : null;
+          await send({ type: 'websocket.accept' });
+          await receive();
+          return;
+        }
         await receive();
-        who = scope.user!.isAuthenticated ? (scope.user!.name as string) : null;
-        await send({ type: 'websocket.accept' });
-        await receive();
-        return;
-      }
-      await receive();
-      await login(scope, users.get('7')!);
-      await send({ type: 'http.response.start', status: 204 });
-      await send({ type: 'http.response.body' });
-    }, { secretKeys: SECRET, getUser });
+        await login(scope, users.get('7')!);
+        await send({ type: 'http.response.start', status: 204 });
+        await send({ type: 'http.response.body' });
+      },
+      { secretKeys: SECRET, getUser },
+    );
     const res = await new HttpCommunicator(shared, 'POST', '/login').getResponse();
     const wsCookie = res.header('set-cookie')!.split(';')[0]!;
     const comm = new WebsocketCommunicator(shared, '/ws/', { headers: [['cookie', wsCookie]] });
@@ -285,12 +321,15 @@ describe('AuthMiddlewareStack', () => {
   });
 });
 
-
 describe('TokenAuthMiddleware and AllowedHostsMiddleware', async () => {
   const { TokenAuthMiddleware, AllowedHostsMiddleware } = await import('../../src/middleware/index.ts');
   const { SignJWT } = await import('jose');
   const secret = 'a-shared-jwt-signing-secret';
-  const token = await new SignJWT({ name: 'Grace' }).setProtectedHeader({ alg: 'HS256' }).setSubject('12').setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+  const token = await new SignJWT({ name: 'Grace' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('12')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
   let who: unknown = null;
   const inner: Application = async (scope, receive, send) => {
     who = scope.user;
@@ -309,46 +348,78 @@ describe('TokenAuthMiddleware and AllowedHostsMiddleware', async () => {
     const viaProtocol = await new WebsocketCommunicator(app, '/ws/', { subprotocols: ['bearer', token] }).connect();
     assert.equal(viaProtocol.connected, true);
     assert.equal(viaProtocol.subprotocol, 'bearer');
-    assert.deepEqual({ id: (who as { id: string }).id, name: (who as { name: string }).name }, { id: '12', name: 'Grace' });
+    assert.deepEqual(
+      { id: (who as { id: string }).id, name: (who as { name: string }).name },
+      { id: '12', name: 'Grace' },
+    );
     const viaQuery = await new WebsocketCommunicator(app, `/ws/?token=${token}`).connect();
     assert.equal(viaQuery.connected, true);
   });
 
   it('denies a missing, forged or expired token with 401', async () => {
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('12').sign(new TextEncoder().encode('another-secret-entirely'));
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('12').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(secret));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('12')
+      .sign(new TextEncoder().encode('another-secret-entirely'));
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('12')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(new TextEncoder().encode(secret));
     for (const path of ['/ws/', `/ws/?token=${forged}`, `/ws/?token=${expired}`, '/ws/?token=garbage']) {
       const r = await new WebsocketCommunicator(app, path).connect();
       assert.equal(r.connected, false, path);
       assert.equal(r.response?.status, 401, path);
     }
     assert.equal((await new HttpCommunicator(app, 'GET', '/api').getResponse()).status, 401);
-    assert.equal((await new HttpCommunicator(app, 'GET', '/api', { headers: [['authorization', `Bearer ${token}`]] }).getResponse()).status, 200);
+    assert.equal(
+      (
+        await new HttpCommunicator(app, 'GET', '/api', {
+          headers: [['authorization', `Bearer ${token}`]],
+        }).getResponse()
+      ).status,
+      200,
+    );
   });
 
   it('a verify callback can stand in for JWT', async () => {
-    const cb = TokenAuthMiddleware(inner, { verify: (t) => (t === 'letmein' ? { id: 1, isAuthenticated: true } : null) });
+    const cb = TokenAuthMiddleware(inner, {
+      verify: (t) => (t === 'letmein' ? { id: 1, isAuthenticated: true } : null),
+    });
     assert.equal((await new WebsocketCommunicator(cb, '/ws/?token=letmein').connect()).connected, true);
     assert.equal((await new WebsocketCommunicator(cb, '/ws/?token=nope').connect()).response?.status, 401);
   });
 
   it('AllowedHostsMiddleware answers 400 for an unknown Host', async () => {
     const hosts = AllowedHostsMiddleware(inner, ['example.com', '.example.org']);
-    assert.equal((await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'example.com:8000']] }).getResponse()).status, 200);
-    assert.equal((await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'api.example.org']] }).getResponse()).status, 200);
-    assert.equal((await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'evil.test']] }).getResponse()).status, 400);
+    assert.equal(
+      (await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'example.com:8000']] }).getResponse()).status,
+      200,
+    );
+    assert.equal(
+      (await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'api.example.org']] }).getResponse()).status,
+      200,
+    );
+    assert.equal(
+      (await new HttpCommunicator(hosts, 'GET', '/', { headers: [['host', 'evil.test']] }).getResponse()).status,
+      400,
+    );
     assert.equal((await new HttpCommunicator(hosts, 'GET', '/').getResponse()).status, 400, 'no Host at all');
   });
 });
 
 describe('CsrfMiddleware', async () => {
   const { CsrfMiddleware } = await import('../../src/middleware/index.ts');
-  const app = CsrfMiddleware(async (_scope, receive, send) => {
-    await receive();
-    await send({ type: 'http.response.start', status: 200 });
-    await send({ type: 'http.response.body', body: 'done' });
-  }, { trustedOrigins: ['https://admin.example.com'] });
-  const post = (headers: [string, string][]) => new HttpCommunicator(app, 'POST', '/transfer', { headers }).getResponse();
+  const app = CsrfMiddleware(
+    async (_scope, receive, send) => {
+      await receive();
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: 'done' });
+    },
+    { trustedOrigins: ['https://admin.example.com'] },
+  );
+  const post = (headers: [string, string][]) =>
+    new HttpCommunicator(app, 'POST', '/transfer', { headers }).getResponse();
 
   it('gives safe requests a csrftoken cookie', async () => {
     const res = await new HttpCommunicator(app, 'GET', '/form').getResponse();
@@ -356,15 +427,68 @@ describe('CsrfMiddleware', async () => {
   });
 
   it('refuses a cookie-carrying POST without the token or a same-site Origin', async () => {
-    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n']])).status, 403);
-    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n'], ['origin', 'https://evil.test']])).status, 403);
-    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n'], ['x-csrftoken', 'wrong']])).status, 403);
+    assert.equal(
+      (
+        await post([
+          ['host', 'bank.test'],
+          ['cookie', 'sessionid=abc; csrftoken=t0k3n'],
+        ])
+      ).status,
+      403,
+    );
+    assert.equal(
+      (
+        await post([
+          ['host', 'bank.test'],
+          ['cookie', 'sessionid=abc; csrftoken=t0k3n'],
+          ['origin', 'https://evil.test'],
+        ])
+      ).status,
+      403,
+    );
+    assert.equal(
+      (
+        await post([
+          ['host', 'bank.test'],
+          ['cookie', 'sessionid=abc; csrftoken=t0k3n'],
+          ['x-csrftoken', 'wrong'],
+        ])
+      ).status,
+      403,
+    );
   });
 
   it('accepts the double-submitted token, a same-site or trusted Origin, and cookie-less requests', async () => {
-    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc; csrftoken=t0k3n'], ['x-csrftoken', 't0k3n']])).status, 200);
-    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc'], ['origin', 'https://bank.test']])).status, 200);
-    assert.equal((await post([['host', 'bank.test'], ['cookie', 'sessionid=abc'], ['origin', 'https://admin.example.com']])).status, 200);
+    assert.equal(
+      (
+        await post([
+          ['host', 'bank.test'],
+          ['cookie', 'sessionid=abc; csrftoken=t0k3n'],
+          ['x-csrftoken', 't0k3n'],
+        ])
+      ).status,
+      200,
+    );
+    assert.equal(
+      (
+        await post([
+          ['host', 'bank.test'],
+          ['cookie', 'sessionid=abc'],
+          ['origin', 'https://bank.test'],
+        ])
+      ).status,
+      200,
+    );
+    assert.equal(
+      (
+        await post([
+          ['host', 'bank.test'],
+          ['cookie', 'sessionid=abc'],
+          ['origin', 'https://admin.example.com'],
+        ])
+      ).status,
+      200,
+    );
     assert.equal((await post([['host', 'bank.test']])).status, 200, 'no cookies: nothing to forge');
   });
 });
@@ -414,12 +538,15 @@ describe('signed-cookie sessions, scopeMiddleware, Redis sessions across process
       assert.equal(child.status, 0, child.stderr);
       const cookie = child.stdout.trim();
       let name: unknown;
-      const reader = SessionMiddleware(async (scope, receive, send) => {
-        name = scope.session!.get('name');
-        await receive();
-        await send({ type: 'http.response.start', status: 204 });
-        await send({ type: 'http.response.body' });
-      }, { secretKeys: SECRET, store });
+      const reader = SessionMiddleware(
+        async (scope, receive, send) => {
+          name = scope.session!.get('name');
+          await receive();
+          await send({ type: 'http.response.start', status: 204 });
+          await send({ type: 'http.response.body' });
+        },
+        { secretKeys: SECRET, store },
+      );
       await new HttpCommunicator(reader, 'GET', '/', { headers: [['cookie', cookie]] }).getResponse();
       assert.equal(name, 'from-another-process');
     } finally {

@@ -52,12 +52,25 @@ test('ProtocolTypeRouter passes lifespan to its lifespan app when there is one',
 test('ProtocolTypeRouter with no entry for a connection scope raises a coded error naming the type and what it routes', async () => {
   const app = ProtocolTypeRouter({ http: httpApp, lifespan: httpApp });
   const c = new WebsocketCommunicator(app, '/');
-  await assert.rejects(c.connect(500), (e: unknown) => e instanceof UnknownScopeTypeError && e.code === 'ERR_UNKNOWN_SCOPE_TYPE' && /'websocket'/.test(e.message) && /http, lifespan/.test(e.message));
+  await assert.rejects(
+    c.connect(500),
+    (e: unknown) =>
+      e instanceof UnknownScopeTypeError &&
+      e.code === 'ERR_UNKNOWN_SCOPE_TYPE' &&
+      /'websocket'/.test(e.message) &&
+      /http, lifespan/.test(e.message),
+  );
 });
 
 test('ProtocolTypeRouter checks its table at construction and works with new', async () => {
-  assert.throws(() => ProtocolTypeRouter({ websockets: wsApp } as never), (e: unknown) => e instanceof InvalidOptionError && /'websockets'/.test(e.message));
-  assert.throws(() => ProtocolTypeRouter({ http: 'app' } as never), (e: unknown) => e instanceof InvalidOptionError && /'http'/.test(e.message));
+  assert.throws(
+    () => ProtocolTypeRouter({ websockets: wsApp } as never),
+    (e: unknown) => e instanceof InvalidOptionError && /'websockets'/.test(e.message),
+  );
+  assert.throws(
+    () => ProtocolTypeRouter({ http: 'app' } as never),
+    (e: unknown) => e instanceof InvalidOptionError && /'http'/.test(e.message),
+  );
   assert.throws(() => ProtocolTypeRouter(null as never), InvalidOptionError);
   const Ctor = ProtocolTypeRouter as unknown as new (r: object) => Application;
   const app = new Ctor({ http: httpApp });
@@ -66,9 +79,11 @@ test('ProtocolTypeRouter checks its table at construction and works with new', a
 
 test('ChannelNameRouter routes channel scopes by scope.channel', async () => {
   const seen: string[] = [];
-  const worker = (label: string): Application => async (scope) => {
-    seen.push(`${label}:${(scope as ChannelScope).channel}`);
-  };
+  const worker =
+    (label: string): Application =>
+    async (scope) => {
+      seen.push(`${label}:${(scope as ChannelScope).channel}`);
+    };
   const app = ProtocolTypeRouter({ channel: ChannelNameRouter({ thumbnails: worker('t'), 'mail.out': worker('m') }) });
   await app(channelScope('thumbnails'), noReceive, noSend);
   await app(channelScope('mail.out'), noReceive, noSend);
@@ -77,10 +92,20 @@ test('ChannelNameRouter routes channel scopes by scope.channel', async () => {
 
 test('ChannelNameRouter: an unknown channel raises NoRouteError naming it and the known ones', async () => {
   const app = ChannelNameRouter({ thumbnails: async () => {} });
-  await assert.rejects(app(channelScope('resize'), noReceive, noSend), (e: unknown) => e instanceof NoRouteError && e.code === 'ERR_NO_ROUTE' && /'resize'/.test(e.message) && /thumbnails/.test(e.message));
+  await assert.rejects(
+    app(channelScope('resize'), noReceive, noSend),
+    (e: unknown) =>
+      e instanceof NoRouteError &&
+      e.code === 'ERR_NO_ROUTE' &&
+      /'resize'/.test(e.message) &&
+      /thumbnails/.test(e.message),
+  );
   const wrong = { type: 'lifespan', asgi: ASGI_VERSION, state: {} } as Scope;
   await assert.rejects(app(wrong, noReceive, noSend), UnknownScopeTypeError);
-  assert.throws(() => ChannelNameRouter({ x: 1 } as never), (e: unknown) => e instanceof InvalidOptionError && /'x'/.test(e.message));
+  assert.throws(
+    () => ChannelNameRouter({ x: 1 } as never),
+    (e: unknown) => e instanceof InvalidOptionError && /'x'/.test(e.message),
+  );
   const Ctor = ChannelNameRouter as unknown as new (r: object) => Application;
   assert.equal(typeof new Ctor({}), 'function');
 });

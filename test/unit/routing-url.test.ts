@@ -11,15 +11,29 @@ import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.
 function reporter(label: string): Application {
   return async (scope, receive, send) => {
     await receive();
-    const body = Buffer.from(JSON.stringify({ label, url_route: scope.url_route, path_remaining: (scope as unknown as Record<string, unknown>).path_remaining ?? null }));
+    const body = Buffer.from(
+      JSON.stringify({
+        label,
+        url_route: scope.url_route,
+        path_remaining: (scope as unknown as Record<string, unknown>).path_remaining ?? null,
+      }),
+    );
     await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
     await send({ type: 'http.response.body', body });
   };
 }
 
-type Seen = { label: string; url_route: { args: unknown[]; kwargs: Record<string, unknown> }; path_remaining: string | null };
+type Seen = {
+  label: string;
+  url_route: { args: unknown[]; kwargs: Record<string, unknown> };
+  path_remaining: string | null;
+};
 
-async function get(app: Application, target: string, options: { rootPath?: string } = {}): Promise<{ status: number; seen?: Seen; text: string }> {
+async function get(
+  app: Application,
+  target: string,
+  options: { rootPath?: string } = {},
+): Promise<{ status: number; seen?: Seen; text: string }> {
   const r = await new HttpCommunicator(app, 'GET', target, options).getResponse(500);
   return { status: r.status, text: r.text(), ...(r.status === 200 ? { seen: r.json() as Seen } : {}) };
 }
@@ -37,20 +51,32 @@ test('each built-in converter matches its own shape and converts the value', asy
   assert.equal(typeof (await get(app, '/int/007/')).seen?.url_route.kwargs.n, 'number');
   assert.equal((await get(app, '/int/4x/')).status, 404);
   assert.equal((await get(app, '/int/-1/')).status, 404);
-  assert.equal((await get(app, '/int/99999999999999999999/')).status, 404, 'an int beyond 2^53 is no match, not a rounded id');
+  assert.equal(
+    (await get(app, '/int/99999999999999999999/')).status,
+    404,
+    'an int beyond 2^53 is no match, not a rounded id',
+  );
   const id = '6F1C2B5A-0D3E-4B7A-9C1D-2E3F4A5B6C7D';
   assert.deepEqual((await get(app, `/uuid/${id}/`)).seen?.url_route.kwargs, { id: id.toLowerCase() });
   assert.equal((await get(app, '/uuid/not-a-uuid/')).status, 404);
   assert.deepEqual((await get(app, '/slug/my-post_2/')).seen?.url_route.kwargs, { s: 'my-post_2' });
   assert.equal((await get(app, '/slug/caf%C3%A9/')).status, 404);
-  assert.deepEqual((await get(app, '/str/caf%C3%A9%20x/')).seen?.url_route.kwargs, { s: 'café x' }, 'matches the decoded path');
+  assert.deepEqual(
+    (await get(app, '/str/caf%C3%A9%20x/')).seen?.url_route.kwargs,
+    { s: 'café x' },
+    'matches the decoded path',
+  );
   assert.equal((await get(app, '/str/a/b/')).status, 404, 'str stops at /');
   assert.deepEqual((await get(app, '/plain/x/')).seen?.url_route.kwargs, { s: 'x' });
   assert.deepEqual((await get(app, '/files/a/b/c.txt')).seen?.url_route.kwargs, { p: 'a/b/c.txt' });
 });
 
 test('a path() route must match the whole path; the first matching route wins', async () => {
-  const app = URLRouter([path('a/', reporter('a')), path('a/<str:x>/', reporter('ax')), path('a/<str:y>/', reporter('ay'))]);
+  const app = URLRouter([
+    path('a/', reporter('a')),
+    path('a/<str:x>/', reporter('ax')),
+    path('a/<str:y>/', reporter('ay')),
+  ]);
   assert.equal((await get(app, '/a/')).seen?.label, 'a');
   assert.equal((await get(app, '/a/b/')).seen?.label, 'ax');
   assert.equal((await get(app, '/a/b/c/')).status, 404);
@@ -69,14 +95,24 @@ test('rePath: named groups become kwargs; unnamed groups become args when there 
     rePath('^pos/([0-9]+)/([a-z]+)/$', reporter('pos')),
     rePath('^opt/(?<a>x)?(?<b>y)?/$', reporter('opt')),
   ]);
-  assert.deepEqual((await get(app, '/named/2024/hello-world/')).seen?.url_route, { args: [], kwargs: { year: '2024', slug: 'hello-world' } });
+  assert.deepEqual((await get(app, '/named/2024/hello-world/')).seen?.url_route, {
+    args: [],
+    kwargs: { year: '2024', slug: 'hello-world' },
+  });
   assert.deepEqual((await get(app, '/pos/7/abc/')).seen?.url_route, { args: ['7', 'abc'], kwargs: {} });
-  assert.deepEqual((await get(app, '/opt/y/')).seen?.url_route.kwargs, { b: 'y' }, 'groups that did not take part are left out');
+  assert.deepEqual(
+    (await get(app, '/opt/y/')).seen?.url_route.kwargs,
+    { b: 'y' },
+    'groups that did not take part are left out',
+  );
   assert.equal((await get(app, '/pos/7/abc/extra')).status, 404, 'a non-nested rePath must match the whole path');
 });
 
 test('nested routers match a prefix, pass the rest on, and merge captures from every level', async () => {
-  const rooms = URLRouter([path('<int:room>/messages/<uuid:msg>/', reporter('msg')), path('<int:room>/', reporter('room'))]);
+  const rooms = URLRouter([
+    path('<int:room>/messages/<uuid:msg>/', reporter('msg')),
+    path('<int:room>/', reporter('room')),
+  ]);
   const app = URLRouter([
     path('org/<slug:org>/rooms/', rooms),
     rePath('^legacy/(?<org>[a-z]+)/', URLRouter([rePath('^r(?<room>\\d+)/$', reporter('legacy'))])),
@@ -110,8 +146,14 @@ test('captures already in scope.url_route (from an outer router) are kept and ex
 
 test('root_path is removed before matching', async () => {
   const app = URLRouter([path('chat/<room>/', reporter('chat'))]);
-  assert.deepEqual((await get(app, '/prefix/chat/lobby/', { rootPath: '/prefix' })).seen?.url_route.kwargs, { room: 'lobby' });
-  assert.equal((await get(app, '/prefixchat/lobby/', { rootPath: '/prefix' })).status, 404, 'root_path only strips at a segment boundary');
+  assert.deepEqual((await get(app, '/prefix/chat/lobby/', { rootPath: '/prefix' })).seen?.url_route.kwargs, {
+    room: 'lobby',
+  });
+  assert.equal(
+    (await get(app, '/prefixchat/lobby/', { rootPath: '/prefix' })).status,
+    404,
+    'root_path only strips at a segment boundary',
+  );
   assert.deepEqual((await get(app, '/chat/lobby/')).seen?.url_route.kwargs, { room: 'lobby' });
 });
 
@@ -151,7 +193,10 @@ test('no route: HTTP gets a 404 naming the path, and an info line is logged', as
     setLogLevel(level);
     setLogRepeatWindow(window);
   }
-  assert.ok(lines.some((l) => l.includes('INFO') && l.includes('/unknown/place/')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes('INFO') && l.includes('/unknown/place/')),
+    lines.join('\n'),
+  );
 });
 
 test('no route: a WebSocket handshake is refused with a close before accept, and an info line is logged', async () => {
@@ -201,14 +246,21 @@ test('custom converters: registerConverter adds one; a toJs that throws means no
     toUrl: (v) => String(v).padStart(4, '0'),
   });
   const app = URLRouter([path('archive/<year4:year>/<slug:s>/', reporter('archive'))]);
-  assert.deepEqual((await get(app, '/archive/2024/post/')).seen?.url_route.kwargs, { year: 2024, s: 'post' }, 'groups inside a converter regex do not shift captures');
+  assert.deepEqual(
+    (await get(app, '/archive/2024/post/')).seen?.url_route.kwargs,
+    { year: 2024, s: 'post' },
+    'groups inside a converter regex do not shift captures',
+  );
   assert.equal((await get(app, '/archive/1800/post/')).status, 404);
   assert.throws(() => registerConverter('bad name', { regex: 'x', toJs: (v) => v }), InvalidOptionError);
   assert.throws(() => registerConverter('broken', { regex: '(', toJs: (v) => v }), InvalidOptionError);
 });
 
 test('bad routes fail at construction with InvalidOptionError naming the problem', () => {
-  assert.throws(() => path('x/<nope:y>/', reporter('x')), (e: unknown) => e instanceof InvalidOptionError && /unknown converter 'nope'/.test(e.message));
+  assert.throws(
+    () => path('x/<nope:y>/', reporter('x')),
+    (e: unknown) => e instanceof InvalidOptionError && /unknown converter 'nope'/.test(e.message),
+  );
   assert.throws(() => path('x/', undefined as unknown as Application), InvalidOptionError);
   assert.throws(() => path('<a>/<a>/', reporter('x')), /twice/);
   assert.throws(() => rePath('(', reporter('x')), InvalidOptionError);
@@ -221,7 +273,11 @@ test('URLRouter works with and without new, and refuses scope types it cannot ro
   const app = new Ctor([path('a/', reporter('a'))]);
   assert.equal((await get(app, '/a/')).seen?.label, 'a');
   await assert.rejects(
-    app({ type: 'channel', asgi: { version: '3.0', spec_version: '2.4' }, channel: 'x' }, async () => ({ type: 'lifespan.startup' }), async () => {}),
+    app(
+      { type: 'channel', asgi: { version: '3.0', spec_version: '2.4' }, channel: 'x' },
+      async () => ({ type: 'lifespan.startup' }),
+      async () => {},
+    ),
     UnknownScopeTypeError,
   );
 });

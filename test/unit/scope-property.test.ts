@@ -68,7 +68,7 @@ const encodedChar: fc.Arbitrary<Piece> = fc
 
 /** Characters a path may carry literally (unreserved and sub-delims, ':' and '@'). */
 const literalChar: fc.Arbitrary<Piece> = fc
-  .constantFrom(...'abcXYZ019-._~!$&\'()*+,;=:@'.split(''))
+  .constantFrom(..."abcXYZ019-._~!$&'()*+,;=:@".split(''))
   .map((c) => ({ wire: c, decoded: c }));
 
 /** Reserved characters that only appear encoded: '/', '?', '#', '%', space. */
@@ -84,7 +84,12 @@ const pathArb: fc.Arbitrary<Piece> = fc.array(segment, { minLength: 1, maxLength
 
 /** Query bytes as sent: any visible ASCII but '#', kept undecoded. */
 const queryArb = fc.option(
-  fc.array(fc.integer({ min: 0x21, max: 0x7e }).filter((b) => b !== 0x23), { maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
+  fc
+    .array(
+      fc.integer({ min: 0x21, max: 0x7e }).filter((b) => b !== 0x23),
+      { maxLength: 40 },
+    )
+    .map((bytes) => Buffer.from(bytes)),
 );
 
 const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split('');
@@ -93,11 +98,17 @@ const headerName = fc.oneof(
   fc.constantFrom('X-Dup', 'x-dup', 'X-DUP', 'Accept', 'Cookie'), // duplicates in several spellings
 );
 /** Values: visible ASCII, inner spaces/tabs and obs-text bytes; no leading/trailing whitespace. */
-const valueByte = fc.oneof(fc.integer({ min: 0x21, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0x20, 0x09));
+const valueByte = fc.oneof(
+  fc.integer({ min: 0x21, max: 0x7e }),
+  fc.integer({ min: 0x80, max: 0xff }),
+  fc.constantFrom(0x20, 0x09),
+);
 const headerValue = fc
   .array(valueByte, { maxLength: 30 })
   .map((bytes) => Buffer.from(bytes))
-  .filter((b) => b.length === 0 || (b[0] !== 0x20 && b[0] !== 0x09 && b[b.length - 1] !== 0x20 && b[b.length - 1] !== 0x09));
+  .filter(
+    (b) => b.length === 0 || (b[0] !== 0x20 && b[0] !== 0x09 && b[b.length - 1] !== 0x20 && b[b.length - 1] !== 0x09),
+  );
 const headersArb = fc.array(fc.tuple(headerName, headerValue), { maxLength: 20 });
 
 let caseId = 0;
@@ -107,7 +118,10 @@ describe('scope building from raw requests (property)', () => {
     await fc.assert(
       fc.asyncProperty(pathArb, queryArb, headersArb, fc.boolean(), async (path, query, headers, absoluteForm) => {
         const id = String(++caseId);
-        const target = (absoluteForm ? `http://example.test:${port}` : '') + path.wire + (query ? '?' + query.toString('latin1') : '');
+        const target =
+          (absoluteForm ? `http://example.test:${port}` : '') +
+          path.wire +
+          (query ? '?' + query.toString('latin1') : '');
         const head: Buffer[] = [Buffer.from(`GET ${target} HTTP/1.1\r\nHost: example.test\r\n`, 'latin1')];
         for (const [name, value] of headers) head.push(Buffer.from(name + ': ', 'latin1'), value, Buffer.from('\r\n'));
         head.push(Buffer.from(`X-Case: ${id}\r\nConnection: close\r\n\r\n`));
@@ -148,7 +162,9 @@ describe('scope building from raw requests (property)', () => {
     await fc.assert(
       fc.asyncProperty(pathArb, badByte, async (path, bad) => {
         const id = String(++caseId);
-        const status = await exchange(Buffer.from(`GET ${path.wire}${bad} HTTP/1.1\r\nHost: h\r\nX-Case: ${id}\r\n\r\n`, 'latin1'));
+        const status = await exchange(
+          Buffer.from(`GET ${path.wire}${bad} HTTP/1.1\r\nHost: h\r\nX-Case: ${id}\r\n\r\n`, 'latin1'),
+        );
         assert.match(status, /^HTTP\/1.1 400 /);
         assert.equal(scopes.has(id), false);
       }),

@@ -9,14 +9,20 @@ const START = 'http.response.start';
 
 describe('flatHeaders', () => {
   test('a list sent again unchanged gives the same flat form', () => {
-    const list: [string, string][] = [['content-type', 'text/plain'], ['x-a', '1']];
+    const list: [string, string][] = [
+      ['content-type', 'text/plain'],
+      ['x-a', '1'],
+    ];
     const first = flatHeaders(START, list);
     assert.deepEqual(first, ['content-type', 'text/plain', 'x-a', '1']);
     assert.equal(flatHeaders(START, list), first);
   });
 
   test('a list changed in place after it was sent is read again: new values, new pairs, new length', () => {
-    const list: [string, string][] = [['content-type', 'text/plain'], ['x-a', '1']];
+    const list: [string, string][] = [
+      ['content-type', 'text/plain'],
+      ['x-a', '1'],
+    ];
     flatHeaders(START, list);
     list[1]![1] = '2';
     assert.deepEqual(flatHeaders(START, list), ['content-type', 'text/plain', 'x-a', '2']);
@@ -32,9 +38,15 @@ describe('flatHeaders', () => {
     const list: [string, string][] = [['x-a', 'fine']];
     flatHeaders(START, list);
     list[0]![1] = 'bad\r\nset-cookie: x=1';
-    assert.throws(() => flatHeaders(START, list), (err: Error) => err instanceof InvalidEventError && /value of x-a/.test(err.message));
+    assert.throws(
+      () => flatHeaders(START, list),
+      (err: Error) => err instanceof InvalidEventError && /value of x-a/.test(err.message),
+    );
     list[0] = ['bad name', 'v'];
-    assert.throws(() => flatHeaders(START, list), (err: Error) => err instanceof InvalidEventError && /"bad name"/.test(err.message));
+    assert.throws(
+      () => flatHeaders(START, list),
+      (err: Error) => err instanceof InvalidEventError && /"bad name"/.test(err.message),
+    );
   });
 
   test('byte headers are read every time (their bytes can change in place)', () => {

@@ -33,7 +33,9 @@ class RecordingSocket extends Writable {
   messages(): Promise<{ data: string; binary: boolean }[]> {
     const out: { data: string; binary: boolean }[] = [];
     const receiver = new Receiver({ isServer: false });
-    receiver.on('message', (data: Buffer, binary: boolean) => out.push({ data: binary ? data.toString('hex') : data.toString(), binary }));
+    receiver.on('message', (data: Buffer, binary: boolean) =>
+      out.push({ data: binary ? data.toString('hex') : data.toString(), binary }),
+    );
     return new Promise((resolve, reject) => {
       receiver.on('error', reject);
       receiver.end(Buffer.concat(this.calls.flat()), () => resolve(out));
@@ -70,7 +72,10 @@ describe('frame writer', () => {
     assert.equal(s.calls.length, 1, 'one write for the turn');
     assert.equal(s.calls[0]!.length, 50);
     assert.equal(s.writableCorked, 0, 'uncorked after the turn');
-    assert.deepEqual((await s.messages()).map((m) => m.data), Array.from({ length: 50 }, (_, i) => `frame ${i}`));
+    assert.deepEqual(
+      (await s.messages()).map((m) => m.data),
+      Array.from({ length: 50 }, (_, i) => `frame ${i}`),
+    );
   });
 
   it('a lone frame is held only until the end of the loop pass; so is a frame sent from a promise continuation', async () => {
@@ -98,7 +103,10 @@ describe('frame writer', () => {
     const text = 'broadcast ✓ '.repeat(20);
     for (const s of sockets) writeDataFrame(s, text, false);
     await afterTicks();
-    assert.ok(sockets.every((s) => s.calls.length === 1), 'a broadcast does not wait for the end of the loop pass');
+    assert.ok(
+      sockets.every((s) => s.calls.length === 1),
+      'a broadcast does not wait for the end of the loop pass',
+    );
     const first = sockets[0]!.calls[0]![0]!;
     for (const s of sockets) {
       assert.equal(s.calls.length, 1);
@@ -122,8 +130,13 @@ describe('frame writer', () => {
     assert.equal(first.length, 4, 'one writev of four frames per socket');
     for (const s of sockets) {
       assert.equal(s.calls.length, 1);
-      s.calls[0]!.forEach((chunk, i) => assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`));
-      assert.deepEqual(await s.messages(), [...texts.map((data) => ({ data, binary: false })), { data: '00ff00ff', binary: true }]);
+      s.calls[0]!.forEach((chunk, i) =>
+        assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`),
+      );
+      assert.deepEqual(await s.messages(), [
+        ...texts.map((data) => ({ data, binary: false })),
+        { data: '00ff00ff', binary: true },
+      ]);
     }
   });
 
@@ -146,7 +159,10 @@ describe('frame writer', () => {
       { data: '\u00ca\u00fe', binary: false },
       { data: 'end', binary: false },
     ]);
-    assert.deepEqual((await b.messages()).map((m) => m.data), ['cafe', 'only b', 'cafe', '\u00ca\u00fe', 'end']);
+    assert.deepEqual(
+      (await b.messages()).map((m) => m.data),
+      ['cafe', 'only b', 'cafe', '\u00ca\u00fe', 'end'],
+    );
   });
 
   it('a Buffer changed between two sends of the same turn is framed with its bytes at each send', async () => {
@@ -192,7 +208,11 @@ describe('frame writer', () => {
     for (let pass = 0; pass < 100 && sockets.some((s) => s.writableCorked); pass++) await endOfTurn();
     let joined = 0;
     for (const [i, s] of sockets.entries()) {
-      assert.deepEqual((await s.messages()).map((m) => m.data), ['first', 'second'], `socket ${i}: both frames, in order`);
+      assert.deepEqual(
+        (await s.messages()).map((m) => m.data),
+        ['first', 'second'],
+        `socket ${i}: both frames, in order`,
+      );
       if (i < afterTurn) assert.equal(s.calls.length, 2, `socket ${i} was flushed before the second frame came`);
       else if (s.calls.length === 1) joined++;
     }
@@ -208,6 +228,9 @@ describe('frame writer', () => {
     const until = performance.now() + 100; // other work, longer than the slice took
     while (performance.now() < until);
     await endOfTurn();
-    assert.ok(sockets.every((s) => s.calls.length === 1), 'the rest went in the next pass');
+    assert.ok(
+      sockets.every((s) => s.calls.length === 1),
+      'the rest went in the next pass',
+    );
   });
 });

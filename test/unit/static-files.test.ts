@@ -40,7 +40,7 @@ before(() => {
     'icon.svg': '<svg/>',
     'page.htm': '<p>',
     'blob.nope': Buffer.from([1, 2, 3]),
-    'noext': 'x',
+    noext: 'x',
     'x.constructor': 'x',
     'ten.txt': '0123456789',
     'fifty.bin': Buffer.alloc(50, 7),
@@ -69,8 +69,15 @@ function app(options: Partial<StaticFilesOptions> = {}): Application {
   return StaticFiles({ directory: pub, ...options });
 }
 
-async function get(a: Application, target: string, init: { method?: string; headers?: Record<string, string>; rootPath?: string } = {}): Promise<TestResponse> {
-  const comm = new HttpCommunicator(a, init.method ?? 'GET', target, { headers: init.headers ?? {}, ...(init.rootPath ? { rootPath: init.rootPath } : {}) });
+async function get(
+  a: Application,
+  target: string,
+  init: { method?: string; headers?: Record<string, string>; rootPath?: string } = {},
+): Promise<TestResponse> {
+  const comm = new HttpCommunicator(a, init.method ?? 'GET', target, {
+    headers: init.headers ?? {},
+    ...(init.rootPath ? { rootPath: init.rootPath } : {}),
+  });
   const res = await comm.getResponse(2000);
   await comm.wait(2000);
   return res;
@@ -78,7 +85,10 @@ async function get(a: Application, target: string, init: { method?: string; head
 
 describe('StaticFiles: options are checked at construction', () => {
   test('a missing or non-folder directory names the path', () => {
-    assert.throws(() => StaticFiles({ directory: join(base, 'nope') }), (err: unknown) => err instanceof InvalidOptionError && /directory .*nope.* does not exist/.test(err.message));
+    assert.throws(
+      () => StaticFiles({ directory: join(base, 'nope') }),
+      (err: unknown) => err instanceof InvalidOptionError && /directory .*nope.* does not exist/.test(err.message),
+    );
     assert.throws(() => StaticFiles({ directory: join(base, 'secret.txt') }), /is not a folder/);
     assert.throws(() => StaticFiles({} as StaticFilesOptions), /directory must be the path of a folder/);
   });
@@ -96,7 +106,11 @@ describe('StaticFiles: options are checked at construction', () => {
       [{ maxAge: 10 }, /unknown option 'maxAge'/],
     ];
     for (const [options, message] of bad) {
-      assert.throws(() => app(options), (err: unknown) => err instanceof InvalidOptionError && message.test(err.message), JSON.stringify(options));
+      assert.throws(
+        () => app(options),
+        (err: unknown) => err instanceof InvalidOptionError && message.test(err.message),
+        JSON.stringify(options),
+      );
     }
   });
 });
@@ -143,7 +157,10 @@ describe('StaticFiles: responses', () => {
 
   test('maxAgeMs and immutable make Cache-Control', async () => {
     assert.equal((await get(app({ maxAgeMs: 3_600_000 }), '/app.css')).header('cache-control'), 'public, max-age=3600');
-    assert.equal((await get(app({ maxAgeMs: 31_536_000_000, immutable: true }), '/app.css')).header('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(
+      (await get(app({ maxAgeMs: 31_536_000_000, immutable: true }), '/app.css')).header('cache-control'),
+      'public, max-age=31536000, immutable',
+    );
   });
 
   test('the ETag changes when the file changes', async () => {
@@ -187,7 +204,9 @@ describe('StaticFiles: responses', () => {
     const a = app({
       headers: (p, stats) => {
         seen.push(`${p}:${stats.size}`);
-        return p.endsWith('.html') ? { 'Cache-Control': 'no-store', 'x-frame-options': 'DENY' } : [['link', '</app.css>; rel=preload']];
+        return p.endsWith('.html')
+          ? { 'Cache-Control': 'no-store', 'x-frame-options': 'DENY' }
+          : [['link', '</app.css>; rel=preload']];
       },
     });
     const html = await get(a, '/docs/');
@@ -223,13 +242,16 @@ describe('StaticFiles: conditional requests', () => {
   });
 
   test('If-None-Match wins over If-Modified-Since', async () => {
-    const res = await get(app(), '/ten.txt', { headers: { 'if-none-match': '"stale"', 'if-modified-since': MTIME.toUTCString() } });
+    const res = await get(app(), '/ten.txt', {
+      headers: { 'if-none-match': '"stale"', 'if-modified-since': MTIME.toUTCString() },
+    });
     assert.equal(res.status, 200);
   });
 });
 
 describe('StaticFiles: byte ranges', () => {
-  const range = (value: string, extra: Record<string, string> = {}) => get(app(), '/ten.txt', { headers: { range: value, ...extra } });
+  const range = (value: string, extra: Record<string, string> = {}) =>
+    get(app(), '/ten.txt', { headers: { range: value, ...extra } });
 
   test('bytes=a-b, a-, -n, and an end past the file', async () => {
     const cases: [string, string, string][] = [
@@ -287,9 +309,16 @@ describe('StaticFiles: byte ranges', () => {
     const etag = (await get(app(), '/ten.txt')).header('etag')!;
     assert.equal((await range('bytes=0-1', { 'if-range': etag })).status, 206);
     assert.equal((await range('bytes=0-1', { 'if-range': '"old"' })).status, 200);
-    assert.equal((await range('bytes=0-1', { 'if-range': `W/${etag}` })).status, 200, 'a weak tag never matches If-Range');
+    assert.equal(
+      (await range('bytes=0-1', { 'if-range': `W/${etag}` })).status,
+      200,
+      'a weak tag never matches If-Range',
+    );
     assert.equal((await range('bytes=0-1', { 'if-range': MTIME.toUTCString() })).status, 206);
-    assert.equal((await range('bytes=0-1', { 'if-range': new Date(MTIME.getTime() - 5000).toUTCString() })).status, 200);
+    assert.equal(
+      (await range('bytes=0-1', { 'if-range': new Date(MTIME.getTime() - 5000).toUTCString() })).status,
+      200,
+    );
   });
 });
 
@@ -409,7 +438,10 @@ describe('StaticFiles: streaming', () => {
         const e = await comm.receiveOutput(100);
         if (e.type === 'http.response.body') bodies++;
       }
-      assert.ok(bodies < whole.chunks.length / 2, `${bodies} of ${whole.chunks.length} chunks were sent after the client left`);
+      assert.ok(
+        bodies < whole.chunks.length / 2,
+        `${bodies} of ${whole.chunks.length} chunks were sent after the client left`,
+      );
     } finally {
       rmSync(join(pub, 'big.bin'));
     }

@@ -37,7 +37,9 @@ export class EventStreamConsumer extends HttpConsumer<ChatEvent> {
       }
     }
     this.#keepAlive = setInterval(() => {
-      this.sendComment('keep-alive').catch((err: Error) => log.debug(`keep-alive on ${this.group} failed: ${err.message}`));
+      this.sendComment('keep-alive').catch((err: Error) =>
+        log.debug(`keep-alive on ${this.group} failed: ${err.message}`),
+      );
     }, this.settings.sseKeepAliveMs);
   }
 

@@ -14,7 +14,9 @@ export class RoomHistory extends HttpConsumer {
     const raw = this.query.get('after') ?? '0';
     const after = parseMessageId(raw);
     if (after === null) {
-      return sendJson(this, 400, { error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}` });
+      return sendJson(this, 400, {
+        error: `after must be a message id (a whole number ≥ 0), not ${JSON.stringify(raw)}`,
+      });
     }
     const store = await this.settings.store();
     const room = await store.getOrCreateRoom(this.scope.url_route.kwargs.label);

@@ -42,7 +42,9 @@ export class LongPollConsumer extends HttpConsumer<PollEvent> {
         // The layer refused the timeout message (its queue is full or Redis is away): answer
         // from here; if even that fails the client has gone, and there is nobody to tell.
         log.debug(`poll on ${this.group}: timeout message not sent (${err.message}); answering 204 directly`);
-        this.#answer(204, null).catch((e: Error) => log.debug(`poll on ${this.group}: the 204 was not sent (${e.message})`));
+        this.#answer(204, null).catch((e: Error) =>
+          log.debug(`poll on ${this.group}: the 204 was not sent (${e.message})`),
+        );
       });
     }, this.settings.pollTimeoutMs);
   }

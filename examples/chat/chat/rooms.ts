@@ -41,9 +41,11 @@ const MESSAGE_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** `{handle, message}` checked and trimmed, or the error to show the sender. */
 export function checkIncoming(content: unknown): { handle: string; message: string } | { error: string } {
-  if (content === null || typeof content !== 'object' || Array.isArray(content)) return { error: 'expected {"handle": string, "message": string}' };
+  if (content === null || typeof content !== 'object' || Array.isArray(content))
+    return { error: 'expected {"handle": string, "message": string}' };
   const { handle, message } = content as Record<string, unknown>;
-  if (typeof handle !== 'string' || typeof message !== 'string') return { error: 'expected {"handle": string, "message": string}' };
+  if (typeof handle !== 'string' || typeof message !== 'string')
+    return { error: 'expected {"handle": string, "message": string}' };
   const h = handle.trim();
   const m = message.trim();
   if (h === '') return { error: 'handle must not be empty' };
@@ -68,7 +70,11 @@ export function parseMessageId(raw: string): number | null {
 }
 
 /** Takes a consumer out of its room's group, once: `group` is cleared, so a second call does nothing. */
-export async function leaveRoom(consumer: { group: string; channelLayer: { groupDiscard(group: string, channel: string): Promise<void> }; channelName: string }): Promise<void> {
+export async function leaveRoom(consumer: {
+  group: string;
+  channelLayer: { groupDiscard(group: string, channel: string): Promise<void> };
+  channelName: string;
+}): Promise<void> {
   const group = consumer.group;
   if (!group) return;
   consumer.group = '';

@@ -20,7 +20,10 @@ export const ACCEPTED_URLS =
   'postgres://user:password@host:5432/dbname (or postgresql://…), sqlite:///absolute/path.sqlite3, ' +
   'sqlite:relative/path.sqlite3, file:///absolute/path.sqlite3';
 
-export function databaseLocation(options: LocationOptions = {}, env: NodeJS.ProcessEnv = process.env): DatabaseLocation {
+export function databaseLocation(
+  options: LocationOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DatabaseLocation {
   if (options.url !== undefined && options.sqlitePath !== undefined) {
     throw new StoreError('ERR_DATABASE_URL', 'give openStore() either `url` or `sqlitePath`, not both');
   }
@@ -36,9 +39,15 @@ function fromUrl(url: string, what: string): DatabaseLocation {
   if (scheme === 'postgres' || scheme === 'postgresql') return { dialect: 'postgres', url };
   if (scheme === 'sqlite' || scheme === 'file') {
     const rest = url.slice(scheme.length + 1);
-    return { dialect: 'sqlite', path: rest.startsWith('//') ? absoluteFromUrl(url, rest, what) : sqlitePath(rest, url, what) };
+    return {
+      dialect: 'sqlite',
+      path: rest.startsWith('//') ? absoluteFromUrl(url, rest, what) : sqlitePath(rest, url, what),
+    };
   }
-  throw new StoreError('ERR_DATABASE_URL', `${what} ${JSON.stringify(redactUrl(url))} is not one this example can use; give one of: ${ACCEPTED_URLS}`);
+  throw new StoreError(
+    'ERR_DATABASE_URL',
+    `${what} ${JSON.stringify(redactUrl(url))} is not one this example can use; give one of: ${ACCEPTED_URLS}`,
+  );
 }
 
 /** `sqlite:///abs/path` and `file:///abs/path`: an empty (or localhost) host, then an absolute path. */
@@ -56,7 +65,11 @@ function absoluteFromUrl(url: string, rest: string, what: string): string {
 }
 
 function sqlitePath(path: string, url = path, what = 'sqlitePath'): string {
-  if (path === '') throw new StoreError('ERR_DATABASE_URL', `${what} ${JSON.stringify(url)} names no file; give one of: ${ACCEPTED_URLS}`);
+  if (path === '')
+    throw new StoreError(
+      'ERR_DATABASE_URL',
+      `${what} ${JSON.stringify(url)} names no file; give one of: ${ACCEPTED_URLS}`,
+    );
   return path === ':memory:' ? path : resolve(path);
 }
 

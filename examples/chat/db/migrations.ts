@@ -42,7 +42,11 @@ async function initial(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('timestamp', time, (col) => col.notNull())
     .execute();
   // "The last 50 of a room", newest first, is one backwards walk of this index.
-  await db.schema.createIndex('messages_room_timestamp').on('messages').columns(['room_id', 'timestamp', 'id']).execute();
+  await db.schema
+    .createIndex('messages_room_timestamp')
+    .on('messages')
+    .columns(['room_id', 'timestamp', 'id'])
+    .execute();
   // "The messages after id N of a room", for a client catching up.
   await db.schema.createIndex('messages_room_id').on('messages').columns(['room_id', 'id']).execute();
   await db.schema
@@ -73,7 +77,12 @@ const migrating = new Map<string, Promise<unknown>>();
  * Applies every pending migration. `where` names the database in errors; opens of one `key` (the
  * file or URL) in this process take turns.
  */
-export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect, where: string, key: string | null): Promise<void> {
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  where: string,
+  key: string | null,
+): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   if (await upToDate(db, dialect)) return;
   if (key === null) return migrate(db, provider, where);

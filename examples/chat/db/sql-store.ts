@@ -132,7 +132,11 @@ export class SqlStore implements Store {
 
   async imageData(id: number): Promise<{ contentType: string; data: Buffer } | null> {
     if (!isId(id)) return null;
-    const row = await this.#db.selectFrom('images').select(['content_type', 'data']).where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('images')
+      .select(['content_type', 'data'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? { contentType: row.content_type, data: row.data } : null;
   }
 
@@ -176,7 +180,13 @@ export class SqlStore implements Store {
 }
 
 function toMessage(row: Selectable<MessagesTable>): ChatMessage {
-  return { id: row.id, roomId: row.room_id, handle: row.handle, message: row.message, timestamp: toDate(row.timestamp) };
+  return {
+    id: row.id,
+    roomId: row.room_id,
+    handle: row.handle,
+    message: row.message,
+    timestamp: toDate(row.timestamp),
+  };
 }
 
 function toImage(row: Pick<Selectable<ImagesTable>, (typeof IMAGE_COLUMNS)[number]>): Image {
@@ -222,6 +232,9 @@ function isId(id: number): boolean {
 function text(name: string, value: string): void {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, not ${typeof value}`);
   if (value.includes('\u0000')) {
-    throw new StoreError('ERR_DATABASE_VALUE', `${name} holds the character U+0000, which PostgreSQL text cannot store; remove it`);
+    throw new StoreError(
+      'ERR_DATABASE_VALUE',
+      `${name} holds the character U+0000, which PostgreSQL text cannot store; remove it`,
+    );
   }
 }

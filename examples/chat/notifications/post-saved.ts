@@ -31,7 +31,11 @@ export const postSaved = {
 };
 
 export async function announcePost(post: Post): Promise<void> {
-  await getChannelLayer().groupSend('gossip', { type: 'name.gossip', event: 'New Post', message: post.message } satisfies GossipEvent);
+  await getChannelLayer().groupSend('gossip', {
+    type: 'name.gossip',
+    event: 'New Post',
+    message: post.message,
+  } satisfies GossipEvent);
 }
 
 postSaved.connect(announcePost);

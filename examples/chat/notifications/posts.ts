@@ -18,7 +18,10 @@ export class PostsConsumer extends HttpConsumer {
     try {
       if (mediaType(this.scope.headers) === 'application/json') {
         const data = this.parseJson(body);
-        message = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).message : undefined;
+        message =
+          data !== null && typeof data === 'object' && !Array.isArray(data)
+            ? (data as Record<string, unknown>).message
+            : undefined;
       } else {
         message = (await this.parseForm(body)).fields.message;
       }
@@ -26,8 +29,10 @@ export class PostsConsumer extends HttpConsumer {
       if (err instanceof FormError) return sendJson(this, err.status, { error: err.message });
       throw err;
     }
-    if (typeof message !== 'string' || message.trim() === '') return sendJson(this, 400, { error: 'field "message" is required' });
-    if ([...message].length > MAX_POST) return sendJson(this, 400, { error: `field "message" is longer than ${MAX_POST} characters` });
+    if (typeof message !== 'string' || message.trim() === '')
+      return sendJson(this, 400, { error: 'field "message" is required' });
+    if ([...message].length > MAX_POST)
+      return sendJson(this, 400, { error: `field "message" is longer than ${MAX_POST} characters` });
     const post = await (await this.settings.store()).createPost(message.trim());
     await postSaved.send(post);
     await sendJson(this, 201, { id: post.id, message: post.message });

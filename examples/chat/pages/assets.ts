@@ -11,7 +11,10 @@ const versions = new Map<string, string>();
 export function assetUrl(name: string): string {
   let v = versions.get(name);
   if (v === undefined) {
-    v = createHash('sha256').update(readFileSync(STATIC_DIR + name)).digest('hex').slice(0, 12);
+    v = createHash('sha256')
+      .update(readFileSync(STATIC_DIR + name))
+      .digest('hex')
+      .slice(0, 12);
     versions.set(name, v);
   }
   return `/static/${name}?v=${v}`;

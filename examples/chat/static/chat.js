@@ -26,7 +26,13 @@
   }
   for (const tr of rows.rows) {
     const time = tr.querySelector('time');
-    seen.add(key({ timestamp: time.getAttribute('datetime'), handle: tr.cells[1].textContent, message: tr.cells[2].textContent }));
+    seen.add(
+      key({
+        timestamp: time.getAttribute('datetime'),
+        handle: tr.cells[1].textContent,
+        message: tr.cells[2].textContent,
+      }),
+    );
     showTime(time);
   }
 

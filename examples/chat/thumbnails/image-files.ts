@@ -35,6 +35,10 @@ export class ImageFile extends HttpConsumer<LayerMessage, { id: number }> {
       return this.sendResponse(304, '', headers);
     }
     const isHead = this.scope.method === 'HEAD';
-    await this.sendResponse(200, isHead ? '' : file.data, [['content-type', file.contentType], ['content-length', String(file.data.length)], ...headers]);
+    await this.sendResponse(200, isHead ? '' : file.data, [
+      ['content-type', file.contentType],
+      ['content-length', String(file.data.length)],
+      ...headers,
+    ]);
   }
 }

@@ -18,7 +18,8 @@ export class ThumbnailConsumer extends AsyncConsumer<ThumbnailMake> {
 
   async thumbnail_make(message: ThumbnailMake): Promise<void> {
     const id = message.id;
-    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`thumbnail.make needs an image id (a whole number ≥ 0), not ${JSON.stringify(id)}`);
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new Error(`thumbnail.make needs an image id (a whole number ≥ 0), not ${JSON.stringify(id)}`);
     const store = await this.settings.store();
     const image = await store.imageData(id);
     if (!image) {
@@ -36,6 +37,8 @@ export class ThumbnailConsumer extends AsyncConsumer<ThumbnailMake> {
       return;
     }
     await store.saveThumbnail(id, thumbnail, THUMBNAIL_TYPE);
-    log.info(`thumbnail of image ${id}: ${image.data.length} → ${thumbnail.length} bytes in ${(performance.now() - started).toFixed(0)} ms`);
+    log.info(
+      `thumbnail of image ${id}: ${image.data.length} → ${thumbnail.length} bytes in ${(performance.now() - started).toFixed(0)} ms`,
+    );
   }
 }

@@ -19,6 +19,10 @@ export class ThumbnailStatus extends HttpConsumer<LayerMessage, { id: number }> 
       if (error !== null) return sendJson(this, 200, { done: false, failed: true, error });
       return sendJson(this, 200, { done: false });
     }
-    await sendJson(this, 200, { done: true, url: `/thumbnails/${id}/thumbnail?v=${image.thumbnailDoneAt.getTime()}`, image: `/thumbnails/${id}/image` });
+    await sendJson(this, 200, {
+      done: true,
+      url: `/thumbnails/${id}/thumbnail?v=${image.thumbnailDoneAt.getTime()}`,
+      image: `/thumbnails/${id}/image`,
+    });
   }
 }

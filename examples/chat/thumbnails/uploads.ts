@@ -22,8 +22,10 @@ export class UploadConsumer extends HttpConsumer {
     try {
       await this.channelLayer.send<ThumbnailMake>('thumbnails', { type: 'thumbnail.make', id });
     } catch (err) {
-      if (err instanceof ChannelFull) return sendJson(this, 503, { error: 'the thumbnail queue is full; try again later' });
-      if (err instanceof LayerUnavailableError) return sendJson(this, 503, { error: `the thumbnail queue is unreachable; try again later with {"id": ${id}}` });
+      if (err instanceof ChannelFull)
+        return sendJson(this, 503, { error: 'the thumbnail queue is full; try again later' });
+      if (err instanceof LayerUnavailableError)
+        return sendJson(this, 503, { error: `the thumbnail queue is unreachable; try again later with {"id": ${id}}` });
       throw err;
     }
     await sendJson(this, 202, { id, status: `/thumbnails/${id}/` });
@@ -64,15 +66,23 @@ export class UploadConsumer extends HttpConsumer {
     }
     const file = form.files.find((f) => f.field === 'image');
     if (!file) {
-      await sendJson(this, 400, { error: 'send an image as multipart/form-data field "image", or JSON {"id": N} of a stored image' });
+      await sendJson(this, 400, {
+        error: 'send an image as multipart/form-data field "image", or JSON {"id": N} of a stored image',
+      });
       return null;
     }
     const contentType = await imageType(file.data);
     if (!contentType) {
-      await sendJson(this, 400, { error: `${JSON.stringify(file.filename)} is not an image this server can read (JPEG, PNG, WebP, GIF, AVIF)` });
+      await sendJson(this, 400, {
+        error: `${JSON.stringify(file.filename)} is not an image this server can read (JPEG, PNG, WebP, GIF, AVIF)`,
+      });
       return null;
     }
-    const image = await (await this.settings.store()).createImage({ filename: file.filename, contentType, data: file.data });
+    const image = await (await this.settings.store()).createImage({
+      filename: file.filename,
+      contentType,
+      data: file.data,
+    });
     return image.id;
   }
 }

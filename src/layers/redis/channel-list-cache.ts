@@ -37,8 +37,10 @@ function decodeWithoutLast(prefix: Buffer): LayerMessage | null {
   const copy = Buffer.from(prefix);
   const first = copy[0]!;
   if (first >= 0x81 && first <= 0x8f) copy[0] = first - 1;
-  else if (first === 0xde && copy.length >= 3 && copy.readUInt16BE(1) > 0) copy.writeUInt16BE(copy.readUInt16BE(1) - 1, 1);
-  else if (first === 0xdf && copy.length >= 5 && copy.readUInt32BE(1) > 0) copy.writeUInt32BE(copy.readUInt32BE(1) - 1, 1);
+  else if (first === 0xde && copy.length >= 3 && copy.readUInt16BE(1) > 0)
+    copy.writeUInt16BE(copy.readUInt16BE(1) - 1, 1);
+  else if (first === 0xdf && copy.length >= 5 && copy.readUInt32BE(1) > 0)
+    copy.writeUInt32BE(copy.readUInt32BE(1) - 1, 1);
   else return null;
   let message: unknown;
   try {
@@ -46,7 +48,13 @@ function decodeWithoutLast(prefix: Buffer): LayerMessage | null {
   } catch {
     return null;
   }
-  if (message === null || typeof message !== 'object' || Array.isArray(message) || Object.hasOwn(message, '__asgi_channel__')) return null;
+  if (
+    message === null ||
+    typeof message !== 'object' ||
+    Array.isArray(message) ||
+    Object.hasOwn(message, '__asgi_channel__')
+  )
+    return null;
   return message as LayerMessage;
 }
 
@@ -79,7 +87,12 @@ export class ChannelListCache {
    * message gave. The list is kept as `own` returns it (the same names, in the strings the
    * process holds them in: see LocalChannels.ownNames). Returns the kept list, or null.
    */
-  learn(member: Buffer, message: LayerMessage, channels: readonly string[], own: (names: readonly string[]) => readonly string[] = (n) => n.slice()): readonly string[] | null {
+  learn(
+    member: Buffer,
+    message: LayerMessage,
+    channels: readonly string[],
+    own: (names: readonly string[]) => readonly string[] = (n) => n.slice(),
+  ): readonly string[] | null {
     if (channels.length < MIN_LIST_LENGTH) return null;
     const body = member.subarray(PREFIX_BYTES);
     const at = body.lastIndexOf(CHANNEL_KEY);

@@ -8,7 +8,11 @@ export { checkChannelName, checkChannelPrefix, checkGroupName } from '../names.t
 export type CommonLayerOptions = BaseLayerOptions;
 export type CommonLayerSettings = LayerSettings;
 
-export function parseCommonOptions(backend: string, options: Record<string, unknown>, ownKeys: readonly string[]): CommonLayerSettings {
+export function parseCommonOptions(
+  backend: string,
+  options: Record<string, unknown>,
+  ownKeys: readonly string[],
+): CommonLayerSettings {
   try {
     return parseLayerOptions(options as BaseLayerOptions, ownKeys);
   } catch (err) {

@@ -131,7 +131,9 @@ export function decodeMessage(bytes: Buffer, codec: CodecOptions): LayerMessage 
   if (codec.crypter) body = codec.crypter.decrypt(body, codec.ttlSeconds);
   const message = unpackMessage(body);
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw new InvalidMessageError(`a message read from Redis is not a map (got ${Array.isArray(message) ? 'array' : typeof message})`);
+    throw new InvalidMessageError(
+      `a message read from Redis is not a map (got ${Array.isArray(message) ? 'array' : typeof message})`,
+    );
   }
   return message as LayerMessage;
 }

@@ -15,7 +15,9 @@ interface FernetKey {
 }
 
 function deriveKey(key: string | Buffer): FernetKey {
-  const digest = createHash('sha256').update(typeof key === 'string' ? Buffer.from(key, 'utf8') : key).digest();
+  const digest = createHash('sha256')
+    .update(typeof key === 'string' ? Buffer.from(key, 'utf8') : key)
+    .digest();
   return { signing: digest.subarray(0, 16), encryption: digest.subarray(16, 32) };
 }
 
@@ -63,12 +65,16 @@ export class MultiFernet {
       if (!timingSafeEqual(expected, mac)) continue;
       const timestamp = Number(raw.readBigUInt64BE(1));
       if (ttlSeconds !== undefined && timestamp + ttlSeconds < nowSeconds) {
-        throw new InvalidMessageError(`encrypted layer message expired (made ${nowSeconds - timestamp} s ago, ttl ${ttlSeconds} s)`);
+        throw new InvalidMessageError(
+          `encrypted layer message expired (made ${nowSeconds - timestamp} s ago, ttl ${ttlSeconds} s)`,
+        );
       }
       const iv = signed.subarray(9, 25);
       const decipher = createDecipheriv('aes-128-cbc', key.encryption, iv);
       return Buffer.concat([decipher.update(signed.subarray(25)), decipher.final()]);
     }
-    throw new InvalidMessageError('encrypted layer message failed verification with every key in symmetricEncryptionKeys');
+    throw new InvalidMessageError(
+      'encrypted layer message failed verification with every key in symmetricEncryptionKeys',
+    );
   }
 }

@@ -60,12 +60,16 @@ function urlSpec(address: string, index: number): HostSpec {
       `hosts[${index}] is not a URL: ${shown} (expected redis://host:port/db, rediss://… or unix:///path)`,
     );
   }
-  const db = url.pathname && url.pathname !== '/' ? Number(url.pathname.slice(1)) : Number(url.searchParams.get('db') ?? 0);
+  const db =
+    url.pathname && url.pathname !== '/' ? Number(url.pathname.slice(1)) : Number(url.searchParams.get('db') ?? 0);
   const auth: RedisOptions = {};
   if (url.username) auth.username = decodeURIComponent(url.username);
   if (url.password) auth.password = decodeURIComponent(url.password);
   if (url.protocol === 'unix:') {
-    return { label: `unix:${url.pathname}`, options: { ...auth, path: url.pathname, db: Number(url.searchParams.get('db') ?? 0) } };
+    return {
+      label: `unix:${url.pathname}`,
+      options: { ...auth, path: url.pathname, db: Number(url.searchParams.get('db') ?? 0) },
+    };
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new InvalidOptionError(`hosts[${index}] has scheme ${url.protocol} — use redis://, rediss:// or unix://`);
@@ -93,14 +97,17 @@ function pair(entry: unknown): { host: string; port: number } | null {
 export function parseHosts(hosts: readonly RedisHost[] | undefined): HostSpec[] {
   if (hosts === undefined || hosts === null) return [urlSpec('redis://localhost:6379', 0)];
   if (typeof hosts === 'string' || !Array.isArray(hosts)) {
-    throw new InvalidOptionError(`hosts must be a list of Redis hosts, even for one: hosts: [${JSON.stringify(hosts)}]`);
+    throw new InvalidOptionError(
+      `hosts must be a list of Redis hosts, even for one: hosts: [${JSON.stringify(hosts)}]`,
+    );
   }
   if (hosts.length === 0) throw new InvalidOptionError('hosts must name at least one Redis host');
   return hosts.map((entry, i): HostSpec => {
     if (typeof entry === 'string') return urlSpec(entry, i);
     const p = Array.isArray(entry) ? pair(entry) : null;
     if (p) return { label: `${p.host}:${p.port}`, options: { host: p.host, port: p.port } };
-    if (!entry || typeof entry !== 'object') throw new InvalidOptionError(`hosts[${i}] must be a URL, [host, port] or an object, not ${String(entry)}`);
+    if (!entry || typeof entry !== 'object')
+      throw new InvalidOptionError(`hosts[${i}] must be a URL, [host, port] or an object, not ${String(entry)}`);
     const e = entry as Exclude<RedisHost, string | readonly [string, number]>;
     if (e.sentinels) {
       const master = e.master_name ?? e.masterName;

@@ -7,7 +7,14 @@ import type { LayerMessage } from '../types.ts';
 import { createLogger } from '../../logging.ts';
 import { LayerUnavailableError } from './connection.ts';
 import { LocalChannels } from './local-channels.ts';
-import { checkChannelName, checkGroupName, checkLayerMessage, parseCommonOptions, type CommonLayerOptions, type CommonLayerSettings } from './checks.ts';
+import {
+  checkChannelName,
+  checkGroupName,
+  checkLayerMessage,
+  parseCommonOptions,
+  type CommonLayerOptions,
+  type CommonLayerSettings,
+} from './checks.ts';
 
 export type LayerCoreOptions = CommonLayerOptions;
 
@@ -98,7 +105,8 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   protected constructor(backend: string, options: object, ownKeys: readonly string[]) {
     super();
     this.layerLog = createLogger(`layer:${backend}`);
-    if (options === null || typeof options !== 'object') throw new InvalidOptionError(`${backend} layer options must be an object`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidOptionError(`${backend} layer options must be an object`);
     this.settings = parseCommonOptions(backend, options as Record<string, unknown>, ownKeys);
     this.local = new LocalChannels<M>(
       (channel) => this.capacityFor(channel),
@@ -188,7 +196,8 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
   }
 
   protected assertOpen(): void {
-    if (this.closed) throw new LayerClosedError('this channel layer is closed; make a new one (or use getChannelLayer())');
+    if (this.closed)
+      throw new LayerClosedError('this channel layer is closed; make a new one (or use getChannelLayer())');
   }
   protected markClosed(): void {
     this.closed = true;

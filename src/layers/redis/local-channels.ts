@@ -34,9 +34,9 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
    *   found expired in it
    * @param expiryMs how long a message may wait in a buffer unread
    */
-  private declare readonly capacityFor: (channel: string) => number;
-  private declare readonly onDrop: (channel: string, reason: 'overflow' | 'expired') => void;
-  private declare readonly expiryMs: number;
+  declare private readonly capacityFor: (channel: string) => number;
+  declare private readonly onDrop: (channel: string, reason: 'overflow' | 'expired') => void;
+  declare private readonly expiryMs: number;
   constructor(
     capacityFor: (channel: string) => number,
     onDrop: (channel: string, reason: 'overflow' | 'expired') => void,

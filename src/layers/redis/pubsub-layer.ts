@@ -79,7 +79,10 @@ interface PubSubShard {
   batch: { names: string[]; done: Promise<unknown> } | null;
 }
 
-export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> extends LayerCore<M> implements ChannelLayer<M> {
+export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
+  extends LayerCore<M>
+  implements ChannelLayer<M>
+{
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush'];
   readonly prefix: string;
   private readonly shards: PubSubShard[];
@@ -104,7 +107,9 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
 
   private makeShard(spec: HostSpec, waitMs: number): PubSubShard {
     const commands = new Shard(spec, waitMs);
-    const subscriber: RedisClient = new (redisClass())(clientOptions(spec, { autoResubscribe: true, enableAutoPipelining: false }));
+    const subscriber: RedisClient = new (redisClass())(
+      clientOptions(spec, { autoResubscribe: true, enableAutoPipelining: false }),
+    );
     subscriber.on('error', (err) => log.debug(`${spec.label} (subscriber): ${err.message}`));
     let downSince = 0;
     subscriber.on('close', () => {
@@ -117,7 +122,9 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
       log.warn(`subscriptions on ${spec.label} restored after ${downMs} ms; messages published meanwhile are lost`);
       this.emit('reconnect', { host: spec.label, downMs });
     });
-    subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.onMessage(channel.toString('utf8'), payload));
+    subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) =>
+      this.onMessage(channel.toString('utf8'), payload),
+    );
     return { commands, subscriber, subscribed: new Map(), batch: null };
   }
 
@@ -173,7 +180,9 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const shard = this.shardFor(name);
     if (!shard.subscribed.delete(name)) return;
     if (shard.subscriber.status === 'ready') {
-      await shard.subscriber.unsubscribe(name).catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
+      await shard.subscriber
+        .unsubscribe(name)
+        .catch((err: Error) => log.debug(`unsubscribing ${name} failed: ${err.message}`));
     }
   }
 
@@ -306,12 +315,14 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
     const connected = commands.client.status === 'ready';
     // A failed PUBLISH is counted, whenever it fails: `unavailable` when it was never sent,
     // `unconfirmed` when it was and no answer came (it may have been delivered).
-    const sent = commands.run((c) => c.publish(name, payload)).then(
-      (heard: number): void => {
-        if (heard === 0) this.unheard++;
-      },
-      (err: Error): void => this.countDrop({ channel: null, group, reason: failedSendReason(err), error: err }),
-    );
+    const sent = commands
+      .run((c) => c.publish(name, payload))
+      .then(
+        (heard: number): void => {
+          if (heard === 0) this.unheard++;
+        },
+        (err: Error): void => this.countDrop({ channel: null, group, reason: failedSendReason(err), error: err }),
+      );
     // Redis is away: fail fast, and the drop is counted before groupSend returns.
     if (!connected) return sent;
     // Connected: the PUBLISH is queued on the connection and groupSend returns without waiting
@@ -333,7 +344,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage> exte
    */
   override discardChannel(channel: string): void {
     super.discardChannel(channel);
-    if (this.channels.delete(channel)) this.unsubscribe(channel).catch((err: Error) => log.debug(`unsubscribing ${channel} failed: ${err.message}`));
+    if (this.channels.delete(channel))
+      this.unsubscribe(channel).catch((err: Error) => log.debug(`unsubscribing ${channel} failed: ${err.message}`));
     const groups = this.memberOf.get(channel);
     if (!groups) return;
     for (const name of [...groups]) {

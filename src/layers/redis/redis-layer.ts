@@ -144,7 +144,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       throw new InvalidOptionError(`redis layer: ${(err as Error).message}`);
     }
     const waitMs = options.commandTimeoutMs ?? 2000;
-    if (!Number.isInteger(waitMs) || waitMs <= 0) throw new InvalidOptionError(`commandTimeoutMs must be a whole number > 0, not ${waitMs}`);
+    if (!Number.isInteger(waitMs) || waitMs <= 0)
+      throw new InvalidOptionError(`commandTimeoutMs must be a whole number > 0, not ${waitMs}`);
     this.blockTimeout = options.blockTimeout ?? 5;
     const crypter = options.symmetricEncryptionKeys ? new MultiFernet(options.symmetricEncryptionKeys) : null;
     this.codec = { crypter, ttlSeconds: this.expiry + 10 };
@@ -158,7 +159,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       shard.client.defineCommand('canalRestoreInflight', { numberOfKeys: 2, lua: RESTORE_INFLIGHT });
       shard.on('reconnect', (downMs: number) => {
         this.emit('reconnect', { host: shard.label, downMs });
-        this.restoreMemberships(index).catch((err) => log.warn(`restoring group memberships on ${shard.label} failed: ${err.message}`));
+        this.restoreMemberships(index).catch((err) =>
+          log.warn(`restoring group memberships on ${shard.label} failed: ${err.message}`),
+        );
       });
     });
   }
@@ -197,9 +200,18 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const score = this.nextScore();
     this.sendGroupBatch(); // group sends made before this one go first
     const ok = await shard.run((c) =>
-      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(key, member, score, this.expirySeconds, this.capacityFor(channel)),
+      (c as RedisClient & { canalSend: (...a: unknown[]) => Promise<number> }).canalSend(
+        key,
+        member,
+        score,
+        this.expirySeconds,
+        this.capacityFor(channel),
+      ),
     );
-    if (ok === 0) throw new ChannelFull(`channel ${channel} is full (capacity ${this.capacityFor(channel)}); its reader is not keeping up`);
+    if (ok === 0)
+      throw new ChannelFull(
+        `channel ${channel} is full (capacity ${this.capacityFor(channel)}); its reader is not keeping up`,
+      );
   }
 
   async receive(channel: string): Promise<M> {
@@ -208,7 +220,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     if (!channel.includes('!')) return this.receiveNamed(channel);
     const base = nonLocal(channel);
     if (!base.endsWith(this.clientPrefix + '!')) {
-      throw new InvalidOptionError(`channel ${channel} was not made by this layer's newChannel(); only its maker can receive on it`);
+      throw new InvalidOptionError(
+        `channel ${channel} was not made by this layer's newChannel(); only its maker can receive on it`,
+      );
     }
     const pending = this.localReceive(channel);
     this.ensureLoop(consistentHash(base, this.shards.length), this.prefix + base);
@@ -219,7 +233,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   listen(channel: string, onMessage: (message: M) => boolean): () => void {
     const base = nonLocal(channel);
     if (!channel.includes('!') || !base.endsWith(this.clientPrefix + '!')) {
-      throw new InvalidOptionError(`listen(${JSON.stringify(channel)}): only channels made by this layer's newChannel() can be listened to`);
+      throw new InvalidOptionError(
+        `listen(${JSON.stringify(channel)}): only channels made by this layer's newChannel() can be listened to`,
+      );
     }
     const stop = this.listenLocal(channel, onMessage);
     this.ensureLoop(consistentHash(base, this.shards.length), this.prefix + base);
@@ -318,7 +334,12 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     // One shard, no encryption and one capacity for all (the usual set-up): Redis reads the
     // members and stores the message in one script, one round trip. Otherwise two: the members,
     // then a script per shard with the messages built here.
-    if (this.shards.length === 1 && this.codec.crypter === null && this.settings.uniformCapacity && !Object.hasOwn(message, '__asgi_channel__')) {
+    if (
+      this.shards.length === 1 &&
+      this.codec.crypter === null &&
+      this.settings.uniformCapacity &&
+      !Object.hasOwn(message, '__asgi_channel__')
+    ) {
       const { head, rest } = groupMessageParts(message);
       // Connected: the message joins the group sends of this turn, which go to Redis together
       // as one script when the turn ends, and groupSend returns without waiting for the answer,
@@ -362,7 +383,10 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       if (list) list.push(channel);
       else byKey.set(key, [channel]);
     }
-    const byShard = new Map<number, { keys: string[]; payloads: Buffer[]; capacities: number[]; channels: string[][] }>();
+    const byShard = new Map<
+      number,
+      { keys: string[]; payloads: Buffer[]; capacities: number[]; channels: string[][] }
+    >();
     for (const [key, channels] of byKey) {
       const index = consistentHash(key.slice(this.prefix.length), this.shards.length);
       let batch = byShard.get(index);
@@ -377,9 +401,18 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
         const shard = this.shards[index]!;
         try {
           const full = (await shard.run((c) =>
-            c.eval(GROUP_SEND, batch.keys.length, ...batch.keys, ...batch.payloads, ...batch.capacities, score, this.expirySeconds),
+            c.eval(
+              GROUP_SEND,
+              batch.keys.length,
+              ...batch.keys,
+              ...batch.payloads,
+              ...batch.capacities,
+              score,
+              this.expirySeconds,
+            ),
           )) as number[];
-          for (const i of full) for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
+          for (const i of full)
+            for (const channel of batch.channels[i - 1]!) this.countDrop({ channel, group, reason: 'full' });
         } catch (err) {
           if (!(err instanceof LayerUnavailableError)) throw err;
           const reason = failedSendReason(err);
@@ -420,19 +453,17 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     if (batch === null || batch.sent) return;
     batch.sent = true;
     if (batch === this.groupBatch) this.groupBatch = null;
-    this.shards[0]!
-      .run((c) =>
-        (c as RedisClient & { canalGroupFanout: (...a: unknown[]) => Promise<string[][]> }).canalGroupFanout(
-          batch.keys.length,
-          ...batch.keys,
-          Math.floor(this.now) - this.groupExpiry,
-          this.prefix,
-          this.settings.capacity,
-          this.expirySeconds,
-          ...batch.args,
-        ),
-      )
-      .then(batch.resolve, batch.reject);
+    this.shards[0]!.run((c) =>
+      (c as RedisClient & { canalGroupFanout: (...a: unknown[]) => Promise<string[][]> }).canalGroupFanout(
+        batch.keys.length,
+        ...batch.keys,
+        Math.floor(this.now) - this.groupExpiry,
+        this.prefix,
+        this.settings.capacity,
+        this.expirySeconds,
+        ...batch.args,
+      ),
+    ).then(batch.resolve, batch.reject);
   }
 
   async flush(): Promise<void> {
@@ -479,7 +510,12 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
       }
       let result: [string, string, string] | null;
       try {
-        await shard.run((c) => (c as RedisClient & { canalRestoreInflight: (...a: string[]) => Promise<unknown> }).canalRestoreInflight(key, key + '$inflight'));
+        await shard.run((c) =>
+          (c as RedisClient & { canalRestoreInflight: (...a: string[]) => Promise<unknown> }).canalRestoreInflight(
+            key,
+            key + '$inflight',
+          ),
+        );
         result = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as [string, string, string] | null;
       } catch (err) {
         if (this.closed) throw new LayerClosedError(`layer closed while receiving on ${channel}`);
@@ -533,7 +569,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
             // Redis 7: up to BATCH_POP messages in one blocking round trip.
             let got: [Buffer, [Buffer, Buffer][]] | null;
             try {
-              got = (await client.callBuffer('BZMPOP', this.blockTimeout, 1, key, 'MIN', 'COUNT', BATCH_POP)) as [Buffer, [Buffer, Buffer][]] | null;
+              got = (await client.callBuffer('BZMPOP', this.blockTimeout, 1, key, 'MIN', 'COUNT', BATCH_POP)) as
+                | [Buffer, [Buffer, Buffer][]]
+                | null;
               this.batchPop = true;
             } catch (err) {
               if (this.batchPop === null && /unknown command/i.test((err as Error).message)) {
@@ -554,7 +592,9 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
             await afterThisPass();
             continue;
           }
-          const first = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as [Buffer, Buffer, Buffer] | null;
+          const first = (await client.bzpopminBuffer(key, this.blockTimeout)) as unknown as
+            | [Buffer, Buffer, Buffer]
+            | null;
           shard.release(client);
           client = undefined;
           failures = 0;

@@ -22,9 +22,15 @@ export class RedisSessionStore implements SessionStore {
     if (options === null || typeof options !== 'object') {
       throw new InvalidOptionError(`RedisSessionStore options must be an object { url?, prefix? }, not ${options}`);
     }
-    for (const k of Object.keys(options)) if (k !== 'url' && k !== 'prefix') throw new InvalidOptionError(`unknown RedisSessionStore option '${k}'; known: url, prefix`);
+    for (const k of Object.keys(options))
+      if (k !== 'url' && k !== 'prefix')
+        throw new InvalidOptionError(`unknown RedisSessionStore option '${k}'; known: url, prefix`);
     const { Redis: RedisClient } = require('ioredis') as { Redis: typeof Redis };
-    this.client = new RedisClient(options.url ?? 'redis://127.0.0.1:6379/0', { protocol: 2, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    this.client = new RedisClient(options.url ?? 'redis://127.0.0.1:6379/0', {
+      protocol: 2,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+    });
     this.client.on('error', () => {});
     this.prefix = options.prefix ?? 'canal:session:';
   }
