@@ -32,8 +32,9 @@ export { parseLayerOptions, type BaseLayerOptions } from './layers/base-layer.ts
 export * from './consumers/index.ts';
 export * from './routing/index.ts';
 export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker.ts';
-export { defineConfig, type CanalConfig } from './config.ts';
+export { defineConfig, type CanalConfig } from './cli/config.ts';
 export * from './middleware/index.ts';
+export { nodeHttpApp, type NodeHttpHandler, type NodeHttpAppOptions } from './adapters/node-http-app.ts';
 export { StaticFiles, type StaticFilesOptions, type StaticHeaders } from './static/static-files.ts';
 export {
   parseForm,
@@ -42,7 +43,7 @@ export {
   type ParsedForm,
   type UploadedFile,
   type FormOptions,
-} from './http/forms.ts';
-export { parseJson } from './http/parse-json.ts';
-export { queryParams } from './http/query-params.ts';
-export { requestHeader, mediaType } from './http/request-header.ts';
+} from './request/forms.ts';
+export { parseJson } from './request/parse-json.ts';
+export { queryParams } from './request/query-params.ts';
+export { requestHeader, mediaType } from './request/request-header.ts';

@@ -1,6 +1,6 @@
 // Shared command-line pieces: numbers from flags, the app and the layer from config and env.
 import { CanalError, InvalidOptionError } from '../errors.ts';
-import { loadConfig, type ConfigFile, type LoadedConfig } from '../config.ts';
+import { loadConfig, type ConfigFile, type LoadedConfig } from './config.ts';
 import { configureChannelLayers, type ChannelLayersConfig } from '../layers/registry.ts';
 import { setLogLevel, type LogLevel } from '../logging.ts';
 

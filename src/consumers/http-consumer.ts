@@ -5,9 +5,9 @@
 // body; a FormError escaping handle() is answered with its status (400, 413, 415).
 import type { HeaderInput, HttpRequestEvent, HttpScope, RoutedScope } from '../asgi/types.ts';
 import { FormError, InvalidEventError, InvalidOptionError, SendAfterCloseError, StopConsumer } from '../errors.ts';
-import { parseForm, type FormOptions, type ParsedForm } from '../http/forms.ts';
-import { parseJson } from '../http/parse-json.ts';
-import { queryParams } from '../http/query-params.ts';
+import { parseForm, type FormOptions, type ParsedForm } from '../request/forms.ts';
+import { parseJson } from '../request/parse-json.ts';
+import { queryParams } from '../request/query-params.ts';
 import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import { SETTLED } from '../asgi/settled.ts';
 import { AsyncConsumer } from './async-consumer.ts';

@@ -8,7 +8,7 @@ import type {
   WebsocketScope,
 } from '../asgi/types.ts';
 import { AcceptConnection, DenyConnection, InvalidOptionError, StopConsumer } from '../errors.ts';
-import { queryParams } from '../http/query-params.ts';
+import { queryParams } from '../request/query-params.ts';
 import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import { AsyncConsumer } from './async-consumer.ts';
 import { reserveApiNames } from './handlers.ts';

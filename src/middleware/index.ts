@@ -19,7 +19,6 @@ export { scopeMiddleware, type ScopeAdditions } from './base-middleware.ts';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './session-stores/redis.ts';
 export { AuthMiddleware, AuthMiddlewareStack, AnonymousUser, login, logout, type User, type GetUser } from './auth.ts';
 export { OriginValidator, AllowedHostsOriginValidator, originMatches } from './origin-validator.ts';
-export { nodeHttpApp, type NodeHttpHandler, type NodeHttpAppOptions } from './node-http-app.ts';
 export { TokenAuthMiddleware, findToken, type TokenAuthOptions } from './token-auth.ts';
 export { AllowedHostsMiddleware, hostAllowed } from './allowed-hosts.ts';
 export { CsrfMiddleware, type CsrfOptions } from './csrf.ts';

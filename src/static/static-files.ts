@@ -9,7 +9,7 @@ import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Application, HttpReceiveEvent, HttpScope, HttpSendEvent, Receive, Send } from '../asgi/types.ts';
 import { InvalidOptionError, SendAfterCloseError, UnknownScopeTypeError } from '../errors.ts';
-import { requestHeader } from '../http/request-header.ts';
+import { requestHeader } from '../request/request-header.ts';
 import { createLogger } from '../logging.ts';
 import { NESTED } from '../routing/path-pattern.ts';
 import { PATH_REMAINING } from '../routing/url-router.ts';

@@ -4,7 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHttpApp, type NodeHttpHandler } from '../../src/middleware/node-http-app.ts';
+import { nodeHttpApp, type NodeHttpHandler } from '../../src/adapters/node-http-app.ts';
 import { httpScope } from '../../src/testing/scope-builder.ts';
 import { websocketScope } from '../../src/testing/scope-builder.ts';
 import { createServer, type CanalServer } from '../../src/server/server.ts';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { nodeHttpApp } from '../../src/middleware/node-http-app.ts';
+import { nodeHttpApp } from '../../src/adapters/node-http-app.ts';
 import { ProtocolTypeRouter, URLRouter, path } from '../../src/routing/index.ts';
 import { WebsocketConsumer, type Frame } from '../../src/consumers/index.ts';
 import { createServer, type CanalServer } from '../../src/server/server.ts';

@@ -6,8 +6,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type CanalServer } from '../../src/server/server.ts';
-import { AllowedHostsMiddleware, nodeHttpApp } from '../../src/middleware/index.ts';
-import { requestHeader } from '../../src/http/request-header.ts';
+import { AllowedHostsMiddleware } from '../../src/middleware/index.ts';
+import { nodeHttpApp } from '../../src/adapters/node-http-app.ts';
+import { requestHeader } from '../../src/request/request-header.ts';
 import { HttpCommunicator } from '../../src/testing/index.ts';
 import type { Application } from '../../src/index.ts';
 import { rawRequest } from '../integration/raw-request.ts';

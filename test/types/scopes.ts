@@ -9,7 +9,7 @@ import {
   type ConsumerLayer,
   type Handlers,
 } from '../../src/consumers/index.ts';
-import { queryParams } from '../../src/http/query-params.ts';
+import { queryParams } from '../../src/request/query-params.ts';
 import type { ChannelScope, HttpScope, RoutedScope, Scope, WebsocketScope } from '../../src/asgi/types.ts';
 import type { ChannelLayer, LayerMessage } from '../../src/layers/types.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeLoadError, loadApp, resolveModulePath, splitSpec } from '../../src/cli/load-app.ts';
-import { defineConfig, loadConfig } from '../../src/config.ts';
+import { defineConfig, loadConfig } from '../../src/cli/config.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/cli/config.ts';
 import { configFile } from '../../src/cli/options.ts';
 import { serveWorkerPlan, workerChannels } from '../../src/cli/worker-channels.ts';
 import { Worker } from '../../src/worker/worker.ts';

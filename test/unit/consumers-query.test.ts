@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ASGI_VERSION } from '../../src/asgi/types.ts';
 import { HttpConsumer } from '../../src/consumers/http-consumer.ts';
 import { WebsocketConsumer } from '../../src/consumers/websocket-consumer.ts';
-import { queryParams } from '../../src/http/query-params.ts';
+import { queryParams } from '../../src/request/query-params.ts';
 import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
 import { httpScope } from '../../src/testing/scope-builder.ts';
 import { WebsocketCommunicator } from '../../src/testing/websocket-communicator.ts';

@@ -14,8 +14,8 @@ import {
   InvalidOptionError,
   UnsupportedMediaTypeError,
 } from '../../src/errors.ts';
-import { parseForm, type FormOptions } from '../../src/http/forms.ts';
-import { parseJson } from '../../src/http/parse-json.ts';
+import { parseForm, type FormOptions } from '../../src/request/forms.ts';
+import { parseJson } from '../../src/request/parse-json.ts';
 import { HttpCommunicator } from '../../src/testing/http-communicator.ts';
 
 function scopeWith(contentType: string | null): { headers: HeaderPair[] } {

@@ -5,11 +5,11 @@
 // Only the CLI applies environment overrides (PORT, HOST, LAYER, REDIS_URL) on top of it.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { AppLoadError, CanalError, InvalidOptionError } from './errors.ts';
-import { resolveServerOptions, type ServerOptions } from './server/options.ts';
-import type { ChannelLayersConfig } from './layers/registry.ts';
-import { checkWorkerChannel } from './worker/worker.ts';
-import { loadModule } from './cli/load-app.ts';
+import { AppLoadError, CanalError, InvalidOptionError } from '../errors.ts';
+import { resolveServerOptions, type ServerOptions } from '../server/options.ts';
+import type { ChannelLayersConfig } from '../layers/registry.ts';
+import { checkWorkerChannel } from '../worker/worker.ts';
+import { loadModule } from './load-app.ts';
 
 export interface CanalConfig {
   /** The app as `module[:export]`; a path is relative to the config file's folder. */
