@@ -317,7 +317,7 @@ const heard = held.map((ws, i) =>
 const senders = [];
 try {
   for (let g = 0; g < Math.min(groups, holders); g++) senders.push(await open(`/bench/group/${groupName(g)}/`));
-  senders.forEach((ws, g) => ws.send(`final ${groupName(g)}`));
+  for (const [g, ws] of senders.entries()) ws.send(`final ${groupName(g)}`);
 } catch (err) {
   fail(`the final group messages: ${err.message}`);
 }

@@ -85,7 +85,11 @@ const sender = await open(servers[0].port);
 // settle: wait until a probe reaches everyone
 let probes = 0;
 const probeSeen = new Set();
-sockets.forEach((ws, i) => ws.on('message', (d) => String(d).startsWith('p') && probeSeen.add(i)));
+for (const [i, ws] of sockets.entries()) {
+  ws.on('message', (d) => {
+    if (String(d).startsWith('p')) probeSeen.add(i);
+  });
+}
 while (probeSeen.size < receivers && probes < 100) {
   sender.send(`p${probes++}`);
   await new Promise((r) => setTimeout(r, 100));

@@ -33,7 +33,7 @@ const HELLO = Buffer.from('hello world');
 let port: number;
 let close: () => Promise<void>;
 if (which === 'node') {
-  const s = createNodeServer((req, res) => {
+  const s = createNodeServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': HELLO.length });
     res.end(HELLO);
   });

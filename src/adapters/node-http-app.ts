@@ -295,7 +295,7 @@ class Exchange {
   private patchResponse(res: ServerResponse): void {
     const self = this;
     const guard =
-      <K extends 'setHeader' | 'appendHeader' | 'removeHeader'>(name: K, what: string) =>
+      <K extends 'setHeader' | 'appendHeader' | 'removeHeader'>(_name: K, what: string) =>
       (original: ServerResponse[K]) =>
         function (this: ServerResponse, ...args: unknown[]) {
           if (self.started) throw headersSentError(what);
@@ -507,7 +507,10 @@ class Exchange {
 
   /** 'close' on res (as Node emits after any response, finished or not), then the app returns. */
   private closeThenSettle(): void {
-    if (this.resClosed) return this.settle();
+    if (this.resClosed) {
+      this.settle();
+      return;
+    }
     this.res.once('close', () => this.settle());
     this.socket.destroy(); // a no-op when a destroyed request already took the socket down
   }

@@ -1,6 +1,6 @@
 // Which named channels a command's workers read: from arguments or flags (`a,b` splits), from
 // the config's `workers`, and for `canal serve` the rule for running them in its own process.
-import { CanalError, InvalidOptionError } from '../errors.ts';
+import { type CanalError, InvalidOptionError } from '../errors.ts';
 import { checkWorkerChannel } from '../worker/worker.ts';
 
 /** Channel names from arguments or repeated flags; `a,b` gives two. Each is checked; duplicates are dropped. */

@@ -49,6 +49,7 @@ export interface StaticFilesOptions {
    * A header returned here replaces the default of the same name (e.g. another cache-control).
    * @default none
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that adds nothing may return nothing
   headers?: (path: string, stats: Stats) => StaticHeaders | undefined | void;
 }
 
@@ -189,6 +190,7 @@ async function plain(send: Send, status: number, text: string, headers: [string,
 }
 
 /** Default headers with the hook's added; a hook header replaces a default of the same name. */
+// biome-ignore lint/suspicious/noConfusingVoidType: takes what the headers hook returned
 function mergeHeaders(defaults: [string, string][], extra: StaticHeaders | undefined | void): [string, string][] {
   if (!extra) return defaults;
   const pairs: [string, string][] = (

@@ -5,7 +5,7 @@
 // of one channel may be in hand at once (default 1: strictly one after another, as Channels).
 // `stop()` stops reading and resolves when the messages in hand are done.
 import { ASGI_VERSION, type Application, type ChannelScope, type ReceiveEvent } from '../asgi/types.ts';
-import { CanalError, InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.ts';
+import { type CanalError, InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { checkChannelName, isProcessLocal } from '../layers/names.ts';
 import type { ChannelLayer, LayerMessage } from '../layers/types.ts';

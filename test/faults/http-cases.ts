@@ -182,10 +182,12 @@ function mutate(r: Rand, bytes: Buffer): Buffer {
         b = Buffer.from(b);
         b[at] = b[at]! ^ (1 << r.int(0, 7));
         break;
-      case 1: // insert bytes, often line breaks, NUL or high bytes
+      case 1: {
+        // insert bytes, often line breaks, NUL or high bytes
         const extra = Buffer.from(r.pick([[13], [10], [0], [0xff, 0xfe], [32], [58], [...r.bytes(r.int(1, 8))]]));
         b = Buffer.concat([b.subarray(0, at), extra, b.subarray(at)]);
         break;
+      }
       case 2: // delete a range
         b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + r.int(1, 16)))]);
         break;

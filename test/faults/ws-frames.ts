@@ -222,11 +222,12 @@ export function frameCase(r: Rand, maxMessageBytes: number): FrameCase {
       ok(1007);
       break;
     }
-    case 8:
+    case 8: {
       const code = r.pick([0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535]); // not for the wire
       frames.push(data(true, 8, closePayload(code, Buffer.alloc(0))));
       ok(1002);
       break;
+    }
     case 9:
       frames.push(data(true, 8, Buffer.from([r.int(0, 255)])));
       ok(1002);

@@ -431,7 +431,7 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
 
     // The same server kind, a download in progress: close() waits for the drain timeout.
     const { url: url2, server: server2 } = await serve(
-      httpOnly(async (scope, receive, send) => {
+      httpOnly(async (_scope, receive, send) => {
         await receive();
         await send({
           type: 'http.response.start',

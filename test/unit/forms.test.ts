@@ -73,7 +73,7 @@ describe('parseForm: urlencoded', () => {
 
   test('names such as __proto__ and constructor are plain fields', async () => {
     const form = await urlencoded('__proto__=x&constructor=y&toString=z');
-    assert.equal(form.fields['__proto__'], 'x');
+    assert.equal(Object.getOwnPropertyDescriptor(form.fields, '__proto__')?.value, 'x');
     assert.equal(form.fields.constructor, 'y');
     assert.equal(form.fields.toString, 'z');
     assert.equal(Object.getPrototypeOf(form.fields), null);

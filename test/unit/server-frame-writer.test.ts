@@ -55,7 +55,7 @@ class SlowSocket extends RecordingSocket {
     while (performance.now() < until);
     super._writev(chunks, cb);
   }
-  override _write(chunk: Buffer, enc: BufferEncoding, cb: () => void): void {
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     this._writev([{ chunk }], cb);
   }
 }
@@ -130,9 +130,9 @@ describe('frame writer', () => {
     assert.equal(first.length, 4, 'one writev of four frames per socket');
     for (const s of sockets) {
       assert.equal(s.calls.length, 1);
-      s.calls[0]!.forEach((chunk, i) =>
-        assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`),
-      );
+      for (const [i, chunk] of s.calls[0]!.entries()) {
+        assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`);
+      }
       assert.deepEqual(await s.messages(), [
         ...texts.map((data) => ({ data, binary: false })),
         { data: '00ff00ff', binary: true },

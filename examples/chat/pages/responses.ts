@@ -2,7 +2,7 @@
 import type { HttpConsumer as Consumer } from 'canaljs';
 
 // Any consumer, whatever layer messages and route kwargs it declares.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a route may take any consumer, whatever its message types
 type HttpConsumer = Consumer<any, any>;
 
 export const HTML = [

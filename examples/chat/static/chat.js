@@ -4,7 +4,6 @@
 //
 // The WebSocket sends the tutorial's `{handle, message, timestamp}` without an id, so a message
 // is known by those three; the history API's ids are the cursor of the catch-up.
-'use strict';
 
 (() => {
   const table = document.getElementById('chat');

@@ -1,5 +1,4 @@
 // The index page: entering a room goes straight to /chat/<label>/.
-'use strict';
 
 document.getElementById('roomform').addEventListener('submit', (event) => {
   event.preventDefault();

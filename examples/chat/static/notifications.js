@@ -1,6 +1,5 @@
 // The notifications page: posts through POST /posts/ and lists every `New Post` event the
 // `gossip` group sends, from this page or any other.
-'use strict';
 
 (() => {
   const list = document.getElementById('notifications');

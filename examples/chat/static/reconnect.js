@@ -1,7 +1,6 @@
 // A WebSocket that comes back by itself: after a close it waits a growing, jittered delay
 // (so a restarted server is not hit by every page at the same instant) and connects again.
 // Shared by the chat and notifications pages; the page gives callbacks for each event.
-'use strict';
 
 window.connectWebSocket = function connectWebSocket(path, { onopen, onmessage, onstatus }) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';

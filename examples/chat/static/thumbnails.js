@@ -1,6 +1,5 @@
 // The thumbnails page: uploads an image, then asks GET /thumbnails/<id>/ (with a growing
 // delay) until the worker has made the thumbnail, and shows it, or says why it failed.
-'use strict';
 
 (() => {
   const form = document.getElementById('uploadform');
