@@ -148,7 +148,8 @@ const median = (xs) => {
 const rounds = Number(o.rounds);
 const ratios = [];
 console.log(
-  `colocated ${o.workload}: ${pair[0].name} (A) and ${pair[1].name} (B) on CPU ${o['server-cpu']}, load generators on CPU ${o['loadgen-cpu']}, ${rounds} rounds of ${o.duration} s`,
+  `colocated ${o.workload}: ${pair[0].name} (A) and ${pair[1].name} (B) on CPU ${o['server-cpu']}, ` +
+    `load generators on CPU ${o['loadgen-cpu']}, ${rounds} rounds of ${o.duration} s`,
 );
 console.log(`| round | ${pair[0].name} | ${pair[1].name} | B / A |\n| ---: | ---: | ---: | ---: |`);
 for (let r = 1; r <= rounds; r++) {
@@ -160,9 +161,8 @@ for (let r = 1; r <= rounds; r++) {
     const [x, y] = await Promise.all(runs);
     const [ta, tb] = r % 2 ? [x, y] : [y, x];
     ratios.push(tb / ta);
-    console.log(
-      `| ${r} | ${Math.round(ta).toLocaleString('en')} | ${Math.round(tb).toLocaleString('en')} | ${(tb / ta).toFixed(3)} |`,
-    );
+    const whole = (n) => Math.round(n).toLocaleString('en');
+    console.log(`| ${r} | ${whole(ta)} | ${whole(tb)} | ${(tb / ta).toFixed(3)} |`);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }

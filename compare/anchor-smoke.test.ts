@@ -14,13 +14,15 @@ const DRIVER = join(ROOT, 'compare', 'anchor_smoke.py');
 function requireAnchor(): void {
   if (!existsSync(join(ANCHOR, 'smoke.py'))) {
     throw new Error(
-      `the Django reference app is missing: expected ${ANCHOR}/smoke.py (the shared folder must sit beside the project)`,
+      `the Django reference app is missing: expected ${ANCHOR}/smoke.py ` +
+        `(the shared folder must sit beside the project)`,
     );
   }
   const r = spawnSync('/usr/bin/python3', ['-c', 'import websockets'], { encoding: 'utf8' });
   if (r.status !== 0)
     throw new Error(
-      `the reference smoke checks need Python's websockets client: apt-get install python3-websockets (${r.stderr.trim()})`,
+      `the reference smoke checks need Python's websockets client: ` +
+        `apt-get install python3-websockets (${r.stderr.trim()})`,
     );
 }
 
@@ -64,11 +66,14 @@ describe("the Django reference app's smoke checks, against Canal", () => {
     tmp.remove();
   });
 
-  it('chat: the room page, the origin check, the broadcast JSON, errors to the sender, the last 50 in order', async () => {
-    const { code, output } = await runChecks(Number(new URL(chat.url).port), ['chat']);
-    assert.equal(code, 0, output);
-    assert.match(output, /passed 5/);
-  });
+  it(
+    'chat: the room page, the origin check, the broadcast JSON, ' + 'errors to the sender, the last 50 in order',
+    async () => {
+      const { code, output } = await runChecks(Number(new URL(chat.url).port), ['chat']);
+      assert.equal(code, 0, output);
+      assert.match(output, /passed 5/);
+    },
+  );
 
   it('notifications: a post by form and by JSON reaches every socket; bad posts are refused', async () => {
     const { code, output } = await runChecks(Number(new URL(chat.url).port), ['notifications']);

@@ -12,7 +12,8 @@ const shared = join(root, '..', 'shared');
 const django = join(shared, 'anchors', 'django');
 if (!existsSync(django)) {
   console.error(
-    `compare-anchors: the reference apps are missing: no folder ${django} (the shared folder must sit beside the project, as ../shared)`,
+    `compare-anchors: the reference apps are missing: no folder ${django} ` +
+      `(the shared folder must sit beside the project, as ../shared)`,
   );
   process.exit(1);
 }

@@ -65,6 +65,7 @@ const results: number[] = [];
 for (let r = 0; r < rounds; r++) results.push(await rate());
 results.sort((a, b) => a - b);
 console.log(
-  `group fan-out to ${members} consumers: ${Math.round(results[results.length >> 1]!).toLocaleString('en')} deliveries/s (median of ${rounds})`,
+  `group fan-out to ${members} consumers: ` +
+    `${Math.round(results[results.length >> 1]!).toLocaleString('en')} deliveries/s (median of ${rounds})`,
 );
 process.exit(0);

@@ -68,6 +68,7 @@ for (let round = 0; round < 5; round++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 for (const [name, xs] of Object.entries(results))
   console.log(
-    `${name.padEnd(14)} ${median(xs).toFixed(1).padStart(7)} µs per message (1000 members, ${messages[0]!.length} bytes)`,
+    `${name.padEnd(14)} ${median(xs).toFixed(1).padStart(7)} µs per message ` +
+      `(1000 members, ${messages[0]!.length} bytes)`,
   );
 if (delivered === 0) throw new Error('nothing delivered');

@@ -43,5 +43,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const base = median(results.spread!);
 for (const [name, xs] of Object.entries(results))
   console.log(
-    `${name.padEnd(14)} ${Math.round(median(xs)).toLocaleString().padStart(12)} copies/s (${(median(xs) / base).toFixed(2)}×)`,
+    `${name.padEnd(14)} ${Math.round(median(xs)).toLocaleString().padStart(12)} copies/s ` +
+      `(${(median(xs) / base).toFixed(2)}×)`,
   );

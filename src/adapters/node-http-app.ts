@@ -552,7 +552,8 @@ export function nodeHttpApp(handler: NodeHttpHandler, options?: NodeHttpAppOptio
   return async function nodeHttpAdapter(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type !== 'http') {
       throw new UnknownScopeTypeError(
-        `nodeHttpApp handles http scopes only, not '${scope.type}'; route '${scope.type}' elsewhere with ProtocolTypeRouter`,
+        `nodeHttpApp handles http scopes only, ` +
+          `not '${scope.type}'; route '${scope.type}' elsewhere with ProtocolTypeRouter`,
       );
     }
     const exchange = new Exchange(

@@ -16,7 +16,10 @@ export interface CanalConfig {
   application?: string;
   /** Alias → `{ backend: 'memory' | 'redis' | 'redis-pubsub' | LayerClass, options }`. */
   channelLayers?: ChannelLayersConfig;
-  /** Interface server options (milliseconds, bytes), as `createServer()` takes them; an `accessLog` file is relative to the config file's folder. */
+  /**
+   * Interface server options (milliseconds, bytes), as `createServer()` takes them; an `accessLog`
+   * file is relative to the config file's folder.
+   */
   server?: ServerOptions;
   /**
    * The named channels the app's background consumers read (its `channel` branch):

@@ -53,7 +53,10 @@ function packageUrl(module: string, cwd: string): string {
   }
 }
 
-/** `path:line:column` from a syntax error's stack, which opens with `path:line`, a few source lines, and a caret under the column. */
+/**
+ * `path:line:column` from a syntax error's stack, which opens with `path:line`, a few source lines,
+ * and a caret under the column.
+ */
 function syntaxPlace(stack: string): string | null {
   const lines = stack.split('\n');
   const m = /^(?:file:\/\/)?(\/.+:\d+)$/.exec(lines[0] ?? '');
@@ -63,9 +66,14 @@ function syntaxPlace(stack: string): string | null {
 }
 
 const UNSUPPORTED_TS_HINT =
-  '; Node runs TypeScript by removing the types, which leaves no code for enum, namespace or parameter properties: write the file without them (tsconfig\'s "erasableSyntaxOnly": true finds them), or compile it with tsc and give canal the .js';
+  '; Node runs TypeScript by removing the types, which leaves no code for enum, namespace or parameter properties: ' +
+  'write the file without them (tsconfig\'s "erasableSyntaxOnly": true finds them), ' +
+  'or compile it with tsc and give canal the .js';
 
-/** One readable reason for a failed import: `file:line:col: message` for a syntax error, or the first frame in user code. */
+/**
+ * One readable reason for a failed import: `file:line:col: message` for a syntax error, or the first
+ * frame in user code.
+ */
 export function describeLoadError(err: unknown): string {
   const e = err as Error & { code?: string };
   if (!(err instanceof Error) && typeof err !== 'object') return String(err);
@@ -158,12 +166,14 @@ export async function loadAppExport(spec: string, cwd = process.cwd()): Promise<
     if (value === undefined) continue;
     if (typeof value !== 'function') {
       throw new AppLoadError(
-        `${where}: export '${name}' is ${value === null ? 'null' : `a ${typeof value}`}, not an application (scope, receive, send) => Promise<void>; ${describeExports(exports)}`,
+        `${where}: export '${name}' is ${value === null ? 'null' : `a ${typeof value}`}, not an application ` +
+          `(scope, receive, send) => Promise<void>; ${describeExports(exports)}`,
       );
     }
     return { app: value as Application, module: where, exportName: name };
   }
   throw new AppLoadError(
-    `${where} has no export ${names.map((n) => `'${n}'`).join(' or ')}; ${describeExports(exports)}. Name the application's export: canal serve ${module}:<export>`,
+    `${where} has no export ${names.map((n) => `'${n}'`).join(' or ')}; ${describeExports(exports)}. ` +
+      `Name the application's export: canal serve ${module}:<export>`,
   );
 }

@@ -80,7 +80,10 @@ export function configFile(
   return undefined;
 }
 
-/** Reads the config (`--config`, CANAL_CONFIG or canal.config.* here), then applies LAYER / REDIS_URL, and configures the channel layers. */
+/**
+ * Reads the config (`--config`, CANAL_CONFIG or canal.config.* here), then applies LAYER / REDIS_URL,
+ * and configures the channel layers.
+ */
 export async function setupFromConfig(flag?: string): Promise<LoadedConfig> {
   const loaded = await loadConfig(process.cwd(), configFile(flag));
   const { config, path } = loaded;

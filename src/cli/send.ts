@@ -21,7 +21,8 @@ const FLAGS = {
 
 function usage(kind: 'send' | 'group-send'): string {
   const what = kind === 'send' ? 'channel' : 'group';
-  return `usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS] [--config PATH] [--log-level L]`;
+  const flags = '[--layer ALIAS] [--config PATH] [--log-level L]';
+  return `usage: canal ${kind} <${what}> '<json message with a "type">' ${flags}`;
 }
 
 /** The message argument: a JSON object with a string `type`, checked before any layer is made. */

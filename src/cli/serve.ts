@@ -37,7 +37,8 @@ const HELP = `usage: canal serve [app] [options]
   --max-connections N              open connections past which new ones are closed (default 10000; 0 = none)
   --access-log FILE                access log to FILE ('-' for stdout)
   --worker CHANNEL                 also read CHANNEL with a worker in this process (repeatable; a,b for several)
-  --no-workers                     do not run the config's workers in this process (they run here on the in-memory layer)
+  --no-workers                     do not run the config's workers in this process \
+(they run here on the in-memory layer)
   --worker-concurrency N           messages of one channel the in-process workers handle at once (default 1)
   --config PATH                    the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL                debug | info | warn | error | silent (default info)`;
@@ -249,7 +250,8 @@ async function finishWorker(worker: Worker, timeoutMs: number): Promise<void> {
   clearTimeout(timer);
   if (!finished)
     createLogger('worker').warn(
-      `${worker.stats().inHand} messages still in hand after the ${timeoutMs} ms drain timeout; shutting down without them`,
+      `${worker.stats().inHand} messages still in hand after the ${timeoutMs} ms drain timeout; ` +
+        `shutting down without them`,
     );
 }
 

@@ -46,7 +46,8 @@ export function serveWorkerPlan(options: {
   const list = configured.join(', ');
   if (!inMemory) {
     lines.push(
-      `not running workers for ${list} here: on a shared layer they belong to canal worker processes (--worker ${configured[0]} runs one here)`,
+      `not running workers for ${list} here: ` +
+        `on a shared layer they belong to canal worker processes (--worker ${configured[0]} runs one here)`,
     );
   } else if (noWorkers) {
     lines.push(`not running workers for ${list} (--no-workers): on the in-memory layer nothing else reads them`);

@@ -45,7 +45,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const channels = fromArgs.length > 0 ? fromArgs : [...new Set(config.workers ?? [])];
   if (channels.length === 0) {
     throw new InvalidOptionError(
-      `name at least one channel to read: canal worker thumbnails, or list them in workers of ${path ?? 'canal.config.ts'} (workers: ['thumbnails'])`,
+      `name at least one channel to read: canal worker thumbnails, ` +
+        `or list them in workers of ${path ?? 'canal.config.ts'} (workers: ['thumbnails'])`,
     );
   }
   let worker: Worker, running: string;
@@ -54,8 +55,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
     const layer = getChannelLayer(alias);
     if (layer instanceof InMemoryChannelLayer) {
       throw new InvalidOptionError(
-        'canal worker needs a channel layer that other processes can reach, and the in-memory layer lives inside one process: ' +
-          'set LAYER=redis (and REDIS_URL), or configure a Redis layer in canal.config.ts. With the in-memory layer, canal serve runs the workers in its own process (--worker, or workers in canal.config.ts).',
+        'canal worker needs a channel layer that other processes can reach, ' +
+          'and the in-memory layer lives inside one process: ' +
+          'set LAYER=redis (and REDIS_URL), or configure a Redis layer in canal.config.ts. ' +
+          'With the in-memory layer, canal serve runs the workers ' +
+          'in its own process (--worker, or workers in canal.config.ts).',
       );
     }
     const spec = values.app ?? config.application;

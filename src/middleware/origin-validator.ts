@@ -62,7 +62,9 @@ function OriginValidatorImpl(app: Application, allowedOrigins: readonly string[]
     throw new InvalidOptionError('OriginValidator(app, allowedOrigins): app must be an application');
   if (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => typeof o !== 'string' || o === '')) {
     throw new InvalidOptionError(
-      `OriginValidator: allowedOrigins must be a list of non-empty strings ('*', 'example.com', '.example.com', 'https://example.com:8443'), not ${JSON.stringify(allowedOrigins)}`,
+      `OriginValidator: allowedOrigins must be a list of non-empty strings ` +
+        `('*', 'example.com', '.example.com', 'https://example.com:8443'), ` +
+        `not ${JSON.stringify(allowedOrigins)}`,
     );
   }
   const allowAny = allowedOrigins.includes('*');

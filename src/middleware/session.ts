@@ -35,7 +35,9 @@ export class SignedCookieSessionStore implements SessionStore {
     const key = Buffer.from(JSON.stringify({ d: data, e: Date.now() + ttlSeconds * 1000 })).toString('base64url');
     if (key.length > SignedCookieSessionStore.MAX_BYTES) {
       throw new InvalidOptionError(
-        `session data is ${key.length} bytes encoded, too large for a signed-cookie session (${SignedCookieSessionStore.MAX_BYTES}); keep less in the session or use MemorySessionStore/RedisSessionStore`,
+        `session data is ${key.length} bytes encoded, too large for a signed-cookie session ` +
+          `(${SignedCookieSessionStore.MAX_BYTES}); ` +
+          `keep less in the session or use MemorySessionStore/RedisSessionStore`,
       );
     }
     return key;

@@ -123,7 +123,8 @@ export async function parseForm(
       ? 'has no boundary parameter'
       : `cannot be read (${(err as Error).message})`;
     throw new InvalidFormError(
-      `the content-type ${JSON.stringify(requestHeader(scope.headers, 'content-type'))} ${why}; let a form encoder (FormData) set it`,
+      `the content-type ${JSON.stringify(requestHeader(scope.headers, 'content-type'))} ${why}; ` +
+        `let a form encoder (FormData) set it`,
       { cause: err },
     );
   }
@@ -159,7 +160,8 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
     if (info.valueTruncated)
       return fail(
         new FormTooLargeError(
-          `form field '${name}' is over ${limits.maxFieldBytes} bytes (maxFieldBytes); send less or raise maxFieldBytes`,
+          `form field '${name}' is over ${limits.maxFieldBytes} bytes (maxFieldBytes); ` +
+            `send less or raise maxFieldBytes`,
         ),
       );
     if (++fieldCount > limits.maxFields) return tooManyFields();
@@ -187,7 +189,9 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
     stream.on('limit', () => {
       fail(
         new FormTooLargeError(
-          `the file ${JSON.stringify(info.filename)} in form field '${field}' is over ${limits.maxFileBytes} bytes (maxFileBytes); send a smaller file or raise maxFileBytes`,
+          `the file ${JSON.stringify(info.filename)} in form field '${field}' ` +
+            `is over ${limits.maxFileBytes} bytes (maxFileBytes); ` +
+            `send a smaller file or raise maxFileBytes`,
         ),
       );
     });
@@ -217,7 +221,8 @@ function collect(parser: busboy.Busboy, type: string, body: Buffer, limits: Limi
 
 function malformed(type: string, err: Error): InvalidFormError {
   return new InvalidFormError(
-    `the ${type} body is malformed (${err.message}); send a complete body made by a form encoder (an HTML form, FormData)`,
+    `the ${type} body is malformed (${err.message}); ` +
+      `send a complete body made by a form encoder (an HTML form, FormData)`,
     { cause: err },
   );
 }

@@ -10,7 +10,8 @@ function ChannelNameRouterImpl(routes: Record<string, Application>): Application
   for (const [name, app] of Object.entries(routes)) {
     if (typeof app !== 'function')
       throw new InvalidOptionError(
-        `ChannelNameRouter: the entry for channel '${name}' must be an application, not ${app === null ? 'null' : typeof app}`,
+        `ChannelNameRouter: the entry for channel '${name}' must be an application, ` +
+          `not ${app === null ? 'null' : typeof app}`,
       );
   }
   const table = new Map(Object.entries(routes));
@@ -27,7 +28,8 @@ function ChannelNameRouterImpl(routes: Record<string, Application>): Application
     if (!app) {
       return Promise.reject(
         new NoRouteError(
-          `ChannelNameRouter has no application for channel '${scope.channel}'; it routes: ${[...table.keys()].join(', ') || '(nothing)'}`,
+          `ChannelNameRouter has no application for channel '${scope.channel}'; ` +
+            `it routes: ${[...table.keys()].join(', ') || '(nothing)'}`,
         ),
       );
     }

@@ -53,7 +53,8 @@ export function registerConverter(name: string, converter: Converter): void {
     new RegExp(converter.regex);
   } catch (err) {
     throw new InvalidOptionError(
-      `registerConverter(${JSON.stringify(name)}): regex ${JSON.stringify(converter.regex)} is not valid: ${(err as Error).message}`,
+      `registerConverter(${JSON.stringify(name)}): regex ${JSON.stringify(converter.regex)} ` +
+        `is not valid: ${(err as Error).message}`,
     );
   }
   if (converter.toUrl !== undefined && typeof converter.toUrl !== 'function') {
@@ -95,7 +96,8 @@ export function isNestedRouter(app: unknown): boolean {
 function checkTarget(fn: string, pattern: unknown, app: unknown): void {
   if (typeof app !== 'function') {
     throw new InvalidOptionError(
-      `${fn}(${JSON.stringify(String(pattern))}) needs an application (a function, e.g. MyConsumer.asApp()), not ${app === null ? 'null' : typeof app}`,
+      `${fn}(${JSON.stringify(String(pattern))}) needs an application ` +
+        `(a function, e.g. MyConsumer.asApp()), not ${app === null ? 'null' : typeof app}`,
     );
   }
 }
@@ -122,7 +124,8 @@ export function path(pattern: string, app: Application, options: { name?: string
     const converter = CONVERTERS.get(kind);
     if (!converter)
       throw new InvalidOptionError(
-        `path(${JSON.stringify(pattern)}): unknown converter '${kind}'; known: ${[...CONVERTERS.keys()].join(', ')} (add one with registerConverter)`,
+        `path(${JSON.stringify(pattern)}): unknown converter '${kind}'; ` +
+          `known: ${[...CONVERTERS.keys()].join(', ')} (add one with registerConverter)`,
       );
     // Named groups keep the indices right even when a converter's regex has groups of its own.
     source += escapeRegex(body.slice(last, m.index)) + `(?<p${converters.length}>${converter.regex})`;

@@ -49,7 +49,8 @@ function ProtocolTypeRouterImpl(routes: ProtocolTypeRoutes): Application {
     if (scope.type === 'lifespan') return Promise.resolve();
     return Promise.reject(
       new UnknownScopeTypeError(
-        `ProtocolTypeRouter has no application for '${String(scope.type)}' scopes; it routes: ${Object.keys(table).join(', ') || '(nothing)'}`,
+        `ProtocolTypeRouter has no application for '${String(scope.type)}' scopes; ` +
+          `it routes: ${Object.keys(table).join(', ') || '(nothing)'}`,
       ),
     );
   };

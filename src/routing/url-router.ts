@@ -68,7 +68,8 @@ function URLRouterImpl(routes: Route[]): Application {
     if (scope.type !== 'http' && scope.type !== 'websocket') {
       return Promise.reject(
         new UnknownScopeTypeError(
-          `URLRouter routes http and websocket scopes, not '${scope.type}'; put it under ProtocolTypeRouter({ http, websocket })`,
+          `URLRouter routes http and websocket scopes, not '${scope.type}'; ` +
+            `put it under ProtocolTypeRouter({ http, websocket })`,
         ),
       );
     }

@@ -83,7 +83,8 @@ function resolveOptions(options: StaticFilesOptions): Resolved {
     info = statSync(abs);
   } catch {
     throw new InvalidOptionError(
-      `StaticFiles: directory ${JSON.stringify(directory)} does not exist (looked for ${abs}); create it or fix the path`,
+      `StaticFiles: directory ${JSON.stringify(directory)} does not exist (looked for ${abs}); ` +
+        `create it or fix the path`,
     );
   }
   if (!info.isDirectory())
@@ -97,7 +98,8 @@ function resolveOptions(options: StaticFilesOptions): Resolved {
     throw new InvalidOptionError(`StaticFiles: immutable must be true or false, not ${JSON.stringify(immutable)}`);
   if (immutable && maxAgeMs === 0)
     throw new InvalidOptionError(
-      'StaticFiles: immutable needs maxAgeMs > 0 (e.g. 31_536_000_000, a year); with maxAgeMs 0 every use is revalidated',
+      'StaticFiles: immutable needs maxAgeMs > 0 (e.g. 31_536_000_000, a year); ' +
+        'with maxAgeMs 0 every use is revalidated',
     );
   if (
     index !== false &&

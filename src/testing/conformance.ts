@@ -132,7 +132,8 @@ export function layerConformanceSuite(
     });
 
     if (caps.crossInstance) {
-      it(`named channels read from two instances: ${caps.oneReaderAcrossInstances ? 'one reader per message' : 'every reader gets each message'}`, async () => {
+      const readers = caps.oneReaderAcrossInstances ? 'one reader per message' : 'every reader gets each message';
+      it(`named channels read from two instances: ${readers}`, async () => {
         const [x, y] = [await make(), await make()];
         const channel = `conformance.work${Math.random().toString(36).slice(2, 8)}`;
         const rx = x.receive(channel);
@@ -358,7 +359,8 @@ export function layerConformanceSuite(
       }
     });
 
-    it(`expiry ${caps.expiryRemovesFromGroups ? 'removes' : 'does not remove'} the channel from its groups`, async () => {
+    const expiryEffect = caps.expiryRemovesFromGroups ? 'removes' : 'does not remove';
+    it(`expiry ${expiryEffect} the channel from its groups`, async () => {
       const e = caps.minExpirySeconds;
       const layer = await make({ expiry: e });
       const [stale, live] = [await layer.newChannel(), await layer.newChannel()];

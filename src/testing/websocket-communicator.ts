@@ -112,7 +112,8 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
     }
     if (event.type === 'websocket.close') {
       throw new UnexpectedEventError(
-        `expected a frame, but the app closed the socket with code ${event.code ?? 1000}${event.reason ? ` (${event.reason})` : ''}`,
+        `expected a frame, but the app closed the socket ` +
+          `with code ${event.code ?? 1000}${event.reason ? ` (${event.reason})` : ''}`,
       );
     }
     throw new UnexpectedEventError(`expected websocket.send, got ${event.type}`);

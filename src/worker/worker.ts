@@ -1,8 +1,9 @@
 // Background workers (`canal worker <channel…>`, Channels' runworker): read named channels of
 // a channel layer and run the app's `channel` branch once per message. Each message gets a
 // fresh app instance with scope `{ type: 'channel', channel }`; its first `receive()` gives the
-// message, and asking for a second one ends the instance. An error in one message is logged and the worker goes on. `concurrency` messages
-// of one channel may be in hand at once (default 1: strictly one after another, as Channels).
+// message, and asking for a second one ends the instance. An error in one message is logged and
+// the worker goes on. `concurrency` messages of one channel may be in hand at once (default 1:
+// strictly one after another, as Channels).
 // `stop()` stops reading and resolves when the messages in hand are done.
 import { ASGI_VERSION, type Application, type ChannelScope, type ReceiveEvent } from '../asgi/types.ts';
 import { type CanalError, InvalidOptionError, InvalidEventError, LayerClosedError, StopConsumer } from '../errors.ts';
@@ -40,7 +41,8 @@ export function checkWorkerChannel(name: unknown): asserts name is string {
   }
   if (isProcessLocal(name)) {
     throw new InvalidOptionError(
-      `channel ${JSON.stringify(name)} must be a named channel (no '!'): process-local channels belong to their process`,
+      `channel ${JSON.stringify(name)} must be a named channel (no '!'): ` +
+        `process-local channels belong to their process`,
     );
   }
 }

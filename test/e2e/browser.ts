@@ -13,7 +13,8 @@ export const STEP_MS = 10_000;
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM}; the end-to-end tests need it: apt-get install chromium (or set CANAL_TEST_CHROMIUM)`,
+      `Chromium is not installed at ${CHROMIUM}; the end-to-end tests need it: ` +
+        `apt-get install chromium (or set CANAL_TEST_CHROMIUM)`,
     );
   }
   return chromium.launch({

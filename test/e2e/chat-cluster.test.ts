@@ -70,36 +70,39 @@ describe('chat example in Chromium: two servers, a worker, Redis and PostgreSQL'
     assert.equal(await pageB.locator('#chat tbody tr').count(), sent.length, 'the reload shows each message once');
   });
 
-  it("a post appears on the notifications pages of both servers, from a page's form and from an HTTP POST", async () => {
-    const context = await browser.context();
-    const [onA, onB] = await Promise.all([context.newPage(), context.newPage()]);
-    await Promise.all([onA.goto(`${cluster.a.url}/notifications/`), onB.goto(`${cluster.b.url}/notifications/`)]);
-    await Promise.all([waitForSocket(onA, 'open'), waitForSocket(onB, 'open')]);
-    const tag = newRoom();
+  it(
+    'a post appears on the notifications pages of both servers, ' + "from a page's form and from an HTTP POST",
+    async () => {
+      const context = await browser.context();
+      const [onA, onB] = await Promise.all([context.newPage(), context.newPage()]);
+      await Promise.all([onA.goto(`${cluster.a.url}/notifications/`), onB.goto(`${cluster.b.url}/notifications/`)]);
+      await Promise.all([waitForSocket(onA, 'open'), waitForSocket(onB, 'open')]);
+      const tag = newRoom();
 
-    await onA.fill('#post-message', `from the form ${tag}`);
-    await onA.press('#post-message', 'Enter');
-    for (const page of [onA, onB])
-      await page
-        .locator('#notifications li', { hasText: `New Post: from the form ${tag}` })
-        .waitFor({ timeout: STEP_MS });
-    assert.equal(await onA.inputValue('#post-message'), '', 'the form is emptied once the post is stored');
+      await onA.fill('#post-message', `from the form ${tag}`);
+      await onA.press('#post-message', 'Enter');
+      for (const page of [onA, onB])
+        await page
+          .locator('#notifications li', { hasText: `New Post: from the form ${tag}` })
+          .waitFor({ timeout: STEP_MS });
+      assert.equal(await onA.inputValue('#post-message'), '', 'the form is emptied once the post is stored');
 
-    const res = await fetch(`${cluster.b.url}/posts/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ message: `from an HTTP POST ${tag}` }),
-      signal: AbortSignal.timeout(STEP_MS),
-    });
-    assert.equal(res.status, 201);
-    for (const page of [onA, onB])
-      await page
-        .locator('#notifications li', { hasText: `New Post: from an HTTP POST ${tag}` })
-        .waitFor({ timeout: STEP_MS });
-    // Newest first.
-    const shown = (await onB.locator('#notifications li').allTextContents()).filter((t) => t.includes(tag));
-    assert.deepEqual(shown, [`New Post: from an HTTP POST ${tag}`, `New Post: from the form ${tag}`]);
-  });
+      const res = await fetch(`${cluster.b.url}/posts/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ message: `from an HTTP POST ${tag}` }),
+        signal: AbortSignal.timeout(STEP_MS),
+      });
+      assert.equal(res.status, 201);
+      for (const page of [onA, onB])
+        await page
+          .locator('#notifications li', { hasText: `New Post: from an HTTP POST ${tag}` })
+          .waitFor({ timeout: STEP_MS });
+      // Newest first.
+      const shown = (await onB.locator('#notifications li').allTextContents()).filter((t) => t.includes(tag));
+      assert.deepEqual(shown, [`New Post: from an HTTP POST ${tag}`, `New Post: from the form ${tag}`]);
+    },
+  );
 
   it("an uploaded image's thumbnail turns done, made by the separate canal worker process", async () => {
     const context = await browser.context();

@@ -51,20 +51,23 @@ describe('chat example in Chromium: one server on the in-memory layer and SQLite
     );
   });
 
-  it("the index page's form leads into the room it names, and no page makes the browser ask for /favicon.ico", async () => {
-    const context = await browser.context();
-    const page = await context.newPage();
-    await page.goto(`${server.url}/`);
-    await page.fill('#room', 'from-index');
-    await page.click('#roomform button[type=submit]');
-    await page.waitForURL(`${server.url}/chat/from-index/`, { timeout: STEP_MS });
-    assert.equal(await page.locator('h1').textContent(), 'from-index');
-    assert.doesNotMatch(
-      server.cli.stderr(),
-      /favicon/,
-      'the pages name their icon, so browsers do not ask for /favicon.ico',
-    );
-  });
+  it(
+    "the index page's form leads into the room it names, " + 'and no page makes the browser ask for /favicon.ico',
+    async () => {
+      const context = await browser.context();
+      const page = await context.newPage();
+      await page.goto(`${server.url}/`);
+      await page.fill('#room', 'from-index');
+      await page.click('#roomform button[type=submit]');
+      await page.waitForURL(`${server.url}/chat/from-index/`, { timeout: STEP_MS });
+      assert.equal(await page.locator('h1').textContent(), 'from-index');
+      assert.doesNotMatch(
+        server.cli.stderr(),
+        /favicon/,
+        'the pages name their icon, so browsers do not ask for /favicon.ico',
+      );
+    },
+  );
 
   it('shows a room with several messages, every row visible and laid out one under another (screenshot)', async () => {
     const context = await browser.context();
@@ -79,7 +82,8 @@ describe('chat example in Chromium: one server on the in-memory layer and SQLite
       [
         other,
         'carmen-from-the-support-team',
-        'A longer message, to see how the text wraps when it does not fit on one line of the table: the handle and the time stay on the left, the message takes the rest of the width.',
+        'A longer message, to see how the text wraps when it does not fit on one line of the table: ' +
+          'the handle and the time stay on the left, the message takes the rest of the width.',
       ],
       [page, 'ana', 'Thanks, see you on Friday.'],
     ];

@@ -129,7 +129,10 @@ export function chatClusterFixture({ worker = false } = {}) {
     get children(): Children {
       return started(children);
     },
-    /** Stops server A with SIGTERM (resolves with its exit code) and hands back a function that starts it again on its port. */
+    /**
+     * Stops server A with SIGTERM (resolves with its exit code) and hands back a function that starts
+     * it again on its port.
+     */
     async stopA(): Promise<{ code: number | null; startAgain(): Promise<Server> }> {
       const old = started(servers[0]);
       const code = await started(children).stop(old.cli);

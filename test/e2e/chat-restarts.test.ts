@@ -68,46 +68,53 @@ describe('chat example in Chromium through restarts (two servers, Redis, Postgre
     assert.deepEqual(await messages(pageB), ['before the restart', 'while you were away', 'back again']);
   });
 
-  it('after a Redis restart open pages keep chatting; a message sent while Redis was away is stored and shown on reload', async () => {
-    const context = await browser.context();
-    const label = newRoom();
-    const [pageA, pageB] = await Promise.all([
-      openRoom(context, cluster.a.url, label),
-      openRoom(context, cluster.b.url, label),
-    ]);
-    await say(pageA, 'ana', 'before Redis went away');
-    await waitForMessage(pageB, 'before Redis went away');
+  it(
+    'after a Redis restart open pages keep chatting; ' +
+      'a message sent while Redis was away is stored and shown on reload',
+    async () => {
+      const context = await browser.context();
+      const label = newRoom();
+      const [pageA, pageB] = await Promise.all([
+        openRoom(context, cluster.a.url, label),
+        openRoom(context, cluster.b.url, label),
+      ]);
+      await say(pageA, 'ana', 'before Redis went away');
+      await waitForMessage(pageB, 'before Redis went away');
 
-    const since = [cluster.a.cli.stderr().length, cluster.b.cli.stderr().length];
-    await cluster.redis.stop();
-    await Promise.all(
-      [cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /Redis at \S+ is unreachable/)),
-    );
-    // Stored in PostgreSQL; the broadcast is dropped (at most once), counted and summed up in
-    // the log within 5 s, and the sockets stay open.
-    await say(pageA, 'ana', 'while Redis was away');
-    await logged(cluster.a.cli, since[0]!, /\d+ group messages? dropped in the last \d+ s: Redis unreachable/);
-
-    // A restart without persistence loses the group memberships; each server adds its own back.
-    await cluster.redis.start();
-    await Promise.all(
-      [cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /restored \d+ group memberships/)),
-    );
-    for (const page of [pageA, pageB])
-      assert.equal(
-        await page.locator('body').getAttribute('data-socket'),
-        'open',
-        'the pages did not have to reconnect',
+      const since = [cluster.a.cli.stderr().length, cluster.b.cli.stderr().length];
+      await cluster.redis.stop();
+      await Promise.all(
+        [cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /Redis at \S+ is unreachable/)),
       );
-    await say(pageB, 'bo', 'after Redis came back');
-    await Promise.all([waitForMessage(pageA, 'after Redis came back'), waitForMessage(pageB, 'after Redis came back')]);
+      // Stored in PostgreSQL; the broadcast is dropped (at most once), counted and summed up in
+      // the log within 5 s, and the sockets stay open.
+      await say(pageA, 'ana', 'while Redis was away');
+      await logged(cluster.a.cli, since[0]!, /\d+ group messages? dropped in the last \d+ s: Redis unreachable/);
 
-    await pageB.reload();
-    await waitForSocket(pageB, 'open');
-    assert.deepEqual(await messages(pageB), [
-      'before Redis went away',
-      'while Redis was away',
-      'after Redis came back',
-    ]);
-  });
+      // A restart without persistence loses the group memberships; each server adds its own back.
+      await cluster.redis.start();
+      await Promise.all(
+        [cluster.a.cli, cluster.b.cli].map((cli, i) => logged(cli, since[i]!, /restored \d+ group memberships/)),
+      );
+      for (const page of [pageA, pageB])
+        assert.equal(
+          await page.locator('body').getAttribute('data-socket'),
+          'open',
+          'the pages did not have to reconnect',
+        );
+      await say(pageB, 'bo', 'after Redis came back');
+      await Promise.all([
+        waitForMessage(pageA, 'after Redis came back'),
+        waitForMessage(pageB, 'after Redis came back'),
+      ]);
+
+      await pageB.reload();
+      await waitForSocket(pageB, 'open');
+      assert.deepEqual(await messages(pageB), [
+        'before Redis went away',
+        'while Redis was away',
+        'after Redis came back',
+      ]);
+    },
+  );
 });

@@ -65,7 +65,8 @@ function run(
             clearInterval(tick);
             reject(
               new Error(
-                `no ${pattern} (${child.exitCode !== null ? `exited ${child.exitCode}` : `within ${timeoutMs} ms`}); output:\n${out}`,
+                `no ${pattern} (${child.exitCode !== null ? `exited ${child.exitCode}` : `within ${timeoutMs} ms`}); ` +
+                  `output:\n${out}`,
               ),
             );
           }
@@ -173,48 +174,52 @@ function databaseUrl(name: string): string {
 }
 
 describe('examples/chat/run-cluster.sh and the Procfile', () => {
-  it('run-cluster.sh starts Redis, creates the database, serves one room on two ports and stops everything on SIGINT', async () => {
-    const [web1, web2, redisPort] = [await freePort(), await freePort(), await freePort()];
-    const name = `canal_test_cluster_${process.pid}_${randomBytes(3).toString('hex')}`;
-    databases.push(name);
-    const env = {
-      ...process.env,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-      DATABASE_URL: databaseUrl(name),
-      LAYER: undefined,
-      PORT: undefined,
-      CANAL_LOG_LEVEL: undefined,
-    };
-    script = run('bash', [join(EXAMPLE, 'run-cluster.sh'), String(web1), String(web2)], { env });
+  it(
+    'run-cluster.sh starts Redis, creates the database, ' +
+      'serves one room on two ports and stops everything on SIGINT',
+    async () => {
+      const [web1, web2, redisPort] = [await freePort(), await freePort(), await freePort()];
+      const name = `canal_test_cluster_${process.pid}_${randomBytes(3).toString('hex')}`;
+      databases.push(name);
+      const env = {
+        ...process.env,
+        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        DATABASE_URL: databaseUrl(name),
+        LAYER: undefined,
+        PORT: undefined,
+        CANAL_LOG_LEVEL: undefined,
+      };
+      script = run('bash', [join(EXAMPLE, 'run-cluster.sh'), String(web1), String(web2)], { env });
 
-    await script.waitFor(/== Ctrl-C stops everything/);
-    const out = script.text();
-    assert.match(out, new RegExp(`== starting redis-server on 127\\.0\\.0\\.1:${redisPort}`));
-    assert.match(out, new RegExp(`== creating database ${name}`));
-    assert.match(
-      out,
-      new RegExp(`http://127\\.0\\.0\\.1:${web1}/chat/lobby/\\n.*http://127\\.0\\.0\\.1:${web2}/chat/lobby/`),
-    );
-    // The script waits for the servers to answer, not for the worker, which may start later.
-    await script.waitFor(/worker \| canal: worker reading thumbnails/);
-    assert.equal((await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount, 1);
-    for (const port of [web1, web2])
-      assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })).status, 200);
-    await shareARoom(web1, web2);
-    await shareARoom(web2, web1);
+      await script.waitFor(/== Ctrl-C stops everything/);
+      const out = script.text();
+      assert.match(out, new RegExp(`== starting redis-server on 127\\.0\\.0\\.1:${redisPort}`));
+      assert.match(out, new RegExp(`== creating database ${name}`));
+      assert.match(
+        out,
+        new RegExp(`http://127\\.0\\.0\\.1:${web1}/chat/lobby/\\n.*http://127\\.0\\.0\\.1:${web2}/chat/lobby/`),
+      );
+      // The script waits for the servers to answer, not for the worker, which may start later.
+      await script.waitFor(/worker \| canal: worker reading thumbnails/);
+      assert.equal((await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount, 1);
+      for (const port of [web1, web2])
+        assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })).status, 200);
+      await shareARoom(web1, web2);
+      await shareARoom(web2, web1);
 
-    script.child.kill('SIGINT');
-    assert.equal(await script.exited(), 130);
-    assert.match(
-      script.text(),
-      new RegExp(`web\\.${web1} \\| canal: SIGTERM, shutting down`),
-      'each server got one SIGTERM',
-    );
-    assert.match(script.text(), /worker \| canal: SIGTERM, finishing the messages in hand/);
-    assert.doesNotMatch(script.text(), /second signal|exited; stopping the others/);
-    for (const port of [web1, web2, redisPort])
-      assert.equal(await answers(port), false, `nothing is left on port ${port}`);
-  });
+      script.child.kill('SIGINT');
+      assert.equal(await script.exited(), 130);
+      assert.match(
+        script.text(),
+        new RegExp(`web\\.${web1} \\| canal: SIGTERM, shutting down`),
+        'each server got one SIGTERM',
+      );
+      assert.match(script.text(), /worker \| canal: SIGTERM, finishing the messages in hand/);
+      assert.doesNotMatch(script.text(), /second signal|exited; stopping the others/);
+      for (const port of [web1, web2, redisPort])
+        assert.equal(await answers(port), false, `nothing is left on port ${port}`);
+    },
+  );
 
   it("the Procfile's web and worker lines run from the example's folder", async () => {
     await redis.start();

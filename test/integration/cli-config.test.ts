@@ -72,23 +72,29 @@ describe('canal --config', { concurrency: 4 }, () => {
     }
   });
 
-  it('a missing --config or CANAL_CONFIG file, or a folder without a config: exit 2, one line naming the path', async () => {
-    for (const command of ['serve', 'worker', 'send', 'group-send']) {
-      const args = command === 'serve' || command === 'worker' ? [command] : [command, 'somewhere', '{"type": "x"}'];
-      const r = await runCli([...args, '--config', 'nope.config.ts'], { cwd: elsewhere });
-      assert.equal(r.code, 2, `${command}: ${r.stderr}`);
-      assert.equal(r.stderr, `canal: --config nope.config.ts: no file at ${join(elsewhere, 'nope.config.ts')}\n`);
-    }
-    let r = await runCli(['serve'], { cwd: elsewhere, env: { CANAL_CONFIG: '/no/such/canal.config.ts' } });
-    assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'canal: CANAL_CONFIG /no/such/canal.config.ts: no file at /no/such/canal.config.ts\n');
-    r = await runCli(['serve', '--config', '.'], { cwd: elsewhere });
-    assert.equal(r.code, 2);
-    assert.match(
-      r.stderr,
-      /^canal: --config \.: no canal\.config\.ts, canal\.config\.mts, canal\.config\.cts, canal\.config\.js, canal\.config\.mjs, canal\.config\.cjs in the folder .*elsewhere\n$/,
-    );
-  });
+  it(
+    'a missing --config or CANAL_CONFIG file, or a folder without a config: ' + 'exit 2, one line naming the path',
+    async () => {
+      for (const command of ['serve', 'worker', 'send', 'group-send']) {
+        const args = command === 'serve' || command === 'worker' ? [command] : [command, 'somewhere', '{"type": "x"}'];
+        const r = await runCli([...args, '--config', 'nope.config.ts'], { cwd: elsewhere });
+        assert.equal(r.code, 2, `${command}: ${r.stderr}`);
+        assert.equal(r.stderr, `canal: --config nope.config.ts: no file at ${join(elsewhere, 'nope.config.ts')}\n`);
+      }
+      let r = await runCli(['serve'], { cwd: elsewhere, env: { CANAL_CONFIG: '/no/such/canal.config.ts' } });
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, 'canal: CANAL_CONFIG /no/such/canal.config.ts: no file at /no/such/canal.config.ts\n');
+      r = await runCli(['serve', '--config', '.'], { cwd: elsewhere });
+      assert.equal(r.code, 2);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          /^canal: --config \.: no canal\.config\.ts, canal\.config\.mts, canal\.config\.cts, /.source +
+            /canal\.config\.js, canal\.config\.mjs, canal\.config\.cjs in the folder .*elsewhere\n$/.source,
+        ),
+      );
+    },
+  );
 
   it('a config that cannot be loaded: exit 2, naming the file and why', async () => {
     let r = await runCli(['serve', '--config', join(tmp.dir, 'broken.config.ts')]);
@@ -150,7 +156,8 @@ describe('canal --config', { concurrency: 4 }, () => {
     const file = join(tmp.dir, 'memory-workers.config.mjs');
     writeFileSync(
       file,
-      `export default { application: ${JSON.stringify(join(FIXTURES, 'cli-jobs-app.ts'))}, workers: ['thumbnails'] };\n`,
+      `export default { application: ${JSON.stringify(join(FIXTURES, 'cli-jobs-app.ts'))}, ` +
+        `workers: ['thumbnails'] };\n`,
     );
     const r = await runCli(['worker', '--config', file]);
     assert.equal(r.code, 2);

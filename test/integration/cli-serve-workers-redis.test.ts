@@ -32,7 +32,8 @@ describe('canal serve and canal worker: workers on a Redis layer', () => {
     const config = join(tmp.dir, 'worker-flag.config.mjs');
     writeFileSync(
       config,
-      `export default { channelLayers: { default: { backend: 'redis', options: { hosts: [${JSON.stringify(REDIS_URL)}], prefix: '${prefix}', blockTimeout: 1 } } } };\n`,
+      `export default { channelLayers: { default: { backend: 'redis', options: { ` +
+        `hosts: [${JSON.stringify(REDIS_URL)}], prefix: '${prefix}', blockTimeout: 1 } } } };\n`,
     );
     const cli = await serve([APP, '--port', '0', '--config', config, '--worker', channel]);
     try {
@@ -50,7 +51,9 @@ describe('canal serve and canal worker: workers on a Redis layer', () => {
     const channel = `thumbs-${randomBytes(4).toString('hex')}`;
     writeFileSync(
       join(tmp.dir, 'canal.config.mjs'),
-      `export default { application: ${JSON.stringify(APP)}, workers: [${JSON.stringify(channel)}], channelLayers: { default: { backend: 'redis', options: { hosts: [${JSON.stringify(REDIS_URL)}], prefix: '${prefix}', blockTimeout: 1 } } } };\n`,
+      `export default { application: ${JSON.stringify(APP)}, workers: [${JSON.stringify(channel)}], ` +
+        `channelLayers: { default: { backend: 'redis', options: { ` +
+        `hosts: [${JSON.stringify(REDIS_URL)}], prefix: '${prefix}', blockTimeout: 1 } } } };\n`,
     );
     const server = await serve(['--port', '0'], { cwd: tmp.dir });
     try {

@@ -133,7 +133,8 @@ describe('canal serve', { concurrency: 3 }, () => {
       );
       writeFileSync(
         join(tmp.dir, 'canal.config.mjs'),
-        `export default { application: 'app.ts', channelLayers: { default: { backend: 'memory' }, jobs: { backend: 'memory', options: { expiry: 7 } } } };\n`,
+        `export default { application: 'app.ts', channelLayers: { default: { backend: 'memory' }, ` +
+          `jobs: { backend: 'memory', options: { expiry: 7 } } } };\n`,
       );
       const cli = await serve(['--port', '0'], { cwd: tmp.dir });
       try {

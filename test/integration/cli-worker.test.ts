@@ -17,25 +17,28 @@ describe('canal worker / send / group-send', () => {
   });
   after(() => redis?.disconnect());
 
-  it('a worker runs the app for messages sent with canal send and canal group-send, and exits 0 on SIGTERM', async () => {
-    const id = randomBytes(4).toString('hex');
-    const channel = `cli-test-${id}`;
-    const group = `cli-group-${id}`;
-    const env = { LAYER: 'redis', REDIS_URL };
-    const worker = startCli(['worker', '--app', WORKER_APP, channel], { env });
-    try {
-      await worker.waitFor(new RegExp(`canal: worker reading ${channel}`));
-      let r = await runCli(['send', channel, JSON.stringify({ type: 'join', group })], { env });
-      assert.equal(r.code, 0, r.stderr);
-      await worker.waitFor(new RegExp(`fixture: ${channel} got \\{"type":"join"`), 5000);
-      r = await runCli(['group-send', group, '{"type": "greeting", "text": "hi"}'], { env });
-      assert.equal(r.code, 0, r.stderr);
-      await worker.waitFor(new RegExp(`fixture: ${channel} got \\{"type":"greeting","text":"hi"\\}`), 5000);
-    } finally {
-      assert.equal(await stop(worker), 0);
-      await redis.del(`asgi:group:${group}`).catch(() => {});
-    }
-  });
+  it(
+    'a worker runs the app for messages sent with canal send and canal group-send, ' + 'and exits 0 on SIGTERM',
+    async () => {
+      const id = randomBytes(4).toString('hex');
+      const channel = `cli-test-${id}`;
+      const group = `cli-group-${id}`;
+      const env = { LAYER: 'redis', REDIS_URL };
+      const worker = startCli(['worker', '--app', WORKER_APP, channel], { env });
+      try {
+        await worker.waitFor(new RegExp(`canal: worker reading ${channel}`));
+        let r = await runCli(['send', channel, JSON.stringify({ type: 'join', group })], { env });
+        assert.equal(r.code, 0, r.stderr);
+        await worker.waitFor(new RegExp(`fixture: ${channel} got \\{"type":"join"`), 5000);
+        r = await runCli(['group-send', group, '{"type": "greeting", "text": "hi"}'], { env });
+        assert.equal(r.code, 0, r.stderr);
+        await worker.waitFor(new RegExp(`fixture: ${channel} got \\{"type":"greeting","text":"hi"\\}`), 5000);
+      } finally {
+        assert.equal(await stop(worker), 0);
+        await redis.del(`asgi:group:${group}`).catch(() => {});
+      }
+    },
+  );
 
   it('send refuses a message that is not JSON and a missing argument (exit 2)', async () => {
     const env = { LAYER: 'redis', REDIS_URL };

@@ -184,78 +184,89 @@ describe('HTTP edges: streaming', () => {
     assert.equal((await fetch(url + '/', { method: 'POST', body: 'small' })).status, 200);
   });
 
-  it('a body-less request gets one empty http.request with more_body false; HTTP/1.0 and root_path in the scope', async () => {
-    const events: ReceiveEvent[] = [];
-    let scope: HttpScope | null = null;
-    const { port } = await serve(
-      httpOnly(async (s, receive, send) => {
-        scope = s as HttpScope;
-        events.push(await receive());
-        await send({ type: 'http.response.start', status: 204 });
-        await send({ type: 'http.response.body' });
-      }),
-      { rootPath: '/mount' },
-    );
-    const { socket, ended } = await open(port);
-    socket.write('GET /mount/x HTTP/1.0\r\nHost: h\r\n\r\n');
-    assert.match(await within(ended, 2000, 'the response'), /^HTTP\/1.1 204/);
-    assert.deepEqual(events, [{ type: 'http.request', body: Buffer.alloc(0), more_body: false }]);
-    assert.equal(scope!.http_version, '1.0');
-    assert.equal(scope!.root_path, '/mount');
-    assert.equal(scope!.path, '/mount/x');
-    assert.deepEqual(scope!.extensions, { 'http.response.trailers': {} });
-  });
+  it(
+    'a body-less request gets one empty http.request with more_body false; ' + 'HTTP/1.0 and root_path in the scope',
+    async () => {
+      const events: ReceiveEvent[] = [];
+      let scope: HttpScope | null = null;
+      const { port } = await serve(
+        httpOnly(async (s, receive, send) => {
+          scope = s as HttpScope;
+          events.push(await receive());
+          await send({ type: 'http.response.start', status: 204 });
+          await send({ type: 'http.response.body' });
+        }),
+        { rootPath: '/mount' },
+      );
+      const { socket, ended } = await open(port);
+      socket.write('GET /mount/x HTTP/1.0\r\nHost: h\r\n\r\n');
+      assert.match(await within(ended, 2000, 'the response'), /^HTTP\/1.1 204/);
+      assert.deepEqual(events, [{ type: 'http.request', body: Buffer.alloc(0), more_body: false }]);
+      assert.equal(scope!.http_version, '1.0');
+      assert.equal(scope!.root_path, '/mount');
+      assert.equal(scope!.path, '/mount/x');
+      assert.deepEqual(scope!.extensions, { 'http.response.trailers': {} });
+    },
+  );
 });
 
 describe('HTTP edges: bad input and app failures', () => {
-  it('malformed heads and invalid header bytes get 400 with connection: close and a debug line; the server keeps serving', async () => {
-    await capturingLogs(async (lines) => {
-      const { port, url, server } = await serve(
-        httpOnly(async (_s, _r, send) => {
-          await send({ type: 'http.response.start', status: 200 });
-          await send({ type: 'http.response.body', body: 'ok' });
-        }),
-      );
-      for (const bad of [
-        'GET / HTTP/1.1\r\nBad Name: v\r\n\r\n',
-        'GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n',
-        'GET / HTTP/9.9x\r\n\r\n',
-        '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
-      ]) {
-        const { socket, ended } = await open(port);
-        socket.write(Buffer.from(bad, 'latin1'));
-        const reply = await within(ended, 2000, JSON.stringify(bad));
-        assert.match(reply, /^HTTP\/1.1 400 Bad Request\r\n/);
-        assert.match(reply, /connection: close/i);
-      }
-      assert.ok(server.stats().rejected >= 4);
-      assert.ok(lines.filter((l) => / DEBUG \[server\] bad request/.test(l)).length >= 4, lines.join('\n'));
-      assert.equal(await (await fetch(url + '/')).text(), 'ok');
-    });
-  });
+  it(
+    'malformed heads and invalid header bytes get 400 with connection: close and a debug line; ' +
+      'the server keeps serving',
+    async () => {
+      await capturingLogs(async (lines) => {
+        const { port, url, server } = await serve(
+          httpOnly(async (_s, _r, send) => {
+            await send({ type: 'http.response.start', status: 200 });
+            await send({ type: 'http.response.body', body: 'ok' });
+          }),
+        );
+        for (const bad of [
+          'GET / HTTP/1.1\r\nBad Name: v\r\n\r\n',
+          'GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n',
+          'GET / HTTP/9.9x\r\n\r\n',
+          '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
+        ]) {
+          const { socket, ended } = await open(port);
+          socket.write(Buffer.from(bad, 'latin1'));
+          const reply = await within(ended, 2000, JSON.stringify(bad));
+          assert.match(reply, /^HTTP\/1.1 400 Bad Request\r\n/);
+          assert.match(reply, /connection: close/i);
+        }
+        assert.ok(server.stats().rejected >= 4);
+        assert.ok(lines.filter((l) => / DEBUG \[server\] bad request/.test(l)).length >= 4, lines.join('\n'));
+        assert.equal(await (await fetch(url + '/')).text(), 'ok');
+      });
+    },
+  );
 
-  it('an exception after the response started cuts the connection, is logged once with the path, and the next request is served', async () => {
-    await capturingLogs(async (lines) => {
-      const { url, server } = await serve(
-        httpOnly(async (s, _r, send) => {
-          await send({ type: 'http.response.start', status: 200 });
-          if ((s as HttpScope).path === '/half') {
-            await send({ type: 'http.response.body', body: 'part', more_body: true });
-            throw new Error('broke midway');
-          }
-          await send({ type: 'http.response.body', body: 'whole' });
-        }),
-      );
-      const res = await fetch(url + '/half');
-      assert.equal(res.status, 200);
-      await assert.rejects(res.text());
-      assert.equal(await (await fetch(url + '/whole')).text(), 'whole');
-      const errors = lines.filter((l) => l.includes(' ERROR '));
-      assert.equal(errors.length, 1);
-      assert.match(errors[0]!, /GET \/half.*broke midway/s);
-      assert.equal(server.stats().appErrors, 1);
-    });
-  });
+  it(
+    'an exception after the response started cuts the connection, ' +
+      'is logged once with the path, and the next request is served',
+    async () => {
+      await capturingLogs(async (lines) => {
+        const { url, server } = await serve(
+          httpOnly(async (s, _r, send) => {
+            await send({ type: 'http.response.start', status: 200 });
+            if ((s as HttpScope).path === '/half') {
+              await send({ type: 'http.response.body', body: 'part', more_body: true });
+              throw new Error('broke midway');
+            }
+            await send({ type: 'http.response.body', body: 'whole' });
+          }),
+        );
+        const res = await fetch(url + '/half');
+        assert.equal(res.status, 200);
+        await assert.rejects(res.text());
+        assert.equal(await (await fetch(url + '/whole')).text(), 'whole');
+        const errors = lines.filter((l) => l.includes(' ERROR '));
+        assert.equal(errors.length, 1);
+        assert.match(errors[0]!, /GET \/half.*broke midway/s);
+        assert.equal(server.stats().appErrors, 1);
+      });
+    },
+  );
 
   it('a started response that does not finish within httpResponseTimeoutMs is cut', async () => {
     await capturingLogs(async () => {
@@ -401,56 +412,60 @@ describe('HTTP edges: lifespan, shutdown, access log', () => {
     await within(ended, 1000, 'the socket closing');
   });
 
-  it('close() ends an event stream at once (a clean end, the app hears http.disconnect); a streamed download keeps its drain', async () => {
-    const heard: string[] = [];
-    const { url, server } = await serve(
-      httpOnly(async (scope, receive, send) => {
-        await receive();
-        const sse = (scope as HttpScope).path === '/events';
-        await send({
-          type: 'http.response.start',
-          status: 200,
-          headers: [['content-type', sse ? 'text/event-stream' : 'application/octet-stream']],
-        });
-        await send({ type: 'http.response.body', body: sse ? 'data: hi\n\n' : 'part 1', more_body: true });
-        const event = await receive();
-        heard.push(`${(scope as HttpScope).path} ${event.type}`);
-      }),
-      { drainTimeoutMs: 1500 },
-    );
-    const stream = await fetch(`${url}/events`);
-    const reader = stream.body!.getReader();
-    assert.equal(Buffer.from((await within(reader.read(), 1000, 'first event')).value!).toString(), 'data: hi\n\n');
-    const t0 = Date.now();
-    const closing = server.close();
-    const end = await within(reader.read(), 1000, 'the end of the stream');
-    assert.equal(end.done, true, 'the event stream ended cleanly, not with an error');
-    assert.ok(Date.now() - t0 < 1000, 'the stream did not wait for the drain timeout');
-    await within(closing, 3000, 'close');
-    assert.deepEqual(heard, ['/events http.disconnect']);
+  it(
+    'close() ends an event stream at once (a clean end, the app hears http.disconnect); ' +
+      'a streamed download keeps its drain',
+    async () => {
+      const heard: string[] = [];
+      const { url, server } = await serve(
+        httpOnly(async (scope, receive, send) => {
+          await receive();
+          const sse = (scope as HttpScope).path === '/events';
+          await send({
+            type: 'http.response.start',
+            status: 200,
+            headers: [['content-type', sse ? 'text/event-stream' : 'application/octet-stream']],
+          });
+          await send({ type: 'http.response.body', body: sse ? 'data: hi\n\n' : 'part 1', more_body: true });
+          const event = await receive();
+          heard.push(`${(scope as HttpScope).path} ${event.type}`);
+        }),
+        { drainTimeoutMs: 1500 },
+      );
+      const stream = await fetch(`${url}/events`);
+      const reader = stream.body!.getReader();
+      assert.equal(Buffer.from((await within(reader.read(), 1000, 'first event')).value!).toString(), 'data: hi\n\n');
+      const t0 = Date.now();
+      const closing = server.close();
+      const end = await within(reader.read(), 1000, 'the end of the stream');
+      assert.equal(end.done, true, 'the event stream ended cleanly, not with an error');
+      assert.ok(Date.now() - t0 < 1000, 'the stream did not wait for the drain timeout');
+      await within(closing, 3000, 'close');
+      assert.deepEqual(heard, ['/events http.disconnect']);
 
-    // The same server kind, a download in progress: close() waits for the drain timeout.
-    const { url: url2, server: server2 } = await serve(
-      httpOnly(async (_scope, receive, send) => {
-        await receive();
-        await send({
-          type: 'http.response.start',
-          status: 200,
-          headers: [['content-type', 'application/octet-stream']],
-        });
-        await send({ type: 'http.response.body', body: 'part 1', more_body: true });
-        await receive();
-      }),
-      { drainTimeoutMs: 300 },
-    );
-    const download = await fetch(`${url2}/file`);
-    const r2 = download.body!.getReader();
-    await within(r2.read(), 1000, 'first part');
-    const t1 = Date.now();
-    await within(server2.close(), 3000, 'close');
-    assert.ok(Date.now() - t1 >= 250, 'a download is given the drain timeout');
-    await r2.read().catch(() => undefined);
-  });
+      // The same server kind, a download in progress: close() waits for the drain timeout.
+      const { url: url2, server: server2 } = await serve(
+        httpOnly(async (_scope, receive, send) => {
+          await receive();
+          await send({
+            type: 'http.response.start',
+            status: 200,
+            headers: [['content-type', 'application/octet-stream']],
+          });
+          await send({ type: 'http.response.body', body: 'part 1', more_body: true });
+          await receive();
+        }),
+        { drainTimeoutMs: 300 },
+      );
+      const download = await fetch(`${url2}/file`);
+      const r2 = download.body!.getReader();
+      await within(r2.read(), 1000, 'first part');
+      const t1 = Date.now();
+      await within(server2.close(), 3000, 'close');
+      assert.ok(Date.now() - t1 >= 250, 'a download is given the drain timeout');
+      await r2.read().catch(() => undefined);
+    },
+  );
 
   it('writes access log lines to a file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canal-access-'));

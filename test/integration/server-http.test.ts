@@ -323,7 +323,10 @@ describe('HTTP: lifespan, shutdown and the access log', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.match(
       log,
-      /^127\.0\.0\.1:\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/logged\?q=1 HTTP\/1\.1" 200 5 \d+\.\d{3}\n$/,
+      new RegExp(
+        /^127\.0\.0\.1:\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] /.source +
+          /"GET \/logged\?q=1 HTTP\/1\.1" 200 5 \d+\.\d{3}\n$/.source,
+      ),
     );
   });
 });

@@ -65,24 +65,27 @@ describe('WebSocket edges: limits and how connections end', () => {
     assert.equal(rec2.disconnect!.code, 1006);
   });
 
-  it('a client that leaves during the handshake: the app hears 1006 and a late accept raises ERR_SEND_AFTER_CLOSE', async () => {
-    let heard: unknown = null;
-    let error: (Error & { code?: string }) | null = null;
-    let finished!: () => void;
-    const done = new Promise<void>((r) => (finished = r));
-    const { port } = await serve(async (_s, receive, send) => {
-      await receive();
-      heard = await receive();
-      await send({ type: 'websocket.accept' }).catch((e) => (error = e));
-      finished();
-    });
-    const { sock } = rawHandshake(port, '/late');
-    await sleep(100);
-    sock.destroy();
-    await within(done, 2000, 'app end');
-    assert.deepEqual(heard, { type: 'websocket.disconnect', code: 1006, reason: '' });
-    assert.equal(error!.code, 'ERR_SEND_AFTER_CLOSE');
-  });
+  it(
+    'a client that leaves during the handshake: the app hears 1006 ' + 'and a late accept raises ERR_SEND_AFTER_CLOSE',
+    async () => {
+      let heard: unknown = null;
+      let error: (Error & { code?: string }) | null = null;
+      let finished!: () => void;
+      const done = new Promise<void>((r) => (finished = r));
+      const { port } = await serve(async (_s, receive, send) => {
+        await receive();
+        heard = await receive();
+        await send({ type: 'websocket.accept' }).catch((e) => (error = e));
+        finished();
+      });
+      const { sock } = rawHandshake(port, '/late');
+      await sleep(100);
+      sock.destroy();
+      await within(done, 2000, 'app end');
+      assert.deepEqual(heard, { type: 'websocket.disconnect', code: 1006, reason: '' });
+      assert.equal(error!.code, 'ERR_SEND_AFTER_CLOSE');
+    },
+  );
 
   it('an app that returns after accepting closes the socket with 1000', async () => {
     const { url } = await serve(async (_s, receive, send) => {
@@ -97,18 +100,22 @@ describe('WebSocket edges: limits and how connections end', () => {
     assert.equal((await c).code, 1000);
   });
 
-  it('closes after websocketMaxLifetimeMs with 1000 and a reason; an answering idle client outlives several ping intervals', async () => {
-    const { url } = await serve(echo(), { websocketMaxLifetimeMs: 600, pingIntervalMs: 60, pingTimeoutMs: 100 });
-    const ws = new WebSocket(url + '/');
-    let pings = 0;
-    ws.on('ping', () => pings++);
-    const opened_ = Date.now();
-    await opened(ws);
-    const c = await closed(ws);
-    assert.deepEqual(c, { code: 1000, reason: 'maximum connection lifetime reached' });
-    assert.ok(Date.now() - opened_ >= 550, 'not before its lifetime');
-    assert.ok(pings >= 2, `pinged while idle (${pings})`);
-  });
+  it(
+    'closes after websocketMaxLifetimeMs with 1000 and a reason; ' +
+      'an answering idle client outlives several ping intervals',
+    async () => {
+      const { url } = await serve(echo(), { websocketMaxLifetimeMs: 600, pingIntervalMs: 60, pingTimeoutMs: 100 });
+      const ws = new WebSocket(url + '/');
+      let pings = 0;
+      ws.on('ping', () => pings++);
+      const opened_ = Date.now();
+      await opened(ws);
+      const c = await closed(ws);
+      assert.deepEqual(c, { code: 1000, reason: 'maximum connection lifetime reached' });
+      assert.ok(Date.now() - opened_ >= 550, 'not before its lifetime');
+      assert.ok(pings >= 2, `pinged while idle (${pings})`);
+    },
+  );
 
   it('a peer that stops answering pings is cut only after pingTimeoutMs from the ping', async () => {
     const { port, server } = await serve(echo(), { pingIntervalMs: 100, pingTimeoutMs: 400 });
@@ -207,42 +214,45 @@ describe('WebSocket edges: errors, logs and counters', () => {
     assert.match(log, /^WSDISCONNECT \/yes 127\.0\.0\.1:\d+ 4000$/m);
   });
 
-  it('checks close and denial events: reason over 123 bytes, reserved codes, body before start, body after the end', async () => {
-    const codes: string[] = [];
-    let finished!: () => void;
-    const done = new Promise<void>((r) => (finished = r));
-    const note = (e: Error & { code?: string }) => codes.push(e.code ?? e.message);
-    const { url } = await serve(async (_s, receive, send) => {
-      await receive();
-      await send({ type: 'websocket.http.response.body', body: 'x' }).catch(note);
-      await send({ type: 'websocket.close', code: 1005 }).catch(note);
-      await send({ type: 'websocket.close', reason: 'é'.repeat(62) }).catch(note);
-      await send({
-        type: 'websocket.http.response.start',
-        status: 429,
-        headers: [
-          ['retry-after', '5'],
-          ['content-length', '4'],
-        ],
+  it(
+    'checks close and denial events: reason over 123 bytes, ' + 'reserved codes, body before start, body after the end',
+    async () => {
+      const codes: string[] = [];
+      let finished!: () => void;
+      const done = new Promise<void>((r) => (finished = r));
+      const note = (e: Error & { code?: string }) => codes.push(e.code ?? e.message);
+      const { url } = await serve(async (_s, receive, send) => {
+        await receive();
+        await send({ type: 'websocket.http.response.body', body: 'x' }).catch(note);
+        await send({ type: 'websocket.close', code: 1005 }).catch(note);
+        await send({ type: 'websocket.close', reason: 'é'.repeat(62) }).catch(note);
+        await send({
+          type: 'websocket.http.response.start',
+          status: 429,
+          headers: [
+            ['retry-after', '5'],
+            ['content-length', '4'],
+          ],
+        });
+        await send({ type: 'websocket.accept' }).catch(note);
+        await send({ type: 'websocket.http.response.body', body: 'slow' });
+        await send({ type: 'websocket.http.response.body', body: 'more' }).catch(note);
+        finished();
       });
-      await send({ type: 'websocket.accept' }).catch(note);
-      await send({ type: 'websocket.http.response.body', body: 'slow' });
-      await send({ type: 'websocket.http.response.body', body: 'more' }).catch(note);
-      finished();
-    });
-    const r = await refusal(url + '/');
-    await within(done, 2000, 'app end');
-    assert.equal(r.status, 429);
-    assert.equal(r.headers['retry-after'], '5');
-    assert.equal(r.body, 'slow');
-    assert.deepEqual(codes, [
-      'ERR_INVALID_EVENT',
-      'ERR_INVALID_EVENT',
-      'ERR_INVALID_EVENT',
-      'ERR_INVALID_EVENT',
-      'ERR_SEND_AFTER_CLOSE',
-    ]);
-  });
+      const r = await refusal(url + '/');
+      await within(done, 2000, 'app end');
+      assert.equal(r.status, 429);
+      assert.equal(r.headers['retry-after'], '5');
+      assert.equal(r.body, 'slow');
+      assert.deepEqual(codes, [
+        'ERR_INVALID_EVENT',
+        'ERR_INVALID_EVENT',
+        'ERR_INVALID_EVENT',
+        'ERR_INVALID_EVENT',
+        'ERR_SEND_AFTER_CLOSE',
+      ]);
+    },
+  );
 });
 
 describe('WebSocket edges: a slow app, concurrent receives, shutdown', () => {

@@ -111,7 +111,8 @@ export function rawHandshake(port: number, path = '/', extra = ''): { sock: Sock
   const key = randomBytes(16).toString('base64');
   const sock = connect(port, '127.0.0.1', () =>
     sock.write(
-      `GET ${path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+      `GET ${path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
     ),
   );
   sock.on('error', () => {});

@@ -235,7 +235,8 @@ describe('WebSocket: keepalive, lifetime, slow clients, shutdown', () => {
     const key = randomBytes(16).toString('base64');
     const mute = connect(port, '127.0.0.1', () =>
       mute.write(
-        `GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       ),
     );
     const muteClosed = within(new Promise<void>((r) => mute.on('close', () => r())), 3000, 'mute client dropped');
@@ -278,7 +279,8 @@ describe('WebSocket: keepalive, lifetime, slow clients, shutdown', () => {
     const key = randomBytes(16).toString('base64');
     const sock = connect(port, '127.0.0.1', () =>
       sock.write(
-        `GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       ),
     );
     sock.once('data', () => {

@@ -27,7 +27,9 @@ const ROOM_JS = `
 
 const JOBS_JS = `
   async job_run(message) {
-    await this.channelLayer.send(message.reply, { type: 'job.done', text: message.text.toUpperCase(), pid: process.pid });
+    await this.channelLayer.send(message.reply, {
+      type: 'job.done', text: message.text.toUpperCase(), pid: process.pid
+    });
   }`;
 
 const typed = (body: string) =>
@@ -39,7 +41,9 @@ const typed = (body: string) =>
 
 const CONFIG_BODY = `{
   application: './APP',
-  channelLayers: { default: { backend: 'redis', options: { hosts: ['${REDIS_URL}'], prefix: process.env.TEST_PREFIX } } },
+  channelLayers: {
+    default: { backend: 'redis', options: { hosts: ['${REDIS_URL}'], prefix: process.env.TEST_PREFIX } }
+  },
   workers: ['jobs'],
 }`;
 
@@ -51,7 +55,9 @@ const ROUTES = `{
 const PROJECTS: Record<string, Record<string, string>> = {
   'esm-ts': {
     'package.json': JSON.stringify({ name: 'esm-ts', private: true, type: 'module' }),
-    'canal.config.ts': `import { defineConfig } from 'canaljs';\nexport default defineConfig(${CONFIG_BODY.replace('APP', 'app.ts')});\n`,
+    'canal.config.ts':
+      `import { defineConfig } from 'canaljs';\n` +
+      `export default defineConfig(${CONFIG_BODY.replace('APP', 'app.ts')});\n`,
     'consumers.ts': `import { AsyncConsumer, WebsocketConsumer } from 'canaljs';
 export class Room extends WebsocketConsumer {${typed(ROOM_JS)}
 }
@@ -67,7 +73,9 @@ export default application;
   'esm-js': {
     'package.json': JSON.stringify({ name: 'esm-js', private: true, type: 'module' }),
     'canal.config.js': `export default ${CONFIG_BODY.replace('APP', 'app.js')};\n`,
-    'app.js': `import { AsyncConsumer, ChannelNameRouter, ProtocolTypeRouter, URLRouter, WebsocketConsumer, path } from 'canaljs';
+    'app.js': `import {
+  AsyncConsumer, ChannelNameRouter, ProtocolTypeRouter, URLRouter, WebsocketConsumer, path
+} from 'canaljs';
 class Room extends WebsocketConsumer {${ROOM_JS}
 }
 class Jobs extends AsyncConsumer {${JOBS_JS}
@@ -77,8 +85,12 @@ export default ProtocolTypeRouter(${ROUTES});
   },
   'cjs-ts': {
     'package.json': JSON.stringify({ name: 'cjs-ts', private: true }),
-    'canal.config.ts': `import { defineConfig } from 'canaljs';\nexport default defineConfig(${CONFIG_BODY.replace('APP', 'app.cts')});\n`,
-    'app.cts': `const { AsyncConsumer, ChannelNameRouter, ProtocolTypeRouter, URLRouter, WebsocketConsumer, path } = require('canaljs') as typeof import('canaljs');
+    'canal.config.ts':
+      `import { defineConfig } from 'canaljs';\n` +
+      `export default defineConfig(${CONFIG_BODY.replace('APP', 'app.cts')});\n`,
+    'app.cts': `const {
+  AsyncConsumer, ChannelNameRouter, ProtocolTypeRouter, URLRouter, WebsocketConsumer, path
+} = require('canaljs') as typeof import('canaljs');
 class Room extends WebsocketConsumer {${typed(ROOM_JS)}
 }
 class Jobs extends AsyncConsumer {${typed(JOBS_JS)}
@@ -90,7 +102,9 @@ module.exports = { application };
   'cjs-js': {
     'package.json': JSON.stringify({ name: 'cjs-js', private: true }),
     'canal.config.js': `module.exports = ${CONFIG_BODY.replace('APP', 'app.js')};\n`,
-    'app.js': `const { AsyncConsumer, ChannelNameRouter, ProtocolTypeRouter, URLRouter, WebsocketConsumer, path } = require('canaljs');
+    'app.js': `const {
+  AsyncConsumer, ChannelNameRouter, ProtocolTypeRouter, URLRouter, WebsocketConsumer, path
+} = require('canaljs');
 class Room extends WebsocketConsumer {${ROOM_JS}
 }
 class Jobs extends AsyncConsumer {${JOBS_JS}

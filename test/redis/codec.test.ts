@@ -13,7 +13,8 @@ function python(script: string, input = ''): string {
   const r = spawnSync('/usr/bin/python3', ['-c', script], { input, encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new Error(
-      `python3 with msgpack and cryptography is needed (apt-get install python3-msgpack python3-cryptography): ${r.stderr || r.error?.message}`,
+      `python3 with msgpack and cryptography is needed ` +
+        `(apt-get install python3-msgpack python3-cryptography): ${r.stderr || r.error?.message}`,
     );
   }
   return r.stdout.trim();
@@ -31,7 +32,8 @@ function pythonReads(value: unknown): string {
 /** What Canal reads from the bytes Python's msgpack writes for a Python expression. */
 function canalReads(expr: string): unknown {
   const hex = python(
-    `import msgpack,datetime; print(msgpack.packb({"type": "t", "v": ${expr}}, use_bin_type=True, datetime=True).hex())`,
+    `import msgpack,datetime; print(msgpack.packb({"type": "t", "v": ${expr}}, use_bin_type=True, ` +
+      `datetime=True).hex())`,
   );
   return (unpackMessage(Buffer.from(hex, 'hex')) as { v: unknown }).v;
 }
@@ -137,7 +139,9 @@ describe('consistent hash', () => {
       ...Array.from({ length: 40 }, (_, i) => `g${i * 7919}`),
     ];
     const py = python(
-      'import json,sys\nfrom channels_redis.utils import _consistent_hash\nnames=json.loads(sys.stdin.read())\nprint(json.dumps([[_consistent_hash(n, r) for r in (1,2,3,5,8)] for n in names]))',
+      'import json,sys\nfrom channels_redis.utils import _consistent_hash\n' +
+        'names=json.loads(sys.stdin.read())\n' +
+        'print(json.dumps([[_consistent_hash(n, r) for r in (1,2,3,5,8)] for n in names]))',
       JSON.stringify(names),
     );
     const js = names.map((n) => [1, 2, 3, 5, 8].map((r) => consistentHash(n, r)));

@@ -54,7 +54,8 @@ function requirePython(): void {
   });
   if (r.status !== 0) {
     throw new Error(
-      `Python's channels_redis is needed for the interoperability tests and is missing (${(r.stderr || r.error?.message || '').trim()}). ` +
+      `Python's channels_redis is needed for the interoperability tests and is missing ` +
+        `(${(r.stderr || r.error?.message || '').trim()}). ` +
         'Install it: apt-get install python3-channels-redis python3-cryptography',
     );
   }

@@ -148,7 +148,8 @@ describe('Redis layer through Sentinel', () => {
     const conf = join(dir, 'sentinel.conf');
     writeFileSync(
       conf,
-      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor canalmaster 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds canalmaster 5000\n`,
+      `port ${sentinelPort}\nbind 127.0.0.1\n` +
+        `sentinel monitor canalmaster 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds canalmaster 5000\n`,
     );
     start([conf, '--sentinel']);
     await waitForPort(sentinelPort);

@@ -48,7 +48,8 @@ export default ProtocolTypeRouter({ channel: ChannelNameRouter({ thumbnails: Thu
   );
   writeFileSync(
     join(dir, 'canal.config.ts'),
-    `export default { application: './app.ts', channelLayers: { default: { backend: 'redis', options: { hosts: [${JSON.stringify(REDIS_URL)}], prefix: ${JSON.stringify(prefix)}, blockTimeout: 1 } } } };\n`,
+    `export default { application: './app.ts', channelLayers: { default: { backend: 'redis', options: { ` +
+      `hosts: [${JSON.stringify(REDIS_URL)}], prefix: ${JSON.stringify(prefix)}, blockTimeout: 1 } } } };\n`,
   );
   return { dir, out };
 }

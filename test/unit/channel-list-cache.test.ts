@@ -98,28 +98,32 @@ describe('ChannelListCache', () => {
       assert.ok(cache.take(encodeMessage({ type: 't', __asgi_channel__: list }, CODEC)));
   });
 
-  it('keeps a list as `own` gives it, hands that list to later messages, and asks nothing of a list it does not keep', () => {
-    const cache = new ChannelListCache();
-    const list = members(20);
-    const first = encodeMessage({ type: 't', n: 1, __asgi_channel__: list }, CODEC);
-    const { message, channels } = wholeDecode(first);
-    const seen: (readonly string[])[] = [];
-    const own = (names: readonly string[]) => {
-      seen.push(names);
-      return names.map((n) => n);
-    };
-    const kept = cache.learn(first, message as { type: string }, channels as string[], own);
-    assert.ok(kept && Object.isFrozen(kept));
-    assert.deepEqual([...kept], list);
-    assert.equal(seen.length, 1);
-    const split = cache.take(encodeMessage({ type: 't', n: 2, __asgi_channel__: list }, CODEC));
-    assert.equal(split?.channels, kept, 'the kept list itself');
+  it(
+    'keeps a list as `own` gives it, hands that list to later messages, ' +
+      'and asks nothing of a list it does not keep',
+    () => {
+      const cache = new ChannelListCache();
+      const list = members(20);
+      const first = encodeMessage({ type: 't', n: 1, __asgi_channel__: list }, CODEC);
+      const { message, channels } = wholeDecode(first);
+      const seen: (readonly string[])[] = [];
+      const own = (names: readonly string[]) => {
+        seen.push(names);
+        return names.map((n) => n);
+      };
+      const kept = cache.learn(first, message as { type: string }, channels as string[], own);
+      assert.ok(kept && Object.isFrozen(kept));
+      assert.deepEqual([...kept], list);
+      assert.equal(seen.length, 1);
+      const split = cache.take(encodeMessage({ type: 't', n: 2, __asgi_channel__: list }, CODEC));
+      assert.equal(split?.channels, kept, 'the kept list itself');
 
-    const short = encodeMessage({ type: 't', __asgi_channel__: members(3) }, CODEC);
-    const s2 = wholeDecode(short);
-    assert.equal(cache.learn(short, s2.message as { type: string }, s2.channels as string[], own), null);
-    assert.equal(seen.length, 1, 'own is not called for a list that is not kept');
-  });
+      const short = encodeMessage({ type: 't', __asgi_channel__: members(3) }, CODEC);
+      const s2 = wholeDecode(short);
+      assert.equal(cache.learn(short, s2.message as { type: string }, s2.channels as string[], own), null);
+      assert.equal(seen.length, 1, 'own is not called for a list that is not kept');
+    },
+  );
 });
 
 describe('LocalChannels.ownNames', () => {

@@ -71,7 +71,10 @@ describe('loadApp', () => {
   it('refuses an export that is missing or not a function, listing what exists', async () => {
     await assert.rejects(loadApp('cli-app.ts:missing', FIXTURES), {
       code: 'ERR_APP_LOAD',
-      message: `${join(FIXTURES, 'cli-app.ts')} has no export 'missing'; it exports default, notAnApp, other (functions: default, other). Name the application's export: canal serve cli-app.ts:<export>`,
+      message:
+        `${join(FIXTURES, 'cli-app.ts')} has no export 'missing'; ` +
+        `it exports default, notAnApp, other (functions: default, other). ` +
+        `Name the application's export: canal serve cli-app.ts:<export>`,
     });
     await assert.rejects(loadApp('cli-app.ts:notAnApp', FIXTURES), /export 'notAnApp' is a number, not an application/);
     await assert.rejects(loadApp('node:path'), /node:path has no export 'default' or 'application'/);
@@ -102,7 +105,8 @@ describe('describeLoadError', () => {
   it("gives a runtime error's first line and the first frame outside Canal and node_modules", () => {
     const err = new Error('boom\nmore detail');
     err.stack =
-      'Error: boom\n    at f (node:internal/x:1:1)\n    at /srv/node_modules/lib/a.js:2:2\n    at Object.<anonymous> (/srv/app.ts:12:9)\n';
+      'Error: boom\n    at f (node:internal/x:1:1)\n    at /srv/node_modules/lib/a.js:2:2\n' +
+      '    at Object.<anonymous> (/srv/app.ts:12:9)\n';
     assert.equal(describeLoadError(err), 'boom (at /srv/app.ts:12:9)');
     assert.equal(describeLoadError('plain'), 'plain');
   });

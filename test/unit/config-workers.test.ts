@@ -33,30 +33,34 @@ describe('loadConfig: workers', () => {
     });
   });
 
-  it('refuses a non-array, a bad name, a process-local name and a non-string, naming the file, the key and the value', async () => {
-    const cases: [string, RegExp][] = [
-      [
-        "{ workers: 'thumbnails' }",
-        /workers must be an array of channel names, e\.g\. workers: \['thumbnails'\], not "thumbnails"$/,
-      ],
-      ['{ workers: null }', /workers must be an array of channel names.*, not null$/],
-      ['{ workers: { thumbnails: true } }', /workers must be an array of channel names.*, not an object$/],
-      ["{ workers: ['ok', 'no spaces'] }", /workers\[1\]: channel name "no spaces" is not valid/],
-      ["{ workers: ['reply!abc'] }", /workers\[0\]: channel "reply!abc" must be a named channel \(no '!'\)/],
-      ["{ workers: [''] }", /workers\[0\]: channel name "" is not valid/],
-      [`{ workers: ['${'x'.repeat(100)}'] }`, /workers\[0\]: channel name "x{100}" is not valid/],
-      ['{ workers: [42] }', /workers\[0\]: channel name a number is not valid/],
-    ];
-    for (const [config, pattern] of cases) {
-      const path = write(`export default ${config};\n`);
-      await assert.rejects(loadConfig(dir, { file: path }), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'ERR_INVALID_OPTION');
-        assert.ok(err.message.startsWith(`${path}: `), err.message);
-        assert.match(err.message, pattern);
-        return true;
-      });
-    }
-  });
+  it(
+    'refuses a non-array, a bad name, a process-local name and a non-string, ' +
+      'naming the file, the key and the value',
+    async () => {
+      const cases: [string, RegExp][] = [
+        [
+          "{ workers: 'thumbnails' }",
+          /workers must be an array of channel names, e\.g\. workers: \['thumbnails'\], not "thumbnails"$/,
+        ],
+        ['{ workers: null }', /workers must be an array of channel names.*, not null$/],
+        ['{ workers: { thumbnails: true } }', /workers must be an array of channel names.*, not an object$/],
+        ["{ workers: ['ok', 'no spaces'] }", /workers\[1\]: channel name "no spaces" is not valid/],
+        ["{ workers: ['reply!abc'] }", /workers\[0\]: channel "reply!abc" must be a named channel \(no '!'\)/],
+        ["{ workers: [''] }", /workers\[0\]: channel name "" is not valid/],
+        [`{ workers: ['${'x'.repeat(100)}'] }`, /workers\[0\]: channel name "x{100}" is not valid/],
+        ['{ workers: [42] }', /workers\[0\]: channel name a number is not valid/],
+      ];
+      for (const [config, pattern] of cases) {
+        const path = write(`export default ${config};\n`);
+        await assert.rejects(loadConfig(dir, { file: path }), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'ERR_INVALID_OPTION');
+          assert.ok(err.message.startsWith(`${path}: `), err.message);
+          assert.match(err.message, pattern);
+          return true;
+        });
+      }
+    },
+  );
 });
 
 describe('loadConfig: a given file', () => {
@@ -139,7 +143,10 @@ describe('serveWorkerPlan', () => {
     assert.deepEqual(p.channels, []);
     assert.match(
       p.lines[0]!,
-      /^not running workers for thumbnails, mail here: on a shared layer they belong to canal worker processes \(--worker thumbnails runs one here\)$/,
+      new RegExp(
+        /^not running workers for thumbnails, mail here: /.source +
+          /on a shared layer they belong to canal worker processes \(--worker thumbnails runs one here\)$/.source,
+      ),
     );
   });
 

@@ -218,43 +218,49 @@ describe('AsyncConsumer dispatch', () => {
     for (const n of names) assert.deepEqual(seen.get(n), ['go 1', 'direct 1', 'go 2', 'direct 2'], n);
   });
 
-  test("a handler that returns the send's SETTLED lets the next message run at once, in order; a rejected send ends the instance", async () => {
-    const sent: string[] = [];
-    let name = '';
-    class Quick extends AsyncConsumer {
-      async websocket_connect(): Promise<void> {
-        name = this.channelName;
+  test(
+    "a handler that returns the send's SETTLED lets the next message run at once, in order; " +
+      'a rejected send ends the instance',
+    async () => {
+      const sent: string[] = [];
+      let name = '';
+      class Quick extends AsyncConsumer {
+        async websocket_connect(): Promise<void> {
+          name = this.channelName;
+        }
+        chat_message(event: LayerMessage): Promise<void> {
+          return this.baseSend({ type: 'websocket.send', text: String(event.text) });
+        }
       }
-      chat_message(event: LayerMessage): Promise<void> {
-        return this.baseSend({ type: 'websocket.send', text: String(event.text) });
-      }
-    }
-    let fail = false;
-    const send = (event: { type: string; text?: string }): Promise<void> => {
-      if (event.type !== 'websocket.send') return SETTLED;
-      if (fail) return Promise.reject(new Error('socket gone'));
-      sent.push(event.text!);
-      return SETTLED;
-    };
-    let given = false;
-    const receive = () =>
-      given ? new Promise<never>(() => {}) : ((given = true), Promise.resolve({ type: 'websocket.connect' } as const));
-    const ended = Quick.asApp()(scope(), receive as never, send as never);
-    await until(() => name !== '');
-    const layer = getChannelLayer();
-    for (let i = 0; i < 20; i++) void layer.send(name, { type: 'chat.message', text: `m${i}` });
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(
-      sent,
-      Array.from({ length: 20 }, (_, i) => `m${i}`),
-    );
-    fail = true;
-    await layer.send(name, { type: 'chat.message', text: 'lost' });
-    await assert.rejects(
-      Promise.race([ended, new Promise((_, no) => setTimeout(() => no(new Error('did not end')), 1000))]),
-      /socket gone/,
-    );
-  });
+      let fail = false;
+      const send = (event: { type: string; text?: string }): Promise<void> => {
+        if (event.type !== 'websocket.send') return SETTLED;
+        if (fail) return Promise.reject(new Error('socket gone'));
+        sent.push(event.text!);
+        return SETTLED;
+      };
+      let given = false;
+      const receive = () =>
+        given
+          ? new Promise<never>(() => {})
+          : ((given = true), Promise.resolve({ type: 'websocket.connect' } as const));
+      const ended = Quick.asApp()(scope(), receive as never, send as never);
+      await until(() => name !== '');
+      const layer = getChannelLayer();
+      for (let i = 0; i < 20; i++) void layer.send(name, { type: 'chat.message', text: `m${i}` });
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        sent,
+        Array.from({ length: 20 }, (_, i) => `m${i}`),
+      );
+      fail = true;
+      await layer.send(name, { type: 'chat.message', text: 'lost' });
+      await assert.rejects(
+        Promise.race([ended, new Promise((_, no) => setTimeout(() => no(new Error('did not end')), 1000))]),
+        /socket gone/,
+      );
+    },
+  );
 
   test('messages on its own channel reach the handler; this.channelName comes from newChannel()', async () => {
     const got: LayerMessage[] = [];
@@ -328,31 +334,34 @@ describe('AsyncConsumer dispatch', () => {
   });
 
   for (const alias of ['default', null]) {
-    test(`stop() ends an idle instance without waiting for another event (channelLayerAlias ${String(alias)})`, async () => {
-      const handled: string[] = [];
-      let cleanUps = 0;
-      class C extends AsyncConsumer {
-        static override channelLayerAlias = alias;
-        async websocket_connect(): Promise<void> {
-          handled.push('connect');
-          setTimeout(() => this.stop(), 10);
+    test(
+      `stop() ends an idle instance without waiting for another event ` + `(channelLayerAlias ${String(alias)})`,
+      async () => {
+        const handled: string[] = [];
+        let cleanUps = 0;
+        class C extends AsyncConsumer {
+          static override channelLayerAlias = alias;
+          async websocket_connect(): Promise<void> {
+            handled.push('connect');
+            setTimeout(() => this.stop(), 10);
+          }
+          async websocket_receive(): Promise<void> {
+            handled.push('receive');
+          }
+          protected override async cleanUp(): Promise<void> {
+            cleanUps++;
+          }
         }
-        async websocket_receive(): Promise<void> {
-          handled.push('receive');
-        }
-        protected override async cleanUp(): Promise<void> {
-          cleanUps++;
-        }
-      }
-      const comm = new ApplicationCommunicator(C.asApp(), scope());
-      await comm.sendInput({ type: 'websocket.connect' });
-      await comm.wait(1000);
-      // An event that comes after the end is not handled, and clean-up ran once.
-      await comm.sendInput({ type: 'websocket.receive', text: 'late' });
-      await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(handled, ['connect']);
-      assert.equal(cleanUps, 1);
-    });
+        const comm = new ApplicationCommunicator(C.asApp(), scope());
+        await comm.sendInput({ type: 'websocket.connect' });
+        await comm.wait(1000);
+        // An event that comes after the end is not handled, and clean-up ran once.
+        await comm.sendInput({ type: 'websocket.receive', text: 'late' });
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(handled, ['connect']);
+        assert.equal(cleanUps, 1);
+      },
+    );
   }
 
   test('without a layer, the instance ends after a disconnect its handler did not stop on', async () => {

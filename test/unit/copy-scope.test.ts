@@ -41,16 +41,20 @@ describe('copyScope', () => {
     ['websocket', (state: Record<string, unknown> | null) => buildWebsocketScope(req, ctx(state))],
   ] as const) {
     for (const state of [null, { db: 'pool' }]) {
-      test(`a server-built ${name} scope${state ? ' with lifespan state' : ''}: copies equal Object.assign's, the original untouched`, () => {
-        const scope = make(state);
-        const before = Object.assign({}, scope);
-        const route = { args: [1], kwargs: { room: 'lobby' } };
-        expectCopy(copyScope(scope), scope, {});
-        expectCopy(copyScope(scope, { user: 'ann' }), scope, { user: 'ann' });
-        expectCopy(copyScopeWithRoute(scope, route), scope, { url_route: route });
-        assert.deepStrictEqual(scope, before);
-        assert.equal('url_route' in scope, false);
-      });
+      test(
+        `a server-built ${name} scope${state ? ' with lifespan state' : ''}: ` +
+          `copies equal Object.assign's, the original untouched`,
+        () => {
+          const scope = make(state);
+          const before = Object.assign({}, scope);
+          const route = { args: [1], kwargs: { room: 'lobby' } };
+          expectCopy(copyScope(scope), scope, {});
+          expectCopy(copyScope(scope, { user: 'ann' }), scope, { user: 'ann' });
+          expectCopy(copyScopeWithRoute(scope, route), scope, { url_route: route });
+          assert.deepStrictEqual(scope, before);
+          assert.equal('url_route' in scope, false);
+        },
+      );
     }
   }
 

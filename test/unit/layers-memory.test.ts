@@ -248,7 +248,8 @@ describe('InMemoryChannelLayer', () => {
   it('lets the process exit while messages are queued (the sweep timer is unref’d)', async () => {
     const { spawnSync } = await import('node:child_process');
     const script = `import { InMemoryChannelLayer } from './src/layers/memory.ts';
-      const l = new InMemoryChannelLayer(); const c = await l.newChannel(); await l.send(c, { type: 't' }); console.log('queued');`;
+      const l = new InMemoryChannelLayer(); const c = await l.newChannel();
+      await l.send(c, { type: 't' }); console.log('queued');`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: process.cwd(),
       timeout: 10_000,

@@ -49,18 +49,22 @@ test('ProtocolTypeRouter passes lifespan to its lifespan app when there is one',
   assert.deepEqual(await c.receiveOutput(500), { type: 'lifespan.startup.complete' });
 });
 
-test('ProtocolTypeRouter with no entry for a connection scope raises a coded error naming the type and what it routes', async () => {
-  const app = ProtocolTypeRouter({ http: httpApp, lifespan: httpApp });
-  const c = new WebsocketCommunicator(app, '/');
-  await assert.rejects(
-    c.connect(500),
-    (e: unknown) =>
-      e instanceof UnknownScopeTypeError &&
-      e.code === 'ERR_UNKNOWN_SCOPE_TYPE' &&
-      /'websocket'/.test(e.message) &&
-      /http, lifespan/.test(e.message),
-  );
-});
+test(
+  'ProtocolTypeRouter with no entry for a connection scope raises a coded error ' +
+    'naming the type and what it routes',
+  async () => {
+    const app = ProtocolTypeRouter({ http: httpApp, lifespan: httpApp });
+    const c = new WebsocketCommunicator(app, '/');
+    await assert.rejects(
+      c.connect(500),
+      (e: unknown) =>
+        e instanceof UnknownScopeTypeError &&
+        e.code === 'ERR_UNKNOWN_SCOPE_TYPE' &&
+        /'websocket'/.test(e.message) &&
+        /http, lifespan/.test(e.message),
+    );
+  },
+);
 
 test('ProtocolTypeRouter checks its table at construction and works with new', async () => {
   assert.throws(

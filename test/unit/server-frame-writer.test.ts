@@ -78,67 +78,76 @@ describe('frame writer', () => {
     );
   });
 
-  it('a lone frame is held only until the end of the loop pass; so is a frame sent from a promise continuation', async () => {
-    const lone = new RecordingSocket();
-    writeDataFrame(lone, 'x', false);
-    await afterTicks();
-    assert.equal(lone.calls.length, 0, 'still held after the turn: frames from other reads of this pass may join it');
-    await endOfTurn();
-    assert.equal(lone.calls.length, 1);
+  it(
+    'a lone frame is held only until the end of the loop pass; ' + 'so is a frame sent from a promise continuation',
+    async () => {
+      const lone = new RecordingSocket();
+      writeDataFrame(lone, 'x', false);
+      await afterTicks();
+      assert.equal(lone.calls.length, 0, 'still held after the turn: frames from other reads of this pass may join it');
+      await endOfTurn();
+      assert.equal(lone.calls.length, 1);
 
-    const s = new RecordingSocket();
-    await Promise.resolve();
-    writeDataFrame(s, 'alone', false);
-    await endOfTurn();
-    assert.equal(s.calls.length, 1);
-    assert.deepEqual(await s.messages(), [{ data: 'alone', binary: false }]);
-    // the next turn starts a new batch
-    writeDataFrame(s, 'next', false);
-    await endOfTurn();
-    assert.equal(s.calls.length, 2);
-  });
-
-  it('frames a payload sent to many sockets once, every socket gets the same bytes, flushed at the end of the turn', async () => {
-    const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
-    const text = 'broadcast ✓ '.repeat(20);
-    for (const s of sockets) writeDataFrame(s, text, false);
-    await afterTicks();
-    assert.ok(
-      sockets.every((s) => s.calls.length === 1),
-      'a broadcast does not wait for the end of the loop pass',
-    );
-    const first = sockets[0]!.calls[0]![0]!;
-    for (const s of sockets) {
+      const s = new RecordingSocket();
+      await Promise.resolve();
+      writeDataFrame(s, 'alone', false);
+      await endOfTurn();
       assert.equal(s.calls.length, 1);
-      assert.equal(s.calls[0]![0], first, 'the very same Buffer');
-      assert.deepEqual(await s.messages(), [{ data: text, binary: false }]);
-    }
-  });
+      assert.deepEqual(await s.messages(), [{ data: 'alone', binary: false }]);
+      // the next turn starts a new batch
+      writeDataFrame(s, 'next', false);
+      await endOfTurn();
+      assert.equal(s.calls.length, 2);
+    },
+  );
 
-  it('frames each of several broadcasts of one turn once, when every member gets them one after the other', async () => {
-    // Messages that arrive together reach each member in turn: member 1 gets m1, m2, m3, then
-    // member 2 does, and so on. Each payload is still framed once for all members.
-    const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
-    const texts = ['first broadcast', 'second broadcast', 'third broadcast'];
-    const bytes = Buffer.from('00ff00ff', 'hex');
-    for (const s of sockets) {
-      for (const t of texts) writeDataFrame(s, t, false);
-      writeDataFrame(s, bytes, true);
-    }
-    await afterTicks();
-    const first = sockets[0]!.calls[0]!;
-    assert.equal(first.length, 4, 'one writev of four frames per socket');
-    for (const s of sockets) {
-      assert.equal(s.calls.length, 1);
-      for (const [i, chunk] of s.calls[0]!.entries()) {
-        assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`);
+  it(
+    'frames a payload sent to many sockets once, every socket gets the same bytes, ' + 'flushed at the end of the turn',
+    async () => {
+      const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
+      const text = 'broadcast ✓ '.repeat(20);
+      for (const s of sockets) writeDataFrame(s, text, false);
+      await afterTicks();
+      assert.ok(
+        sockets.every((s) => s.calls.length === 1),
+        'a broadcast does not wait for the end of the loop pass',
+      );
+      const first = sockets[0]!.calls[0]![0]!;
+      for (const s of sockets) {
+        assert.equal(s.calls.length, 1);
+        assert.equal(s.calls[0]![0], first, 'the very same Buffer');
+        assert.deepEqual(await s.messages(), [{ data: text, binary: false }]);
       }
-      assert.deepEqual(await s.messages(), [
-        ...texts.map((data) => ({ data, binary: false })),
-        { data: '00ff00ff', binary: true },
-      ]);
-    }
-  });
+    },
+  );
+
+  it(
+    'frames each of several broadcasts of one turn once, ' + 'when every member gets them one after the other',
+    async () => {
+      // Messages that arrive together reach each member in turn: member 1 gets m1, m2, m3, then
+      // member 2 does, and so on. Each payload is still framed once for all members.
+      const sockets = Array.from({ length: 20 }, () => new RecordingSocket());
+      const texts = ['first broadcast', 'second broadcast', 'third broadcast'];
+      const bytes = Buffer.from('00ff00ff', 'hex');
+      for (const s of sockets) {
+        for (const t of texts) writeDataFrame(s, t, false);
+        writeDataFrame(s, bytes, true);
+      }
+      await afterTicks();
+      const first = sockets[0]!.calls[0]!;
+      assert.equal(first.length, 4, 'one writev of four frames per socket');
+      for (const s of sockets) {
+        assert.equal(s.calls.length, 1);
+        for (const [i, chunk] of s.calls[0]!.entries()) {
+          assert.equal(chunk, first[i], `frame ${i}: the very same Buffer for every member`);
+        }
+        assert.deepEqual(await s.messages(), [
+          ...texts.map((data) => ({ data, binary: false })),
+          { data: '00ff00ff', binary: true },
+        ]);
+      }
+    },
+  );
 
   it('keeps text and binary of equal content apart, and per-socket frames in order between shared ones', async () => {
     const a = new RecordingSocket();
@@ -197,27 +206,33 @@ describe('frame writer', () => {
     assert.deepEqual(got[4], { data: '', binary: false });
   });
 
-  it('spreads a flush of many sockets over passes of the loop; what is sent meanwhile joins the sockets still held', async () => {
-    const sockets = Array.from({ length: 100 }, () => new SlowSocket(0.5));
-    const written = () => sockets.filter((s) => s.calls.length > 0).length;
-    for (const s of sockets) writeDataFrame(s, 'first', false);
-    await afterTicks();
-    const afterTurn = written();
-    assert.ok(afterTurn > 0 && afterTurn < 100, `some sockets flushed at the end of the turn, not all (${afterTurn})`);
-    for (const s of sockets) writeDataFrame(s, 'second', false); // arrives while the flush is under way
-    for (let pass = 0; pass < 100 && sockets.some((s) => s.writableCorked); pass++) await endOfTurn();
-    let joined = 0;
-    for (const [i, s] of sockets.entries()) {
-      assert.deepEqual(
-        (await s.messages()).map((m) => m.data),
-        ['first', 'second'],
-        `socket ${i}: both frames, in order`,
+  it(
+    'spreads a flush of many sockets over passes of the loop; ' + 'what is sent meanwhile joins the sockets still held',
+    async () => {
+      const sockets = Array.from({ length: 100 }, () => new SlowSocket(0.5));
+      const written = () => sockets.filter((s) => s.calls.length > 0).length;
+      for (const s of sockets) writeDataFrame(s, 'first', false);
+      await afterTicks();
+      const afterTurn = written();
+      assert.ok(
+        afterTurn > 0 && afterTurn < 100,
+        `some sockets flushed at the end of the turn, not all (${afterTurn})`,
       );
-      if (i < afterTurn) assert.equal(s.calls.length, 2, `socket ${i} was flushed before the second frame came`);
-      else if (s.calls.length === 1) joined++;
-    }
-    assert.ok(joined > 0, 'the sockets still held sent both frames in one write');
-  });
+      for (const s of sockets) writeDataFrame(s, 'second', false); // arrives while the flush is under way
+      for (let pass = 0; pass < 100 && sockets.some((s) => s.writableCorked); pass++) await endOfTurn();
+      let joined = 0;
+      for (const [i, s] of sockets.entries()) {
+        assert.deepEqual(
+          (await s.messages()).map((m) => m.data),
+          ['first', 'second'],
+          `socket ${i}: both frames, in order`,
+        );
+        if (i < afterTurn) assert.equal(s.calls.length, 2, `socket ${i} was flushed before the second frame came`);
+        else if (s.calls.length === 1) joined++;
+      }
+      assert.ok(joined > 0, 'the sockets still held sent both frames in one write');
+    },
+  );
 
   it('finishes a spread flush at once when other work has had as much of the loop as the flush', async () => {
     const sockets = Array.from({ length: 100 }, () => new SlowSocket(0.5));

@@ -8,7 +8,8 @@ import { NO_SETTINGS, type ChatSettings } from '../settings.ts';
 import { MAX_HANDLE, MAX_MESSAGE, toWire, type WireMessage } from './rooms.ts';
 
 function row(m: WireMessage) {
-  return html`      <tr data-id="${m.id}"><td><time datetime="${m.timestamp}">${m.timestamp}</time></td><td>${m.handle}</td><td>${m.message}</td></tr>\n`;
+  const time = html`<time datetime="${m.timestamp}">${m.timestamp}</time>`;
+  return html`      <tr data-id="${m.id}"><td>${time}</td><td>${m.handle}</td><td>${m.message}</td></tr>\n`;
 }
 
 export function roomPage(room: { label: string; name: string }, messages: WireMessage[]): string {

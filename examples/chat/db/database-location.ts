@@ -58,7 +58,8 @@ function absoluteFromUrl(url: string, rest: string, what: string): string {
     throw new StoreError(
       'ERR_DATABASE_URL',
       `${what} ${JSON.stringify(url)} names a host or a bad path (${(err as Error).message}); ` +
-        'an SQLite file is local: write sqlite:///absolute/path.sqlite3 (three slashes) or sqlite:relative/path.sqlite3',
+        'an SQLite file is local: ' +
+        'write sqlite:///absolute/path.sqlite3 (three slashes) or sqlite:relative/path.sqlite3',
       { cause: err },
     );
   }

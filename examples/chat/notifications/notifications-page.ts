@@ -12,7 +12,8 @@ export function notificationsPage(): string {
     body: html`    <h1>Notifications</h1>
     <p id="status" role="status" data-state="connecting">Connecting…</p>
     <form id="postform" method="post" action="/posts/">
-      <input id="post-message" name="message" placeholder="say something" maxlength="${MAX_POST}" autocomplete="off" required>
+      <input id="post-message" name="message" placeholder="say something" maxlength="${MAX_POST}"
+        autocomplete="off" required>
       <button type="submit">Post</button>
     </form>
     <p id="error" role="alert"></p>

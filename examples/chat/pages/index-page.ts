@@ -11,7 +11,8 @@ export function indexPage(): string {
     body: html`    <h1>Canal examples</h1>
     <form id="roomform" action="/chat/" method="get">
       <label for="room">Chat room</label>
-      <input id="room" name="room" value="lobby" pattern="[-a-zA-Z0-9_]{1,50}" title="letters, digits, - and _ (at most 50)" required>
+      <input id="room" name="room" value="lobby" pattern="[-a-zA-Z0-9_]{1,50}"
+        title="letters, digits, - and _ (at most 50)" required>
       <button type="submit">Enter</button>
     </form>
     <ul>

@@ -14,7 +14,8 @@ export function layout({ title, body, scripts = [] }: { title: string; body: Htm
   <link rel="icon" href="data:,">
 </head>
 <body>
-  <header><nav><a href="/">Canal</a> <a href="/chat/lobby/">Chat</a> <a href="/notifications/">Notifications</a> <a href="/thumbnails/">Thumbnails</a></nav></header>
+  <header><nav><a href="/">Canal</a> <a href="/chat/lobby/">Chat</a>
+    <a href="/notifications/">Notifications</a> <a href="/thumbnails/">Thumbnails</a></nav></header>
   <main>
 ${body}
   </main>

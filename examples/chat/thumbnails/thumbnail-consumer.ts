@@ -38,7 +38,8 @@ export class ThumbnailConsumer extends AsyncConsumer<ThumbnailMake> {
     }
     await store.saveThumbnail(id, thumbnail, THUMBNAIL_TYPE);
     log.info(
-      `thumbnail of image ${id}: ${image.data.length} → ${thumbnail.length} bytes in ${(performance.now() - started).toFixed(0)} ms`,
+      `thumbnail of image ${id}: ${image.data.length} → ${thumbnail.length} bytes ` +
+        `in ${(performance.now() - started).toFixed(0)} ms`,
     );
   }
 }
