@@ -21,7 +21,7 @@
 // fault, during it, after Redis was back.
 //
 //   node bench/faults.mjs [--layers redis,redis-pubsub] [--faults kill,pause,stop,absent]
-//                         [--receivers 100] [--rate 50] [--outage 3] [--after 3] [--json]
+//                         [--receivers 100] [--rate 50] [--outage 3] [--before 2] [--after 3] [--json]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
