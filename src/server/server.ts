@@ -2,7 +2,7 @@
 // instance on the app interface. `listen()` runs lifespan startup first; `close()` is the
 // graceful shutdown: stop accepting, close WebSockets with 1012 so clients reconnect elsewhere,
 // let in-flight HTTP responses finish within drainTimeoutMs, then lifespan shutdown.
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Application } from '../asgi/types.ts';
@@ -96,7 +96,15 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
       plainResponse(res, 500, 'Internal Server Error', true);
     }
   });
-  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // An upgrade pipelined behind requests of the same connection waits for their responses:
+    // they reach the client whole, and before anything about the upgrade. `_httpMessage` is
+    // node's own record of the response being written on the socket (the next takes its place).
+    const unanswered = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (unanswered != null && !unanswered.destroyed) {
+      unanswered.once('close', () => (socket.destroyed ? undefined : upgrade(req, socket, head)));
+      return;
+    }
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
       ctx.stats.rejected++;
       socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -108,7 +116,8 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
       ctx.log.error(`WebSocket ${req.url}: internal error`, err);
       socket.destroy();
     }
-  });
+  };
+  httpServer.on('upgrade', upgrade);
   httpServer.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     ctx.stats.rejected++;
     ctx.log.debug(`bad request from a client: ${err.code ?? ''} ${err.message}`);
