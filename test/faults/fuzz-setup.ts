@@ -20,7 +20,8 @@ export const SEED = envInt('CANAL_FUZZ_SEED', 20261207);
 /** Cases per part: CANAL_FUZZ_COUNT. */
 export const COUNT = envInt('CANAL_FUZZ_COUNT', 300);
 
-export const REPLAY = `CANAL_FUZZ_SEED=${SEED} CANAL_FUZZ_COUNT=${COUNT} node scripts/run-tests.mjs test/faults/fuzz.test.ts`;
+export const REPLAY =
+  `CANAL_FUZZ_SEED=${SEED} CANAL_FUZZ_COUNT=${COUNT} ` + 'node scripts/run-tests.mjs test/faults/fuzz.test.ts';
 
 /** A per-case generator of numbers, ints, picks and bytes. */
 export class Rand {
