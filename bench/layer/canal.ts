@@ -61,14 +61,8 @@ async function group(members: number): Promise<number> {
   let delivered = 0;
   let target = 0;
   let reached: (() => void) | null = null;
-  let stop = false;
   const readers = all.map(async ([layer, c]) => {
-    while (!stop) {
-      try {
-        await layer.receive(c);
-      } catch {
-        return; // the layer was closed at the end
-      }
+    while ((await layer.receive(c)).type !== 'bench.stop') {
       delivered++;
       if (reached && delivered >= target) {
         const wake = reached;
@@ -95,11 +89,11 @@ async function group(members: number): Promise<number> {
   }
   await until(sent * members);
   const rate = delivered / ((performance.now() - started) / 1000);
-  stop = true;
+  await a.groupSend(group, { type: 'bench.stop' }); // readers end on a message, as in the Python script
+  await Promise.all(readers);
   await a.flush();
   await a.close();
   await b.close();
-  void readers;
   return rate;
 }
 

@@ -63,8 +63,7 @@ async def group(members):
 
     async def reader(l, c):
         nonlocal delivered
-        while True:
-            await l.receive(c)
+        while (await l.receive(c))["type"] != "bench.stop":
             delivered += 1
             if delivered >= target:
                 reached.set()
@@ -90,9 +89,10 @@ async def group(members):
         await until((sent - WINDOW) * members)
     await until(sent * members)
     rate = delivered / (time.monotonic() - started)
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # Readers end on a message, not by cancellation: a receive cancelled in its Redis read can
+    # swallow the cancellation and block for good.
+    await a.group_send(name, {"type": "bench.stop"})
+    await asyncio.gather(*tasks)
     await a.flush()
     await b.flush()
     await a.close_pools()
