@@ -10,7 +10,8 @@
 //   when every loop has received its last reply, group-N when every member has every message sent;
 // - a group sender keeps at most WINDOW messages ahead of the fully delivered ones and waits on a
 //   promise (asyncio.Event in Python) that the receivers settle: no spinning, no polling;
-// - a workload not done GRACE seconds after its SECONDS fails the run (a lost message, a hang).
+// - a workload not done GRACE seconds after its SECONDS fails the run (a lost message, a hang);
+// - after the clock stops, group readers end on a bench.stop message (not by closing or cancelling).
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
