@@ -1,15 +1,20 @@
-"""Channel-layer throughput of Python's channels_redis, the same workloads as canal.ts."""
+"""Channel-layer throughput of Python's channels_redis, the same workloads as canal.ts.
+
+Both scripts do the same work and wait the same way; see canal.ts for the workloads and the rules.
+"""
 import asyncio
 import json
 import os
+import sys
 import time
 
 from channels_redis.core import RedisChannelLayer
 
 URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 SECONDS = float(os.environ.get("SECONDS", "3"))
-PREFIX = f"benchpy{os.getpid()}"
-WAIT = 10  # seconds a receive may take before the run is called failed (a lost message, a hang)
+PREFIX = f"bench{os.getpid()}"
+WINDOW = 2  # group messages a sender may have ahead of the fully delivered ones
+GRACE = 30  # seconds past SECONDS a workload may take (setup, warm-up, drain) before the run fails
 
 
 def layer():
@@ -19,19 +24,25 @@ def layer():
 async def pairs(concurrency):
     l = layer()
     channels = [await l.new_channel() for _ in range(concurrency)]
+
+    async def one(c):
+        await l.send(c, {"type": "bench.pair", "n": 0})
+        await l.receive(c)
+
+    await asyncio.gather(*(one(c) for c in channels))  # warm-up: connections made, not counted
     done = 0
-    end = time.time() + SECONDS
-    started = time.time()
+    started = time.monotonic()
+    end = started + SECONDS
 
     async def loop(c):
         nonlocal done
-        while time.time() < end:
+        while time.monotonic() < end:
             await l.send(c, {"type": "bench.pair", "n": done})
-            await asyncio.wait_for(l.receive(c), WAIT)
+            await l.receive(c)
             done += 1
 
     await asyncio.gather(*(loop(c) for c in channels))
-    rate = done / (time.time() - started)
+    rate = done / (time.monotonic() - started)
     await l.flush()
     await l.close_pools()  # a layer left open can stall the next workload's receives
     return rate
@@ -47,26 +58,41 @@ async def group(members):
         await l.group_add(name, c)
         all_.append((l, c))
     delivered = 0
+    target = 0
+    reached = asyncio.Event()
 
     async def reader(l, c):
         nonlocal delivered
-        while True:
-            await l.receive(c)
+        while (await l.receive(c))["type"] != "bench.stop":
             delivered += 1
+            if delivered >= target:
+                reached.set()
+
+    async def until(n):
+        # The readers set the event once `delivered` reaches the target.
+        nonlocal target
+        target = n
+        if delivered < n:
+            reached.clear()
+            await reached.wait()
 
     tasks = [asyncio.ensure_future(reader(l, c)) for l, c in all_]
-    started = time.time()
+    await a.group_send(name, {"type": "bench.group", "n": 0})  # warm-up, not counted
+    await until(members)
+    delivered = 0
+    started = time.monotonic()
     end = started + SECONDS
     sent = 0
-    while time.time() < end:
+    while time.monotonic() < end:
         await a.group_send(name, {"type": "bench.group", "n": sent})
         sent += 1
-        while delivered < (sent - 2) * members and time.time() < end + 2:
-            await asyncio.sleep(0)
-    rate = delivered / (time.time() - started)
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+        await until((sent - WINDOW) * members)
+    await until(sent * members)
+    rate = delivered / (time.monotonic() - started)
+    # Readers end on a message, not by cancellation: a receive cancelled in its Redis read can
+    # swallow the cancellation and block for good.
+    await a.group_send(name, {"type": "bench.stop"})
+    await asyncio.gather(*tasks)
     await a.flush()
     await b.flush()
     await a.close_pools()
@@ -89,8 +115,14 @@ async def main():
         ("group-100", "deliveries/s", lambda: group(100)),
         ("group-1000", "deliveries/s", lambda: group(1000)),
     ):
-        value = await fn()
-        print(json.dumps({"impl": "channels_redis", "workload": workload, "unit": unit, "value": round(value)}), flush=True)
+        try:
+            value = await asyncio.wait_for(fn(), SECONDS + GRACE)
+        except asyncio.TimeoutError:
+            print(f"{workload}: not done {GRACE} s after its {SECONDS} s (a lost message, a hang)",
+                  file=sys.stderr)
+            sys.exit(1)
+        line = {"impl": "channels_redis", "workload": workload, "unit": unit, "value": round(value)}
+        print(json.dumps(line), flush=True)
     beat.cancel()
 
 
