@@ -9,7 +9,7 @@ import { getChannelLayer } from '../layers/registry.ts';
 import type { LayerMessage, TypedMessage } from '../layers/types.ts';
 import type { ConsumerLayer } from './consumer-layer.ts';
 import { dispatchableName, handlerName, reserveApiNames } from './handlers.ts';
-import { Mailbox, type MailboxOwner } from './mailbox.ts';
+import { Mailbox, type MailboxHooks } from './mailbox.ts';
 
 const log = createLogger('dispatch');
 
@@ -43,7 +43,7 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
   // limit pauses reading the socket. With a layer it is asked again as soon as an event comes,
   // so that its events and the layer's keep their arrival order in the mailbox.
   readonly #clientOnly = (this.constructor as typeof AsyncConsumer).channelLayerAlias === null;
-  readonly #mailbox = new Mailbox<{ type: string }>(this.#owner(), this.#clientOnly ? 1 : 2);
+  readonly #mailbox = new Mailbox<{ type: string }>(this, this.#hooks(), this.#clientOnly ? 1 : 2);
   #receive: (() => Promise<ReceiveEvent>) | null = null;
   #unlisten: (() => void) | null = null;
   #resolveRun: (() => void) | null = null;
@@ -116,9 +116,8 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
     return ended;
   }
 
-  #owner(): MailboxOwner<{ type: string }> {
+  #hooks(): MailboxHooks {
     return {
-      handle: (event) => this.dispatch(event),
       recover: (err) => this.recoverFrom(err),
       ended: (failed, err) => this.#end(failed, err),
       idle: this.#clientOnly ? () => this.#askClient() : null,
@@ -149,6 +148,8 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
     this.channelLayer = getChannelLayer(alias) as unknown as ConsumerLayer<M>;
     this.channelLayer.newChannel().then(
       (name) => {
+        // Stopped before its channel came: the channel is let go at once, and nothing is read.
+        if (this.#mailbox.closed) return void this.channelLayer.discardChannel?.(name);
         this.channelName = name;
         this.#askClient();
         this.#readLayer();
@@ -187,12 +188,7 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
     }
     // Push delivery: no promise and no extra turn per layer message; a full mailbox refuses.
     const limit = (layer as { capacityFor?(c: string): number }).capacityFor?.(this.channelName) ?? 100;
-    this.#unlisten = layer.listen(this.channelName, (message: M) => {
-      if (mailbox.closed) return true;
-      if (mailbox.size >= limit) return false;
-      mailbox.post(message);
-      return true;
-    });
+    this.#unlisten = layer.listen(this.channelName, (message: M) => mailbox.post(message, limit));
   }
 
   async #pumpLayer(): Promise<void> {

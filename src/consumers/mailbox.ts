@@ -26,9 +26,12 @@ class Halt {
   }
 }
 
-export interface MailboxOwner<E> {
-  /** Handles one event; a returned promise holds the next event until it settles. */
-  handle(event: E): unknown;
+/** What handles the events: a consumer. A returned promise holds the next event until it settles. */
+export interface Dispatcher<E> {
+  dispatch(event: E): unknown;
+}
+
+export interface MailboxHooks {
   /** A handler's error (not StopConsumer): true (or a promise of it) to go on, false to end with it. */
   recover(err: unknown): boolean | Promise<boolean>;
   /** Called once when the mailbox ends: `failed` with the error that ended it, else cleanly. */
@@ -37,28 +40,20 @@ export interface MailboxOwner<E> {
   idle: (() => void) | null;
 }
 
-// Mailboxes with events waiting and no handler running, in the order their events came. They
-// are run together by one microtask, so that a group send that reaches many instances costs one
-// turn of the microtask queue rather than one per instance. Only drain() empties it.
-const ready: Mailbox<object>[] = [];
-let drainQueued = false;
-
-function drain(): void {
-  for (let i = 0; i < ready.length; i++) {
-    const m = ready[i]!;
-    ready[i] = undefined as unknown as Mailbox<object>;
-    m.runQueued();
-  }
-  ready.length = 0;
-  drainQueued = false;
-}
-
 function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof (x as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 export class Mailbox<E extends object> {
-  readonly #owner: MailboxOwner<E>;
+  // Mailboxes with events waiting and no handler running, in the order their events came. They
+  // are run together by one microtask, so that a group send that reaches many instances costs
+  // one turn of the microtask queue rather than one per instance. Only #drain() empties it.
+  static readonly #ready: Mailbox<object>[] = [];
+  static #drainQueued = false;
+
+  readonly #dispatcher: Dispatcher<E>;
+  readonly #hooks: MailboxHooks;
+  readonly #idle: (() => void) | null;
   // The oldest waiting event, while #rest is empty (most mailboxes hold one event at a time);
   // the others wait in #rest from #restHead on. #rest is made when a second event waits.
   #first: E | Halt | null = null;
@@ -73,13 +68,15 @@ export class Mailbox<E extends object> {
   readonly #rejected = (err: unknown): void => this.#failed(err);
 
   /** `sources`: how many sources feed it; it ends once each has closed and nothing waits. */
-  constructor(owner: MailboxOwner<E>, sources: number) {
-    this.#owner = owner;
+  constructor(dispatcher: Dispatcher<E>, hooks: MailboxHooks, sources: number) {
+    this.#dispatcher = dispatcher;
+    this.#hooks = hooks;
+    this.#idle = hooks.idle;
     this.#sources = sources;
   }
 
   /** Events waiting, not counting the one being handled. */
-  get size(): number {
+  #waiting(): number {
     return (this.#first !== null ? 1 : 0) + (this.#rest === null ? 0 : this.#rest.length - this.#restHead);
   }
 
@@ -88,11 +85,17 @@ export class Mailbox<E extends object> {
     return this.#stopping;
   }
 
-  /** Queues an event handed over inside another call; it is handled in the next drain at the earliest. */
-  post(event: E): void {
-    if (this.#stopping) return;
+  /**
+   * Queues an event handed over inside another call; it is handled in the next drain at the
+   * earliest. False, and not queued, when `limit` events already wait; an event that comes after
+   * stop() is dropped (true).
+   */
+  post(event: E, limit: number): boolean {
+    if (this.#stopping) return true;
+    if (this.#waiting() >= limit) return false;
     this.#enqueue(event);
     this.#schedule();
+    return true;
   }
 
   /**
@@ -105,7 +108,7 @@ export class Mailbox<E extends object> {
     this.#enqueue(event);
     if (!this.#busy) {
       this.#busy = true;
-      this.runQueued();
+      this.#runGuarded();
     }
   }
 
@@ -148,17 +151,28 @@ export class Mailbox<E extends object> {
   #schedule(): void {
     if (this.#busy) return;
     this.#busy = true;
-    ready.push(this);
-    if (!drainQueued) {
-      drainQueued = true;
+    Mailbox.#ready.push(this);
+    if (!Mailbox.#drainQueued) {
+      Mailbox.#drainQueued = true;
       // A reaction to a settled promise rather than queueMicrotask(), which Node wraps in an
-      // async resource per call. drain() never throws, so nothing can reject here.
-      SETTLED.then(drain);
+      // async resource per call. #drain() never throws, so nothing can reject here.
+      SETTLED.then(Mailbox.#drain);
     }
   }
 
-  /** Runs the mailbox that was marked busy for it (from the drain, or deliver()). Never throws. */
-  runQueued(): void {
+  static #drain(this: void): void {
+    const ready = Mailbox.#ready;
+    for (let i = 0; i < ready.length; i++) {
+      const m = ready[i]!;
+      ready[i] = undefined as unknown as Mailbox<object>;
+      m.#runGuarded();
+    }
+    ready.length = 0;
+    Mailbox.#drainQueued = false;
+  }
+
+  /** Runs a mailbox marked busy for it (from the drain, or deliver()). Never throws. */
+  #runGuarded(): void {
     try {
       this.#run();
     } catch (err) {
@@ -180,7 +194,7 @@ export class Mailbox<E extends object> {
       if (event === null) {
         this.#busy = false;
         if (this.#sources === 0) this.#end(false, undefined);
-        else this.#owner.idle?.();
+        else if (this.#idle !== null) this.#idle();
         return;
       }
       if (event instanceof Halt) {
@@ -189,7 +203,7 @@ export class Mailbox<E extends object> {
       }
       let pending: unknown;
       try {
-        pending = this.#owner.handle(event);
+        pending = this.#dispatcher.dispatch(event);
       } catch (err) {
         // Recovered at once: go on in this loop (not by calling back into it, so a run of
         // failing events does not deepen the stack).
@@ -219,7 +233,7 @@ export class Mailbox<E extends object> {
     }
     let recovered: boolean | Promise<boolean>;
     try {
-      recovered = this.#owner.recover(err);
+      recovered = this.#hooks.recover(err);
     } catch (err2) {
       this.#end(true, err2);
       return false;
@@ -247,6 +261,6 @@ export class Mailbox<E extends object> {
     this.#first = null;
     this.#rest = null;
     this.#restHead = 0;
-    this.#owner.ended(failed, err);
+    this.#hooks.ended(failed, err);
   }
 }
