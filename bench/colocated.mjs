@@ -9,6 +9,7 @@
 //
 //   node bench/colocated.mjs raw-ws canal                      # HTTP hello, 6 rounds
 //   node bench/colocated.mjs --workload echo-w16 canal canal-direct
+//   node bench/colocated.mjs --workload fanout canal canal-direct      # 1000 group members
 //   node bench/colocated.mjs canal 'before=node /tmp/canal-before/bin/canal.mjs serve /tmp/canal-before/bench/app.ts'
 //
 // A server is a name from run.mjs (raw-ws, canal, canal-direct) or NAME=COMMAND, run with
@@ -25,6 +26,7 @@ const WORKLOADS = {
   http: ['http', '--conns', '64'],
   'echo-w1': ['echo', '--conns', '100', '--window', '1'],
   'echo-w16': ['echo', '--conns', '100', '--window', '16'],
+  fanout: ['fanout', '--receivers', '1000', '--window', '4'],
 };
 
 const { values: o, positionals } = parseArgs({

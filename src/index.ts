@@ -1,7 +1,6 @@
 // canaljs: everything an application uses.
 export * from './asgi/types.ts';
 export { copyScope } from './asgi/copy-scope.ts';
-export { SETTLED } from './asgi/settled.ts';
 export * from './errors.ts';
 export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.ts';
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.ts';

@@ -159,8 +159,8 @@ export class HttpConsumer<
   }
 
   /** A whole response at once. Headers default to a UTF-8 text/plain content type. */
-  // Not async: when the start is SETTLED (sent at once, as the interface server's are) the body
-  // follows in the same turn; otherwise it waits for the start, as an await would.
+  // Not async: a start the server took in full before returning (its internal SETTLED) is
+  // followed by the body in the same turn; any other start is waited for, as an await would.
   sendResponse(status: number, body: Buffer | Uint8Array | string, headers: HeaderInput = TEXT_PLAIN): Promise<void> {
     const started = this.#start('sendResponse', status, headers);
     if (started === SETTLED) return this.sendBody(body);

@@ -40,6 +40,7 @@ export class JsonWebsocketConsumer<
   }
 
   /** Called with each decoded message (whatever decodeJson returned). */
+  // biome-ignore lint/suspicious/noExplicitAny: an override may name the shape of its messages, as with any
   async receiveJson(content: any): Promise<void> {
     void content;
   }
