@@ -7,7 +7,7 @@ import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { checkChannelName, checkGroupName } from '../layers/names.ts';
 import { LayerUnavailableError } from '../layers/redis/connection.ts';
-import type { DropEvent } from '../layers/redis/layer-core.ts';
+import type { DropEvent } from '../layers/remote-layer.ts';
 import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
 import { parseFlags } from './flags.ts';
 import { applyLogLevel, setupFromConfig } from './options.ts';
@@ -21,7 +21,9 @@ const FLAGS = {
 
 function usage(kind: 'send' | 'group-send'): string {
   const what = kind === 'send' ? 'channel' : 'group';
-  return `usage: canal ${kind} <${what}> '<json message with a "type">' [--layer ALIAS] [--config PATH] [--log-level L]`;
+  return (
+    `usage: canal ${kind} <${what}> '<json message with a "type">' ` + '[--layer ALIAS] [--config PATH] [--log-level L]'
+  );
 }
 
 /** The message argument: a JSON object with a string `type`, checked before any layer is made. */

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
-import type { DropEvent } from '../../src/layers/redis/layer-core.ts';
+import type { DropEvent } from '../../src/layers/remote-layer.ts';
 import { REDIS_URL, redisFixture, until, within } from './helpers.ts';
 
 const redis = redisFixture();
@@ -43,7 +43,8 @@ describe('core layer group send: one round trip and two', () => {
         await members.groupAdd('room', await members.newChannel());
       }
       const message: Record<string, unknown> = { type: 'chat.message' };
-      for (let i = 0; i < 16; i++) message[`k${i}`] = i % 2 ? `v${i}` : i; // 17 entries, 18 with the list: a map16 header
+      // 17 entries, 18 with the list: a map16 header
+      for (let i = 0; i < 16; i++) message[`k${i}`] = i % 2 ? `v${i}` : i;
       message.raw = Buffer.from([0, 1, 2, 255]);
       const keys = [`${p}specific.${members.clientPrefix}!`, `${p}thumbnails`, `${p}specific.${others.clientPrefix}!`];
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.ts';
 import { decodeMessage, encodeMessage, packMessage } from '../../src/layers/redis/codec.ts';
-import { LocalChannels } from '../../src/layers/redis/local-channels.ts';
+import { LocalChannels } from '../../src/layers/local-channels.ts';
 
 const CODEC = { crypter: null, ttlSeconds: 70 };
 
@@ -98,28 +98,32 @@ describe('ChannelListCache', () => {
       assert.ok(cache.take(encodeMessage({ type: 't', __asgi_channel__: list }, CODEC)));
   });
 
-  it('keeps a list as `own` gives it, hands that list to later messages, and asks nothing of a list it does not keep', () => {
-    const cache = new ChannelListCache();
-    const list = members(20);
-    const first = encodeMessage({ type: 't', n: 1, __asgi_channel__: list }, CODEC);
-    const { message, channels } = wholeDecode(first);
-    const seen: (readonly string[])[] = [];
-    const own = (names: readonly string[]) => {
-      seen.push(names);
-      return names.map((n) => n);
-    };
-    const kept = cache.learn(first, message as { type: string }, channels as string[], own);
-    assert.ok(kept && Object.isFrozen(kept));
-    assert.deepEqual([...kept], list);
-    assert.equal(seen.length, 1);
-    const split = cache.take(encodeMessage({ type: 't', n: 2, __asgi_channel__: list }, CODEC));
-    assert.equal(split?.channels, kept, 'the kept list itself');
+  it(
+    'keeps a list as `own` gives it, hands that list to later messages, ' +
+      'and asks nothing of a list it does not keep',
+    () => {
+      const cache = new ChannelListCache();
+      const list = members(20);
+      const first = encodeMessage({ type: 't', n: 1, __asgi_channel__: list }, CODEC);
+      const { message, channels } = wholeDecode(first);
+      const seen: (readonly string[])[] = [];
+      const own = (names: readonly string[]) => {
+        seen.push(names);
+        return names.map((n) => n);
+      };
+      const kept = cache.learn(first, message as { type: string }, channels as string[], own);
+      assert.ok(kept && Object.isFrozen(kept));
+      assert.deepEqual([...kept], list);
+      assert.equal(seen.length, 1);
+      const split = cache.take(encodeMessage({ type: 't', n: 2, __asgi_channel__: list }, CODEC));
+      assert.equal(split?.channels, kept, 'the kept list itself');
 
-    const short = encodeMessage({ type: 't', __asgi_channel__: members(3) }, CODEC);
-    const s2 = wholeDecode(short);
-    assert.equal(cache.learn(short, s2.message as { type: string }, s2.channels as string[], own), null);
-    assert.equal(seen.length, 1, 'own is not called for a list that is not kept');
-  });
+      const short = encodeMessage({ type: 't', __asgi_channel__: members(3) }, CODEC);
+      const s2 = wholeDecode(short);
+      assert.equal(cache.learn(short, s2.message as { type: string }, s2.channels as string[], own), null);
+      assert.equal(seen.length, 1, 'own is not called for a list that is not kept');
+    },
+  );
 });
 
 describe('LocalChannels.ownNames', () => {
@@ -139,10 +143,10 @@ describe('LocalChannels.ownNames', () => {
     ).__asgi_channel__;
     const own = local.ownNames(decoded);
     assert.deepEqual(own, names);
-    local.deliver({ type: 't' }, own);
+    local.pushDroppingOldest({ type: 't' }, own, Date.now());
     assert.equal(got.size, 40);
     for (const n of names.slice(0, 40)) assert.equal(got.get(n), 1, n);
     // the ten names without a listener were buffered, each for its own channel
-    for (const n of names.slice(40)) assert.ok(local.has(n), n);
+    assert.equal(local.queued, 10);
   });
 });
