@@ -1,5 +1,5 @@
 // The channels a process reads itself, for every backend: per channel, a bounded queue of
-// messages waiting for their reader, the receives waiting for a message, or one push reader
+// messages waiting for their reader and the receives waiting for a message, or one push reader
 // (listen()). The memory layer keeps all of its channels here; a remote layer keeps those of
 // its process, and hands each message read from the server to every channel named in it, the
 // same (frozen) object shared, never copied per member.
@@ -23,7 +23,6 @@ interface Waiter<M> {
 }
 
 interface LocalChannel<M> {
-  /** The channel's name, in the string it was first used with (see ownNames). */
   readonly name: string;
   /** Queued messages from `head` on (a slot before it is already read). */
   messages: M[];
@@ -31,19 +30,24 @@ interface LocalChannel<M> {
   deadlines: number[];
   head: number;
   waiters: Waiter<M>[];
-  /** The push reader (listen()): called on delivery instead of queueing. */
-  listener: ((message: M) => boolean) | null;
+}
+
+/** A channel's push reader (listen()): called on delivery instead of queueing. */
+interface Listener<M> {
+  /** The channel's name, in the string the reader was registered with (see ownNames). */
+  readonly name: string;
+  onMessage(message: M): boolean;
 }
 
 export type LocalDropReason = 'overflow' | 'expired';
 
 export class LocalChannels<M extends LayerMessage = LayerMessage> {
-  /** A channel is kept while it has queued messages, waiting receives or a listener. */
+  /** Queues and waiting receives; a channel is kept while it has either. */
   private readonly channels = new Map<string, LocalChannel<M>>();
+  /** Push readers, looked up first on every delivery. */
+  private readonly listeners = new Map<string, Listener<M>>();
   private waiting = 0;
-  private listening = 0;
-  /** Messages queued in every channel. */
-  queued = 0;
+  private queuedCount = 0;
 
   declare private readonly capacityFor: (channel: string) => number;
   declare private readonly onDrop: (channel: string, reason: LocalDropReason) => void;
@@ -66,22 +70,20 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
   private entry(name: string): LocalChannel<M> {
     let c = this.channels.get(name);
     if (c === undefined) {
-      c = { name, messages: [], deadlines: [], head: 0, waiters: [], listener: null };
+      c = { name, messages: [], deadlines: [], head: 0, waiters: [] };
       this.channels.set(name, c);
     }
     return c;
   }
 
   private dropIfIdle(c: LocalChannel<M>): void {
-    if (c.head === c.messages.length && c.waiters.length === 0 && c.listener === null) this.channels.delete(c.name);
+    if (c.head === c.messages.length && c.waiters.length === 0) this.channels.delete(c.name);
   }
 
-  /** Hands `message` to a listener or a waiting receive; undefined when the channel has neither. */
-  private handOver(c: LocalChannel<M> | undefined, message: M): boolean | undefined {
-    if (c === undefined) return undefined;
-    if (c.listener !== null) return c.listener(message);
+  /** Hands `message` to the channel's first waiting receive; false when none waits. */
+  private resolveWaiter(c: LocalChannel<M>, message: M): boolean {
     const waiter = c.waiters.shift();
-    if (waiter === undefined) return undefined;
+    if (waiter === undefined) return false;
     this.waiting--;
     this.dropIfIdle(c);
     waiter.resolve(message);
@@ -91,7 +93,7 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
   private enqueue(c: LocalChannel<M>, message: M, now: number): void {
     c.messages.push(message);
     c.deadlines.push(now + this.expiryMs);
-    this.queued++;
+    this.queuedCount++;
   }
 
   /** Removes the queue's oldest message. */
@@ -99,7 +101,7 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
     const message = c.messages[c.head]!;
     c.messages[c.head] = undefined as unknown as M;
     c.head++;
-    this.queued--;
+    this.queuedCount--;
     return message;
   }
 
@@ -134,9 +136,10 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
    * unexpired messages. A refused message is not counted here: its sender is told.
    */
   push(channel: string, message: M, now: number): boolean {
+    const listener = this.listeners.get(channel);
+    if (listener !== undefined) return listener.onMessage(message);
     const c = this.channels.get(channel);
-    const handed = this.handOver(c, message);
-    if (handed !== undefined) return handed;
+    if (c !== undefined && this.resolveWaiter(c, message)) return true;
     const q = c ?? this.entry(channel);
     if (q.messages.length - q.head >= this.capacityFor(channel)) {
       this.purge(q, now);
@@ -152,13 +155,13 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
    */
   pushDroppingOldest(message: M, channels: readonly string[], now: number): void {
     for (const channel of channels) {
-      const c = this.channels.get(channel);
-      const handed = this.handOver(c, message);
-      if (handed === true) continue;
-      if (handed === false) {
-        this.onDrop(channel, 'overflow');
+      const listener = this.listeners.get(channel);
+      if (listener !== undefined) {
+        if (!listener.onMessage(message)) this.onDrop(channel, 'overflow');
         continue;
       }
+      const c = this.channels.get(channel);
+      if (c !== undefined && this.resolveWaiter(c, message)) continue;
       const q = c ?? this.entry(channel);
       this.enqueue(q, message, now);
       if (q.messages.length - q.head > this.capacityFor(channel)) {
@@ -193,42 +196,47 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
    * them. Throws when the channel already has a reader. Returns the function that stops it.
    */
   listen(channel: string, onMessage: (message: M) => boolean): () => void {
-    const existing = this.channels.get(channel);
-    if (existing !== undefined && (existing.listener !== null || existing.waiters.length > 0)) {
+    const c = this.channels.get(channel);
+    if (this.listeners.has(channel) || (c !== undefined && c.waiters.length > 0)) {
       throw new InvalidOptionError(`channel ${channel} already has a reader; a channel has one reader`);
     }
-    const c = existing ?? this.entry(channel);
-    c.listener = onMessage;
-    this.listening++;
-    while (c.head < c.messages.length && onMessage(c.messages[c.head]!)) this.shift(c);
-    this.compact(c);
+    if (c !== undefined) {
+      while (c.head < c.messages.length && onMessage(c.messages[c.head]!)) this.shift(c);
+      this.compact(c);
+      this.dropIfIdle(c);
+    }
+    const listener: Listener<M> = { name: channel, onMessage };
+    this.listeners.set(channel, listener);
     return () => {
-      const now = this.channels.get(channel);
-      if (now?.listener !== onMessage) return;
-      now.listener = null;
-      this.listening--;
-      this.dropIfIdle(now);
+      if (this.listeners.get(channel) === listener) this.listeners.delete(channel);
     };
   }
 
   /**
-   * `names` with each name of a channel kept here replaced by the string the channel was first
-   * used with. A name decoded from a message is a new string, which a Map lookup compares
-   * character by character; the kept string matches at once. For lists of names kept and used
-   * for many messages.
+   * `names` with each name that has a listener replaced by the string the listener was
+   * registered with. A name decoded from a message is a new string, which a Map lookup compares
+   * character by character; the registered string matches at once. For lists of names kept and
+   * used for many messages.
    */
   ownNames(names: readonly string[]): string[] {
-    return names.map((name) => this.channels.get(name)?.name ?? name);
+    return names.map((name) => this.listeners.get(name)?.name ?? name);
+  }
+
+  /** Messages queued in every channel. */
+  get queued(): number {
+    return this.queuedCount;
   }
 
   /** How many readers (listeners and waiting receives) there are. */
   get readers(): number {
-    return this.waiting + this.listening;
+    return this.waiting + this.listeners.size;
   }
 
-  /** How many channels are kept (see `channels`). */
+  /** How many channels have a queue, a waiting receive or a listener. */
   get size(): number {
-    return this.channels.size;
+    let n = this.channels.size;
+    for (const name of this.listeners.keys()) if (!this.channels.has(name)) n++;
+    return n;
   }
 
   /** Drops expired messages from every queue. */
@@ -238,11 +246,11 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
 
   /** The channel's reader has gone: its waiting receives never settle, its queue is dropped. */
   forget(channel: string): void {
+    this.listeners.delete(channel);
     const c = this.channels.get(channel);
     if (c === undefined) return;
-    this.queued -= c.messages.length - c.head;
+    this.queuedCount -= c.messages.length - c.head;
     this.waiting -= c.waiters.length;
-    if (c.listener !== null) this.listening--;
     this.channels.delete(channel);
   }
 
@@ -254,15 +262,15 @@ export class LocalChannels<M extends LayerMessage = LayerMessage> {
       c.head = 0;
       this.dropIfIdle(c);
     }
-    this.queued = 0;
+    this.queuedCount = 0;
   }
 
   /** Rejects every waiting receive with LayerClosedError(`reason`) and forgets everything. */
   rejectAll(reason: string): void {
     for (const c of this.channels.values()) for (const w of c.waiters) w.reject(new LayerClosedError(reason));
     this.channels.clear();
+    this.listeners.clear();
     this.waiting = 0;
-    this.listening = 0;
-    this.queued = 0;
+    this.queuedCount = 0;
   }
 }
