@@ -88,6 +88,20 @@ export class LayerClosedError extends CanalError {
 }
 
 /** A message type with no handler on the consumer, or a handler name that is not allowed. */
+/**
+ * A layer's server could not be reached, or a command did not finish within the command
+ * timeout. `unconfirmed` tells the two apart for the caller: false when the command never left
+ * this process (the server was known to be away), true when it was written and no answer came
+ * (a timeout, or the connection dropped while waiting): the server may have carried it out.
+ */
+export class LayerUnavailableError extends CanalError {
+  readonly unconfirmed: boolean;
+  constructor(message: string, options?: { cause?: unknown; unconfirmed?: boolean }) {
+    super('ERR_LAYER_UNAVAILABLE', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.unconfirmed = options?.unconfirmed ?? false;
+  }
+}
+
 export class NoHandlerError extends CanalError {
   constructor(message: string) {
     super('ERR_NO_HANDLER', message);

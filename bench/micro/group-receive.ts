@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChannelListCache } from '../../src/layers/redis/channel-list-cache.ts';
 import { decodeMessage, encodeMessage } from '../../src/layers/redis/codec.ts';
-import { LocalChannels } from '../../src/layers/redis/local-channels.ts';
+import { LocalChannels } from '../../src/layers/local-channels.ts';
 
 const CODEC = { crypter: null, ttlSeconds: 70 };
 const pid = randomUUID().replace(/-/g, '');
@@ -25,7 +25,7 @@ const messages = Array.from({ length: 64 }, (_, i) =>
   encodeMessage({ type: 'group.message', text: `frame ${i}`, bytes: null, __asgi_channel__: names }, CODEC),
 );
 function deliver(message: object, channels: readonly string[]): void {
-  local.deliver(message as { type: string }, channels);
+  local.pushDroppingOldest(message as { type: string }, channels, Date.now());
 }
 
 function whole(member: Buffer): void {

@@ -7,7 +7,7 @@ import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { checkChannelName, checkGroupName } from '../layers/names.ts';
 import { LayerUnavailableError } from '../layers/redis/connection.ts';
-import type { DropEvent } from '../layers/redis/layer-core.ts';
+import type { DropEvent } from '../layers/remote-layer.ts';
 import type { ChannelLayer, LayerMessage } from '../layers/types.ts';
 import { parseFlags } from './flags.ts';
 import { applyLogLevel, setupFromConfig } from './options.ts';

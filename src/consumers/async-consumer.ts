@@ -187,7 +187,7 @@ export class AsyncConsumer<M extends TypedMessage = LayerMessage, S extends Scop
       return;
     }
     // Push delivery: no promise and no extra turn per layer message; a full mailbox refuses.
-    const limit = (layer as { capacityFor?(c: string): number }).capacityFor?.(this.channelName) ?? 100;
+    const limit = layer.capacityFor?.(this.channelName) ?? 100;
     this.#unlisten = layer.listen(this.channelName, (message: M) => mailbox.post(message, limit));
   }
 

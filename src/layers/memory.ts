@@ -5,12 +5,13 @@
 // when a queue is read, and one sweep per layer runs only while messages are queued.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ChannelFull, InvalidOptionError, LayerClosedError } from '../errors.ts';
+import { ChannelFull, LayerClosedError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.ts';
+import { LocalChannels } from './local-channels.ts';
 import { inspectMessage } from './message-check.ts';
 import { checkChannelName, checkChannelPrefix, checkGroupName } from './names.ts';
-import type { ChannelLayer, LayerExtension, LayerMessage } from './types.ts';
+import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from './types.ts';
 
 const log = createLogger('layer:memory');
 
@@ -40,19 +41,13 @@ export interface MemoryLayerStats {
   groups: number;
 }
 
-interface Waiter<M> {
-  resolve(message: M): void;
-  reject(err: Error): void;
-}
-
-interface Channel<M> {
-  messages: M[];
-  deadlines: number[];
-  head: number;
-  waiters: Waiter<M>[];
-  /** A push reader (listen()): called on delivery instead of queueing. */
-  listener: ((message: M) => boolean) | null;
-}
+/** The `memory` backend: the shared options only. */
+export const memoryBackend: LayerBackend = {
+  name: 'memory',
+  optionKeys: [],
+  check: (options) => void parseLayerOptions(options, memoryBackend.optionKeys),
+  make: (options) => new InMemoryChannelLayer(options),
+};
 
 export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
   extends EventEmitter
@@ -62,12 +57,11 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
   private readonly settings: LayerSettings;
   private readonly processId = randomBytes(6).toString('hex');
   private counter = 0;
-  private readonly channels = new Map<string, Channel<M>>();
+  private readonly channels: LocalChannels<M>;
   /** group -> channel -> join time (ms) */
   private readonly groups = new Map<string, Map<string, number>>();
   /** channel -> its groups, so an expiry leaves its groups without scanning them all */
   private readonly memberOf = new Map<string, Set<string>>();
-  private queued = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly counters = {
@@ -82,7 +76,12 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     super();
-    this.settings = parseLayerOptions(options);
+    this.settings = parseLayerOptions(options, memoryBackend.optionKeys);
+    this.channels = new LocalChannels<M>(
+      this.settings.capacityFor,
+      (channel) => this.expire(channel),
+      this.settings.expiry * 1000,
+    );
   }
 
   get expiry(): number {
@@ -96,18 +95,12 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
   }
 
   stats(): MemoryLayerStats {
-    return { ...this.counters, queued: this.queued, channels: this.channels.size, groups: this.groups.size };
+    return { ...this.counters, queued: this.channels.queued, channels: this.channels.size, groups: this.groups.size };
   }
 
   private assertOpen(): void {
     if (this.closed)
       throw new LayerClosedError('this channel layer is closed; make a new one (or use getChannelLayer())');
-  }
-
-  private channel(name: string): Channel<M> {
-    let c = this.channels.get(name);
-    if (!c) this.channels.set(name, (c = { messages: [], deadlines: [], head: 0, waiters: [], listener: null }));
-    return c;
   }
 
   private drop(channel: string, group: string | null, reason: DropEvent['reason']): void {
@@ -119,54 +112,25 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
     if (this.listenerCount('drop') > 0) this.emit('drop', { channel, group, reason } satisfies DropEvent);
   }
 
-  /** Hands `message` to the channel: a waiting receiver first, else the queue. False when full. */
+  /** A message of `channel` expired unread: counted, and the channel leaves its groups. */
+  private expire(channel: string): void {
+    this.drop(channel, null, 'expired');
+    const groups = this.memberOf.get(channel);
+    if (groups) {
+      this.memberOf.delete(channel);
+      for (const group of groups) this.leave(group, channel);
+    }
+  }
+
+  /** Hands `message` to the channel (see LocalChannels.push); false when it is full. */
   private deliver(name: string, message: M, now: number): boolean {
-    const c = this.channels.get(name);
-    if (c && c.listener !== null) {
-      if (!c.listener(message)) return false;
-      this.counters.delivered++;
-      return true;
-    }
-    if (c && c.waiters.length > 0) {
-      this.counters.delivered++;
-      c.waiters.shift()!.resolve(message);
-      if (c.waiters.length === 0 && c.messages.length === c.head) this.channels.delete(name);
-      return true;
-    }
-    const ch = c ?? this.channel(name);
-    if (ch.messages.length - ch.head >= this.settings.capacityFor(name)) {
-      this.purge(name, ch, now);
-      if (ch.messages.length - ch.head >= this.settings.capacityFor(name)) return false;
-    }
-    ch.messages.push(message);
-    ch.deadlines.push(now + this.settings.expiry * 1000);
-    this.queued++;
+    if (!this.channels.push(name, message, now)) return false;
     this.counters.delivered++;
-    if (!this.sweeper) {
+    if (this.sweeper === null && this.channels.queued > 0) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(this.settings.expiry * 1000, 10_000)));
       this.sweeper.unref();
     }
     return true;
-  }
-
-  /** Removes expired messages at the head of a queue; each expiry also removes the channel from its groups. */
-  private purge(name: string, c: Channel<M>, now: number): void {
-    let expired = 0;
-    while (c.head < c.messages.length && c.deadlines[c.head]! <= now) {
-      c.messages[c.head] = undefined as unknown as M;
-      c.head++;
-      expired++;
-      this.drop(name, null, 'expired');
-    }
-    if (expired === 0) return;
-    this.queued -= expired;
-    this.compact(c);
-    const groups = this.memberOf.get(name);
-    if (groups) {
-      this.memberOf.delete(name);
-      for (const group of groups) this.leave(group, name);
-    }
-    if (c.messages.length === 0 && c.waiters.length === 0 && c.listener === null) this.channels.delete(name);
   }
 
   /** Removes one membership from the group side (the caller updates memberOf). */
@@ -180,22 +144,9 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
     if (groups?.delete(group) && groups.size === 0) this.memberOf.delete(channel);
   }
 
-  private compact(c: Channel<M>): void {
-    if (c.head === c.messages.length) {
-      c.messages.length = 0;
-      c.deadlines.length = 0;
-      c.head = 0;
-    } else if (c.head > 64 && c.head * 2 > c.messages.length) {
-      c.messages.splice(0, c.head);
-      c.deadlines.splice(0, c.head);
-      c.head = 0;
-    }
-  }
-
   private sweep(): void {
-    const now = Date.now();
-    for (const [name, c] of this.channels) if (c.head < c.messages.length) this.purge(name, c, now);
-    if (this.queued === 0 && this.sweeper) {
+    this.channels.sweep(Date.now());
+    if (this.channels.queued === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
@@ -223,21 +174,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
     } catch (err) {
       return Promise.reject(err);
     }
-    const c = this.channels.get(channel);
-    if (c && c.head < c.messages.length) {
-      const now = Date.now();
-      if (c.deadlines[c.head]! <= now) this.purge(channel, c, now);
-      if (c.head < c.messages.length) {
-        const message = c.messages[c.head]!;
-        c.messages[c.head] = undefined as unknown as M;
-        c.head++;
-        this.queued--;
-        this.compact(c);
-        if (c.messages.length === 0 && c.waiters.length === 0 && c.listener === null) this.channels.delete(channel);
-        return Promise.resolve(message);
-      }
-    }
-    return new Promise<M>((resolve, reject) => this.channel(channel).waiters.push({ resolve, reject }));
+    return this.channels.receive(channel);
   }
 
   async newChannel(prefix = 'specific.'): Promise<string> {
@@ -298,45 +235,18 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
   listen(channel: string, onMessage: (message: M) => boolean): () => void {
     this.assertOpen();
     checkChannelName(channel);
-    const c = this.channel(channel);
-    if (c.listener !== null || c.waiters.length > 0) {
-      throw new InvalidOptionError(`channel ${channel} already has a reader; a channel has one reader`);
-    }
-    c.listener = onMessage;
-    while (c.head < c.messages.length) {
-      if (!onMessage(c.messages[c.head]!)) break;
-      c.messages[c.head] = undefined as unknown as M;
-      c.head++;
-      this.queued--;
-    }
-    this.compact(c);
-    return () => {
-      const now = this.channels.get(channel);
-      if (now?.listener !== onMessage) return;
-      now.listener = null;
-      if (now.messages.length === now.head && now.waiters.length === 0) this.channels.delete(channel);
-    };
+    return this.channels.listen(channel, onMessage);
   }
 
   discardChannel(channel: string): void {
-    const c = this.channels.get(channel);
-    if (!c) return;
-    this.queued -= c.messages.length - c.head;
-    this.channels.delete(channel);
+    this.channels.forget(channel);
   }
 
   async flush(): Promise<void> {
     this.assertOpen();
-    for (const c of this.channels.values()) {
-      c.messages.length = 0;
-      c.deadlines.length = 0;
-      c.head = 0;
-    }
-    for (const [name, c] of this.channels)
-      if (c.waiters.length === 0 && c.listener === null) this.channels.delete(name);
+    this.channels.clearQueues();
     this.groups.clear();
     this.memberOf.clear();
-    this.queued = 0;
   }
 
   async close(): Promise<void> {
@@ -344,10 +254,7 @@ export class InMemoryChannelLayer<M extends LayerMessage = LayerMessage>
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
-    for (const c of this.channels.values()) {
-      for (const w of c.waiters) w.reject(new LayerClosedError('the channel layer was closed while receiving'));
-    }
-    this.channels.clear();
+    this.channels.rejectAll('the channel layer was closed while receiving');
     this.groups.clear();
     this.memberOf.clear();
   }

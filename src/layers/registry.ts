@@ -4,12 +4,10 @@
 // backend name or option is an error when the configuration is given.
 import '../instance.ts';
 import { InvalidOptionError, UnknownBackendError } from '../errors.ts';
-import { parseLayerOptions } from './base-layer.ts';
-import { InMemoryChannelLayer } from './memory.ts';
-import { parseHosts } from './redis/hosts.ts';
-import { checkKeyPrefix, RedisChannelLayer } from './redis/redis-layer.ts';
-import { checkPubSubPrefix, RedisPubSubChannelLayer } from './redis/pubsub-layer.ts';
-import type { ChannelLayer } from './types.ts';
+import { memoryBackend } from './memory.ts';
+import { redisBackend } from './redis/redis-layer.ts';
+import { redisPubSubBackend } from './redis/pubsub-layer.ts';
+import type { ChannelLayer, LayerBackend } from './types.ts';
 
 export type LayerClass = new (options?: object) => ChannelLayer;
 
@@ -22,30 +20,12 @@ export type ChannelLayersConfig = Record<string, LayerConfig>;
 
 type Factory = (options: object) => ChannelLayer;
 
-const BACKENDS: Record<string, { make: Factory; check?: (options: object) => void }> = {
-  memory: { make: (o) => new InMemoryChannelLayer(o), check: (o) => parseLayerOptions(o) },
-  // The Redis client library itself is loaded when one of these is made, not here.
-  redis: {
-    make: (o) => new RedisChannelLayer(o),
-    check: (o) => {
-      const { hosts, ...rest } = o as { hosts?: [] };
-      parseHosts(hosts);
-      parseLayerOptions(rest, ['prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout']);
-      checkKeyPrefix((rest as { prefix?: unknown }).prefix);
-    },
-  },
-  'redis-pubsub': {
-    make: (o) => new RedisPubSubChannelLayer(o),
-    check: (o) => {
-      const { hosts, ...rest } = o as { hosts?: [] };
-      parseHosts(hosts);
-      parseLayerOptions(rest, ['prefix', 'commandTimeoutMs']);
-      checkPubSubPrefix((rest as { prefix?: unknown }).prefix);
-    },
-  },
-};
+/** The backends by name: the built-in ones, as each describes itself, and those registered. */
+const BACKENDS: Record<string, { make: Factory; check?: (options: object) => void }> = Object.fromEntries(
+  [memoryBackend, redisBackend, redisPubSubBackend].map((backend: LayerBackend) => [backend.name, backend]),
+);
 
-/** Adds a backend name (the Redis layers register themselves this way). */
+/** Adds a backend by name, for configurations to name besides the built-in ones. */
 export function registerLayerBackend(name: string, make: Factory, check?: (options: object) => void): void {
   BACKENDS[name] = { make, check };
 }
@@ -61,7 +41,8 @@ function resolveBackend(alias: string, entry: LayerConfig): Factory {
   const known = BACKENDS[entry.backend];
   if (!known) {
     throw new UnknownBackendError(
-      `channel layer '${alias}': unknown backend ${JSON.stringify(entry.backend)}; known backends: ${Object.keys(BACKENDS).join(', ')}, or a layer class`,
+      `channel layer '${alias}': unknown backend ${JSON.stringify(entry.backend)}; ` +
+        `known backends: ${Object.keys(BACKENDS).join(', ')}, or a layer class`,
     );
   }
   return known.make;

@@ -46,4 +46,20 @@ export interface ChannelLayer<M extends LayerMessage = LayerMessage> {
    * Optional; consumers use it when the backend has it.
    */
   listen?(channel: string, onMessage: (message: M) => boolean): () => void;
+  /**
+   * How many messages `channel` holds (the `capacity` and `channelCapacity` options). Optional;
+   * a consumer reading by listen() bounds its own queue with it.
+   */
+  capacityFor?(channel: string): number;
+}
+
+/** A backend as the registry knows it (`getChannelLayer`), described once by its module. */
+export interface LayerBackend {
+  /** The name a configuration gives as `backend`. */
+  readonly name: string;
+  /** The options it takes besides the ones every backend shares (BASE_OPTION_KEYS). */
+  readonly optionKeys: readonly string[];
+  /** Throws for options the layer would refuse, without making one (nothing is connected). */
+  check(options: object): void;
+  make(options: object): ChannelLayer;
 }

@@ -7,7 +7,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
-import type { DropEvent } from '../../src/layers/redis/layer-core.ts';
+import type { DropEvent } from '../../src/layers/remote-layer.ts';
 import { ownRedisFixture, until, within } from './helpers.ts';
 
 const redis = ownRedisFixture();

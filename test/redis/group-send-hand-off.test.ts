@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
-import { MAX_UNANSWERED_GROUP_SENDS } from '../../src/layers/redis/layer-core.ts';
+import { MAX_UNANSWERED_GROUP_SENDS } from '../../src/layers/remote-layer.ts';
 import { OwnRedis, within } from './helpers.ts';
 
 const redis = new OwnRedis();
@@ -75,7 +75,7 @@ for (const [name, make] of Object.entries(layers)) {
         assert.ok(
           elapsed > 400,
           `${count} group sends to a paused Redis returned after ${elapsed.toFixed(0)} ms; ` +
-            `the last ones should have waited for its answers`,
+            'the last ones should have waited for its answers',
         );
         for (let i = 0; i < count; i++) assert.equal((await within(layer.receive(member), 5000, `message ${i}`)).n, i);
         assert.equal(layer.stats().dropped, 0);

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
-import type { DropEvent } from '../../src/layers/redis/layer-core.ts';
+import type { DropEvent } from '../../src/layers/remote-layer.ts';
 import { REDIS_URL, redisFixture, until, within } from './helpers.ts';
 
 const redis = redisFixture();

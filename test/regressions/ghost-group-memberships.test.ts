@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.ts';
 import { RedisPubSubChannelLayer } from '../../src/layers/redis/pubsub-layer.ts';
-import type { DropEvent } from '../../src/layers/redis/layer-core.ts';
+import type { DropEvent } from '../../src/layers/remote-layer.ts';
 import { configureChannelLayers, resetChannelLayers } from '../../src/layers/registry.ts';
 import { WebsocketConsumer } from '../../src/consumers/websocket-consumer.ts';
 import { WebsocketCommunicator } from '../../src/testing/index.ts';

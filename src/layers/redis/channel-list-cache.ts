@@ -1,9 +1,10 @@
 // The member lists of recent group messages, kept by their bytes. A group message read from a
 // process's key carries, as its last entry, the names of this process's member channels
 // (`__asgi_channel__`, as channels_redis writes it), and a group's next message usually names
-// the same ones: 1000 members are ≈76 KB of names, whose decoding and lookup cost ≈0.27 ms per
-// message. When a message ends with the bytes of a list seen before, the list already decoded
-// is used again (its names' hashes computed once), and only the rest of the message is decoded.
+// the same ones: for a large group the list is most of the message, and decoding it and looking
+// its names up is most of the cost of receiving it. When a message ends with the bytes of a list
+// seen before, the list already decoded is used again (its names' hashes computed once), and
+// only the rest of the message is decoded.
 //
 // A list is kept only once the message it came from decodes both ways to the same result:
 // whole, and as its other entries followed by the list. On a hit, the other entries are
@@ -85,7 +86,7 @@ export class ChannelListCache {
    * are the message: msgpack reads a map's entries one after another, so those entries end
    * where the key "__asgi_channel__" was found, and what follows the key is the list the whole
    * message gave. The list is kept as `own` returns it (the same names, in the strings the
-   * process holds them in: see LocalChannels.ownNames). Returns the kept list, or null.
+   * process holds them in: see LocalChannels.ownNames in ../local-channels.ts). Returns the kept list, or null.
    */
   learn(
     member: Buffer,

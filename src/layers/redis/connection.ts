@@ -5,9 +5,11 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Redis as RedisClient } from 'ioredis';
-import { CanalError } from '../../errors.ts';
+import { LayerUnavailableError } from '../../errors.ts';
 import { createLogger } from '../../logging.ts';
 import { clientOptions, type HostSpec } from './hosts.ts';
+
+export { LayerUnavailableError };
 
 const log = createLogger('layer:redis');
 const require = createRequire(import.meta.url);
@@ -15,20 +17,6 @@ const require = createRequire(import.meta.url);
 /** The Redis client library, loaded when the first Redis layer is made (not on import). */
 export function redisClass(): typeof RedisClient {
   return (require('ioredis') as { Redis: typeof RedisClient }).Redis;
-}
-
-/**
- * Redis could not be reached, or a command did not finish within the command timeout.
- * `unconfirmed` tells the two apart for the caller: false when the command never left this
- * process (Redis was known to be away), true when it was written to Redis and no answer came (a
- * timeout, or the connection dropped while waiting): Redis may have carried it out.
- */
-export class LayerUnavailableError extends CanalError {
-  readonly unconfirmed: boolean;
-  constructor(message: string, options?: { cause?: unknown; unconfirmed?: boolean }) {
-    super('ERR_LAYER_UNAVAILABLE', message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.unconfirmed = options?.unconfirmed ?? false;
-  }
 }
 
 /** ioredis' refusal of a command it did not write (the connection was not open). */

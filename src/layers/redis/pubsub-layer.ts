@@ -15,18 +15,19 @@ import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import { CanalError, InvalidOptionError } from '../../errors.ts';
 import { createLogger } from '../../logging.ts';
-import { MAX_NAME_LENGTH } from '../names.ts';
-import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.ts';
+import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from '../types.ts';
 import { consistentHash } from './consistent-hash.ts';
 import { packMessage, unpackMessage } from './codec.ts';
 import { redisClass, Shard } from './connection.ts';
 import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
-import { checkChannelPrefix } from './checks.ts';
-import { failedSendReason, LayerCore, type LayerCoreOptions, type RedisLayerStats } from './layer-core.ts';
+import { parseLayerOptions, type BaseLayerOptions } from '../base-layer.ts';
+import { checkMessage } from '../message-check.ts';
+import { checkChannelName, checkChannelPrefix, checkGroupName, MAX_NAME_LENGTH } from '../names.ts';
+import { failedSendReason, RemoteLayer, type RemoteLayerStats } from '../remote-layer.ts';
 
 const log = createLogger('layer:redis-pubsub');
 
-export interface RedisPubSubChannelLayerOptions extends LayerCoreOptions {
+export interface RedisPubSubChannelLayerOptions extends BaseLayerOptions {
   /** @default ['redis://localhost:6379'] */
   hosts?: readonly RedisHost[];
   /** Prefix of channel names made by newChannel() and of group channels. @default 'asgi' */
@@ -35,7 +36,7 @@ export interface RedisPubSubChannelLayerOptions extends LayerCoreOptions {
   commandTimeoutMs?: number;
 }
 
-export interface RedisPubSubLayerStats extends RedisLayerStats {
+export interface RedisPubSubLayerStats extends RemoteLayerStats {
   /**
    * Messages PUBLISHed while no process was subscribed to their channel: nobody got them. An
    * empty group counts too; a group whose members' processes were reconnecting to Redis is a loss.
@@ -79,8 +80,21 @@ interface PubSubShard {
   batch: { names: string[]; done: Promise<unknown> } | null;
 }
 
+/** The `redis-pubsub` backend. The Redis client library is loaded when a layer is made, not before. */
+export const redisPubSubBackend: LayerBackend = {
+  name: 'redis-pubsub',
+  optionKeys: ['hosts', 'prefix', 'commandTimeoutMs'],
+  check(options) {
+    const { hosts, ...rest } = options as { hosts?: [] };
+    parseHosts(hosts);
+    parseLayerOptions(rest, redisPubSubBackend.optionKeys);
+    checkPubSubPrefix((rest as { prefix?: unknown }).prefix);
+  },
+  make: (options) => new RedisPubSubChannelLayer(options),
+};
+
 export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
-  extends LayerCore<M>
+  extends RemoteLayer<M>
   implements ChannelLayer<M>
 {
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush'];
@@ -95,7 +109,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
   private unheard = 0;
 
   constructor(options: RedisPubSubChannelLayerOptions = {}) {
-    super('redis-pubsub', options, ['hosts', 'prefix', 'commandTimeoutMs']);
+    super(redisPubSubBackend.name, options, redisPubSubBackend.optionKeys);
     try {
       this.prefix = checkPubSubPrefix(options.prefix);
     } catch (err) {
@@ -211,8 +225,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
 
   async send(channel: string, message: M): Promise<void> {
     this.assertOpen();
-    this.checkChannel(channel);
-    this.checkMessage(message, 'send');
+    checkChannelName(channel);
+    checkMessage(message, this.settings.maxMessageBytes, 'send');
     const payload = packMessage(message);
     const heard = await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
     if (heard === 0) this.unheard++;
@@ -220,7 +234,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
 
   async receive(channel: string): Promise<M> {
     this.assertOpen();
-    this.checkChannel(channel);
+    checkChannelName(channel);
     // The receiver joins the line only once the channel is subscribed: one whose SUBSCRIBE
     // failed must not stay first in line, to take the next message with nobody awaiting it.
     // What comes meanwhile is buffered (the channel is this process's from now on).
@@ -232,12 +246,14 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
       throw err;
     }
     this.assertOpen();
-    return this.localReceive(channel);
+    return this.local.receive(channel);
   }
 
   /** Push delivery for a channel this process reads (see the layer contract). */
   listen(channel: string, onMessage: (message: M) => boolean): () => void {
-    const stop = this.listenLocal(channel, onMessage);
+    this.assertOpen();
+    checkChannelName(channel);
+    const stop = this.local.listen(channel, onMessage);
     if (!this.channels.has(channel)) {
       this.channels.add(channel);
       this.subscribe(channel).catch((err) => log.warn(`subscribing ${channel} failed: ${(err as Error).message}`));
@@ -249,7 +265,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     this.assertOpen();
     checkChannelPrefix(prefix);
     const name = `${this.prefix}${prefix}${randomUUID().replace(/-/g, '')}`;
-    this.checkChannel(name);
+    checkChannelName(name);
     this.channels.add(name);
     try {
       await this.subscribe(name);
@@ -262,11 +278,12 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
 
   async groupAdd(group: string, channel: string): Promise<void> {
     this.assertOpen();
-    this.checkGroup(group);
-    this.checkChannel(channel);
+    checkGroupName(group);
+    checkChannelName(channel);
     if (!this.channels.has(channel)) {
       throw new NotLocalChannelError(
-        `groupAdd(${JSON.stringify(group)}, ${JSON.stringify(channel)}): the pub/sub layer can only add channels this process reads — use a channel from newChannel() (a consumer's this.channelName)`,
+        `groupAdd(${JSON.stringify(group)}, ${JSON.stringify(channel)}): the pub/sub layer can only add channels ` +
+          "this process reads — use a channel from newChannel() (a consumer's this.channelName)",
       );
     }
     const name = this.groupChannel(group);
@@ -299,16 +316,16 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen();
-    this.checkGroup(group);
-    this.checkChannel(channel);
+    checkGroupName(group);
+    checkChannelName(channel);
     const name = this.groupChannel(group);
     if (this.leave(name, channel)) await this.unsubscribe(name);
   }
 
   async groupSend(group: string, message: M): Promise<void> {
     this.assertOpen();
-    this.checkGroup(group);
-    this.checkMessage(message, 'groupSend');
+    checkGroupName(group);
+    checkMessage(message, this.settings.maxMessageBytes, 'groupSend');
     const name = this.groupChannel(group);
     const payload = packMessage(message);
     const commands = this.shardFor(name).commands;
@@ -356,7 +373,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
 
   async flush(): Promise<void> {
     this.assertOpen();
-    this.clearLocal();
+    this.local.clearQueues();
     const names = [...this.groups.keys()];
     this.groups.clear();
     this.memberOf.clear();

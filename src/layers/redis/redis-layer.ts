@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import { ChannelFull, InvalidOptionError, LayerClosedError } from '../../errors.ts';
 import { createLogger } from '../../logging.ts';
-import type { ChannelLayer, LayerExtension, LayerMessage } from '../types.ts';
+import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from '../types.ts';
 import { ChannelListCache } from './channel-list-cache.ts';
 import { consistentHash } from './consistent-hash.ts';
 import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
@@ -23,14 +23,19 @@ import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
 import { parseHosts, RECONNECT_MAX_DELAY_MS, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
-import { checkChannelPrefix } from './checks.ts';
-import { failedSendReason, LayerCore, type LayerCoreOptions } from './layer-core.ts';
+import { parseLayerOptions, type BaseLayerOptions } from '../base-layer.ts';
+import { checkMessage } from '../message-check.ts';
+import { checkChannelName, checkChannelPrefix, checkGroupName, nonLocalPart } from '../names.ts';
+import { failedSendReason, RemoteLayer } from '../remote-layer.ts';
 import { Memberships } from './memberships.ts';
 
 const log = createLogger('layer:redis');
 
-export interface RedisChannelLayerOptions extends LayerCoreOptions {
-  /** Redis hosts; several shard channels and groups by channels_redis' consistent hash. @default ['redis://localhost:6379'] */
+export interface RedisChannelLayerOptions extends BaseLayerOptions {
+  /**
+   * Redis hosts; several shard channels and groups by channels_redis' consistent hash.
+   * @default ['redis://localhost:6379']
+   */
   hosts?: readonly RedisHost[];
   /** Key prefix. @default 'asgi' */
   prefix?: string;
@@ -41,8 +46,6 @@ export interface RedisChannelLayerOptions extends LayerCoreOptions {
   /** BZPOPMIN timeout of the receive loops, seconds. @default 5 */
   blockTimeout?: number;
 }
-
-const OWN_KEYS = ['hosts', 'prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout'];
 
 /**
  * The `prefix` option, checked. It only begins Redis keys, never channel names, so any string
@@ -111,12 +114,23 @@ class GroupBatch {
   }
 }
 
-function nonLocal(channel: string): string {
-  const bang = channel.indexOf('!');
-  return bang < 0 ? channel : channel.slice(0, bang + 1);
-}
+/** The `redis` backend. The Redis client library is loaded when a layer is made, not before. */
+export const redisBackend: LayerBackend = {
+  name: 'redis',
+  optionKeys: ['hosts', 'prefix', 'symmetricEncryptionKeys', 'commandTimeoutMs', 'blockTimeout'],
+  check(options) {
+    const { hosts, ...rest } = options as { hosts?: [] };
+    parseHosts(hosts);
+    parseLayerOptions(rest, redisBackend.optionKeys);
+    checkKeyPrefix((rest as { prefix?: unknown }).prefix);
+  },
+  make: (options) => new RedisChannelLayer(options),
+};
 
-export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends LayerCore<M> implements ChannelLayer<M> {
+export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
+  extends RemoteLayer<M>
+  implements ChannelLayer<M>
+{
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush'];
   readonly prefix: string;
   /** This process's id inside process-local channel names (`specific.<clientPrefix>!…`). */
@@ -137,7 +151,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
   private batchPop: boolean | null = null;
 
   constructor(options: RedisChannelLayerOptions = {}) {
-    super('redis', options, OWN_KEYS);
+    super(redisBackend.name, options, redisBackend.optionKeys);
     try {
       this.prefix = checkKeyPrefix(options.prefix);
     } catch (err) {
@@ -189,12 +203,12 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async send(channel: string, message: M): Promise<void> {
     this.assertOpen();
-    this.checkChannel(channel);
-    this.checkMessage(message, 'send');
+    checkChannelName(channel);
+    checkMessage(message, this.settings.maxMessageBytes, 'send');
     const local = channel.includes('!');
     const body = local ? { ...message, __asgi_channel__: channel } : message;
-    const key = this.prefix + nonLocal(channel);
-    const shard = local ? this.shardFor(nonLocal(channel)) : this.shards[this.sendCursor++ % this.shards.length]!;
+    const key = this.prefix + nonLocalPart(channel);
+    const shard = local ? this.shardFor(nonLocalPart(channel)) : this.shards[this.sendCursor++ % this.shards.length]!;
     const member = encodeMessage(body, this.codec);
     // Scored now: messages are ordered by the calls, whichever command reaches Redis first.
     const score = this.nextScore();
@@ -216,28 +230,30 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async receive(channel: string): Promise<M> {
     this.assertOpen();
-    this.checkChannel(channel);
+    checkChannelName(channel);
     if (!channel.includes('!')) return this.receiveNamed(channel);
-    const base = nonLocal(channel);
+    const base = nonLocalPart(channel);
     if (!base.endsWith(this.clientPrefix + '!')) {
       throw new InvalidOptionError(
         `channel ${channel} was not made by this layer's newChannel(); only its maker can receive on it`,
       );
     }
-    const pending = this.localReceive(channel);
+    const pending = this.local.receive(channel);
     this.ensureLoop(consistentHash(base, this.shards.length), this.prefix + base);
     return pending;
   }
 
   /** Push delivery for one of this process's channels (see the layer contract). */
   listen(channel: string, onMessage: (message: M) => boolean): () => void {
-    const base = nonLocal(channel);
+    const base = nonLocalPart(channel);
     if (!channel.includes('!') || !base.endsWith(this.clientPrefix + '!')) {
       throw new InvalidOptionError(
         `listen(${JSON.stringify(channel)}): only channels made by this layer's newChannel() can be listened to`,
       );
     }
-    const stop = this.listenLocal(channel, onMessage);
+    this.assertOpen();
+    checkChannelName(channel);
+    const stop = this.local.listen(channel, onMessage);
     this.ensureLoop(consistentHash(base, this.shards.length), this.prefix + base);
     return stop;
   }
@@ -246,19 +262,19 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.assertOpen();
     checkChannelPrefix(prefix);
     const name = `${prefix}${this.clientPrefix}!${randomUUID().replace(/-/g, '')}`;
-    this.checkChannel(name);
+    checkChannelName(name);
     return name;
   }
 
   /** Whether `channel` is a process-local channel of this layer (its memberships are recorded). */
   private isOwn(channel: string): boolean {
-    return channel.includes('!') && nonLocal(channel).endsWith(this.clientPrefix + '!');
+    return channel.includes('!') && nonLocalPart(channel).endsWith(this.clientPrefix + '!');
   }
 
   async groupAdd(group: string, channel: string): Promise<void> {
     this.assertOpen();
-    this.checkGroup(group);
-    this.checkChannel(channel);
+    checkGroupName(group);
+    checkChannelName(channel);
     const own = this.isOwn(channel);
     const call = this.memberships.begin(group, channel);
     const key = this.groupKey(group);
@@ -280,8 +296,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen();
-    this.checkGroup(group);
-    this.checkChannel(channel);
+    checkGroupName(group);
+    checkChannelName(channel);
     const call = this.memberships.begin(group, channel);
     this.memberships.delete(group, channel); // never restored again, whatever Redis answers
     this.sendGroupBatch(); // group sends made before this one go first
@@ -329,8 +345,8 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
 
   async groupSend(group: string, message: M): Promise<void> {
     this.assertOpen();
-    this.checkGroup(group);
-    this.checkMessage(message, 'groupSend');
+    checkGroupName(group);
+    checkMessage(message, this.settings.maxMessageBytes, 'groupSend');
     // One shard, no encryption and one capacity for all (the usual set-up): Redis reads the
     // members and stores the message in one script, one round trip. Otherwise two: the members,
     // then a script per shard with the messages built here.
@@ -378,7 +394,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     // One member per Redis key: every channel of one process shares the key and the message.
     const byKey = new Map<string, string[]>();
     for (const channel of members) {
-      const key = this.prefix + nonLocal(channel);
+      const key = this.prefix + nonLocalPart(channel);
       const list = byKey.get(key);
       if (list) list.push(channel);
       else byKey.set(key, [channel]);
@@ -470,7 +486,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     this.assertOpen();
     this.sendGroupBatch();
     this.memberships.clear();
-    this.clearLocal();
+    this.local.clearQueues();
     const pattern = globEscape(this.prefix) + '*';
     type Flushing = RedisClient & { canalFlush: (pattern: string) => Promise<number> };
     await Promise.all(this.shards.map((s) => s.run((c) => (c as Flushing).canalFlush(pattern))));
@@ -561,7 +577,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const shard = this.shards[index]!;
     const run = async () => {
       let failures = 0;
-      while (!this.closed && this.hasLocalWaiters()) {
+      while (!this.closed && this.local.readers > 0) {
         let client: RedisClient | undefined;
         try {
           client = await shard.blocker();
@@ -635,7 +651,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage> extends La
     const target = (message as Record<string, unknown>).__asgi_channel__;
     delete (message as Record<string, unknown>).__asgi_channel__;
     if (Array.isArray(target)) {
-      const kept = this.lists?.learn(member, message, target as string[], this.ownNames);
+      const kept = this.lists?.learn(member, message, target as string[], (names) => this.local.ownNames(names));
       this.deliverShared(message, kept ?? (target as string[]));
     } else this.deliverShared(message, typeof target === 'string' ? [target] : []);
   }

@@ -1,26 +1,16 @@
-// What both Redis layers share: the common layer options, name and message checks, drop
-// counters, `drop` events and their summary in the log, the closed state, and the
-// process-local channels.
+// What every layer backed by a server (Redis today) shares, whatever the server: the common
+// layer options, drop counters, `drop` events and their summary in the log, group sends handed
+// off without waiting, the closed state, and the process-local channels.
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError, LayerClosedError } from '../../errors.ts';
-import type { LayerMessage } from '../types.ts';
-import { createLogger } from '../../logging.ts';
-import { LayerUnavailableError } from './connection.ts';
+import { InvalidOptionError, LayerClosedError, LayerUnavailableError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { parseLayerOptions, type BaseLayerOptions, type LayerSettings } from './base-layer.ts';
 import { LocalChannels } from './local-channels.ts';
-import {
-  checkChannelName,
-  checkGroupName,
-  checkLayerMessage,
-  parseCommonOptions,
-  type CommonLayerOptions,
-  type CommonLayerSettings,
-} from './checks.ts';
-
-export type LayerCoreOptions = CommonLayerOptions;
+import type { LayerMessage } from './types.ts';
 
 /**
- * Group sends handed to a connected Redis client whose answers are still due. Past this many,
- * groupSend waits for its own answer: a sender faster than Redis is slowed down, and memory
+ * Group sends handed to a connected client whose answers are still due. Past this many,
+ * groupSend waits for its own answer: a sender faster than the server is slowed down, and memory
  * stays bounded.
  */
 export const MAX_UNANSWERED_GROUP_SENDS = 1024;
@@ -40,7 +30,7 @@ export interface DropEvent {
   error?: Error;
 }
 
-export interface RedisLayerStats {
+export interface RemoteLayerStats {
   /** Messages known to be lost: the sum of the five counts below (not `unconfirmed`). */
   dropped: number;
   droppedFull: number;
@@ -82,11 +72,12 @@ function messages(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
-  protected readonly settings: CommonLayerSettings;
+export abstract class RemoteLayer<M extends LayerMessage> extends EventEmitter {
+  protected readonly settings: LayerSettings;
   protected closed = false;
-  private readonly local: LocalChannels<M>;
-  private readonly counters: RedisLayerStats = {
+  /** This process's channels: what is read from the server is pushed to them (pushDroppingOldest). */
+  protected readonly local: LocalChannels<M>;
+  private readonly counters: RemoteLayerStats = {
     dropped: 0,
     droppedFull: 0,
     expired: 0,
@@ -107,9 +98,14 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     this.layerLog = createLogger(`layer:${backend}`);
     if (options === null || typeof options !== 'object')
       throw new InvalidOptionError(`${backend} layer options must be an object`);
-    this.settings = parseCommonOptions(backend, options as Record<string, unknown>, ownKeys);
+    try {
+      this.settings = parseLayerOptions(options as BaseLayerOptions, ownKeys);
+    } catch (err) {
+      if (err instanceof InvalidOptionError) throw new InvalidOptionError(`${backend} layer: ${err.message}`);
+      throw err;
+    }
     this.local = new LocalChannels<M>(
-      (channel) => this.capacityFor(channel),
+      this.settings.capacityFor,
       (channel, reason) => this.countDrop({ channel, group: null, reason }),
       this.settings.expiry * 1000,
     );
@@ -125,7 +121,7 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     return this.settings.capacityFor(channel);
   }
 
-  stats(): RedisLayerStats {
+  stats(): RemoteLayerStats {
     return { ...this.counters };
   }
 
@@ -160,18 +156,8 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     this.unlogged.clear();
   };
 
-  protected checkChannel(name: string): void {
-    checkChannelName(name);
-  }
-  protected checkGroup(name: string): void {
-    checkGroupName(name);
-  }
-  protected checkMessage(message: unknown, op: string): void {
-    checkLayerMessage(message, this.settings.maxMessageBytes, op);
-  }
-
   /**
-   * Hands a group send to Redis without waiting for the answer (see docs/redis-layers.md):
+   * Hands a group send to the server without waiting for the answer (see docs/redis-layers.md):
    * groupSend returns at once, unless MAX_UNANSWERED_GROUP_SENDS are already due, in which case
    * it waits for this one. `sent` counts its own drops; an error it raises is logged.
    */
@@ -209,33 +195,9 @@ export abstract class LayerCore<M extends LayerMessage> extends EventEmitter {
     this.local.forget(channel);
   }
 
-  protected localReceive(channel: string): Promise<M> {
-    return this.local.receive(channel);
-  }
   /** One decoded message for several local channels: frozen, shared by all of them. */
   protected deliverShared(message: M, channels: readonly string[]): void {
-    this.local.deliver(channels.length > 1 ? deepFreeze(message) : message, channels);
-  }
-  /**
-   * `names` in the strings this process's listeners were registered with (LocalChannels.ownNames);
-   * a bound function, to be handed on as a callback.
-   */
-  protected readonly ownNames = (names: readonly string[]): string[] => this.local.ownNames(names);
-  protected hasLocalWaiters(): boolean {
-    return this.local.readers > 0;
-  }
-
-  /** Push delivery for a process-local channel's one reader (see the layer contract). */
-  protected listenLocal(channel: string, onMessage: (message: M) => boolean): () => void {
-    this.assertOpen();
-    this.checkChannel(channel);
-    return this.local.listen(channel, onMessage);
-  }
-  protected hasLocal(channel: string): boolean {
-    return this.local.has(channel);
-  }
-  protected clearLocal(): void {
-    this.local.clearBuffers();
+    this.local.pushDroppingOldest(channels.length > 1 ? deepFreeze(message) : message, channels, Date.now());
   }
 }
 
