@@ -13,7 +13,7 @@
 // so it never raises ChannelFull (overflow is counted on the receiving side).
 import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
-import { CanalError, InvalidOptionError } from '../../errors.ts';
+import { CanalError, InvalidOptionError, LayerUnavailableError } from '../../errors.ts';
 import { createLogger } from '../../logging.ts';
 import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from '../types.ts';
 import { consistentHash } from './consistent-hash.ts';
@@ -161,7 +161,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     try {
       await pending;
     } catch (err) {
-      throw shard.commands.unavailable(err);
+      throw err instanceof LayerUnavailableError ? err : shard.commands.unavailable(err);
     }
   }
 
@@ -171,6 +171,8 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
    * reconnects): 1000 consumers connecting at once make one SUBSCRIBE, not 1000.
    */
   private subscribeInBatch(shard: PubSubShard, name: string): Promise<unknown> {
+    // While Redis is known to be away, a join fails at once, as the core layer's does.
+    if (shard.subscriber.status !== 'ready' && shard.commands.down) return Promise.reject(shard.commands.unavailable());
     let batch = shard.batch;
     if (batch === null) {
       const names: string[] = [];
