@@ -1,56 +1,67 @@
 // copyScope: what routers and middleware use to hand an inner app a changed scope without
-// touching the caller's. A scope laid out exactly as the interface server builds it (the same
-// keys in the same order, docs/app-interface.md) is copied by one object literal; any other
-// by `Object.assign`. On Node 20 the literal is several times faster than `Object.assign`
-// of 13 keys, which is itself 4× faster than an object spread, and a spread's copy that then
-// gains a key (as every routed scope gains `url_route`) is the slowest of all
-// (bench/micro/scope-copy.ts). Every router and middleware layer of every connection makes one.
+// touching the caller's. Every router and middleware layer of every connection makes one.
+//
+// A scope laid out as its builder declared (registerScopeLayout: the same keys in the same
+// order) is copied by one object literal made from that key list, so the copy has the shape of
+// the original and code reading scopes stays monomorphic; any other scope by `Object.assign`.
+// The interface server registers its layouts (src/server/scope.ts); this module knows none.
 // Scope keys are strings (docs/app-interface.md): a symbol-keyed property is not part of a
 // scope, and a copy may leave it out.
 import type { Scope } from './types.ts';
 
 type AnyScope = Record<string, unknown>;
 
-/** The keys of the scopes src/server/scope.ts builds, in its order. */
-export const HTTP_KEYS: readonly string[] = [
-  'type',
-  'asgi',
-  'http_version',
-  'method',
-  'scheme',
-  'path',
-  'raw_path',
-  'query_string',
-  'root_path',
-  'headers',
-  'client',
-  'server',
-  'extensions',
-];
-export const WS_KEYS: readonly string[] = [
-  'type',
-  'asgi',
-  'http_version',
-  'scheme',
-  'path',
-  'raw_path',
-  'query_string',
-  'root_path',
-  'headers',
-  'client',
-  'server',
-  'subprotocols',
-  'extensions',
-];
+interface Layout {
+  readonly type: string;
+  readonly keys: readonly string[];
+  /** A literal of `keys`, read from the scope given. */
+  readonly copy: (s: AnyScope) => AnyScope;
+  /** The same literal with `url_route` last, inside it: a key added afterwards costs a map transition. */
+  readonly routed: (s: AnyScope, urlRoute: unknown) => AnyScope;
+}
+
+// A short list scanned by type (few scope types are registered: the server's two): comparing
+// a scope's type with each is cheaper than a hash lookup on every copy.
+const layouts: Layout[] = [];
+
+/** A key a generated literal may hold: a plain name, not one the copy adds or treats apart. */
+const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
+const RESERVED = new Set(['__proto__', 'state', 'url_route']);
+
+function literalOf(keys: readonly string[], routed: boolean): (s: AnyScope, urlRoute?: unknown) => AnyScope {
+  const fields = keys.map((k) => `${JSON.stringify(k)}: s[${JSON.stringify(k)}]`);
+  if (routed) fields.push('url_route: r');
+  return new Function('s', 'r', `'use strict'; return { ${fields.join(', ')} };`) as (
+    s: AnyScope,
+    urlRoute?: unknown,
+  ) => AnyScope;
+}
+
+/**
+ * Declares the keys, in order, of the scopes of one `type` a builder makes, so that their
+ * copies are made by a literal of the same shape. The builder makes its scopes with exactly
+ * these keys in this order (optionally followed by `state`, the lifespan state); a scope that
+ * differs is still copied right, by Object.assign.
+ */
+export function registerScopeLayout(type: string, keys: readonly string[]): void {
+  if (new Set(keys).size !== keys.length || keys.some((k) => !PLAIN_KEY.test(k) || RESERVED.has(k))) {
+    throw new TypeError(`registerScopeLayout: ${JSON.stringify(keys)} is not a list of distinct plain scope keys`);
+  }
+  const list = [...keys];
+  const layout: Layout = { type, keys: list, copy: literalOf(list, false), routed: literalOf(list, true) };
+  const at = layouts.findIndex((l) => l.type === type);
+  if (at < 0) layouts.push(layout);
+  else layouts[at] = layout;
+}
 
 /** How a scope's keys compare with a layout. */
-const Layout = {
+const Fit = {
   Other: 0,
   Exact: 1,
   /** the layout's keys, then `state` (the lifespan state) */
   WithState: 2,
 } as const;
-type Layout = (typeof Layout)[keyof typeof Layout];
+type Fit = (typeof Fit)[keyof typeof Fit];
 
 /**
  * Whether the scope's keys are `layout`, optionally followed by `state`. Walked with for-in,
@@ -58,109 +69,35 @@ type Layout = (typeof Layout)[keyof typeof Layout];
  * (Object.keys) for every copy. for-in also lists inherited enumerable keys, after the own
  * ones: a scope with any is "other" and copied by Object.assign, which is always right.
  */
-function layoutOf(s: AnyScope, layout: readonly string[]): Layout {
+function fitOf(s: AnyScope, layout: readonly string[]): Fit {
   const n = layout.length;
   let i = 0;
   for (const key in s) {
     if (i < n) {
-      if (key !== layout[i]) return Layout.Other;
-    } else if (i > n || key !== 'state') return Layout.Other;
+      if (key !== layout[i]) return Fit.Other;
+    } else if (i > n || key !== 'state') return Fit.Other;
     i++;
   }
-  return i === n ? Layout.Exact : i === n + 1 ? Layout.WithState : Layout.Other;
+  return i === n ? Fit.Exact : i === n + 1 ? Fit.WithState : Fit.Other;
 }
 
-// One literal per layout, `url_route` inside it when routed: a key added to the new object
-// afterwards would cost it a map transition and a property store of its own.
-function httpCopy(s: AnyScope): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    method: s.method,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    extensions: s.extensions,
-  };
-}
-
-function httpRouted(s: AnyScope, urlRoute: unknown): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    method: s.method,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    extensions: s.extensions,
-    url_route: urlRoute,
-  };
-}
-
-function websocketCopy(s: AnyScope): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    subprotocols: s.subprotocols,
-    extensions: s.extensions,
-  };
-}
-
-function websocketRouted(s: AnyScope, urlRoute: unknown): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    subprotocols: s.subprotocols,
-    extensions: s.extensions,
-    url_route: urlRoute,
-  };
-}
-
-/** The literal copy of a server-laid-out scope, or null for any other. */
+/** The literal copy of a scope in a registered layout, or null for any other. */
 function literalCopy(scope: Scope, routed: boolean, urlRoute: unknown): AnyScope | null {
   const s = scope as unknown as AnyScope;
   const type = s.type;
-  if (type !== 'http' && type !== 'websocket') return null;
-  const http = type === 'http';
-  const layout = http ? HTTP_KEYS : WS_KEYS;
-  const laid = layoutOf(s, layout);
-  if (laid === Layout.Other) return null;
-  if (laid === Layout.Exact) {
-    if (http) return routed ? httpRouted(s, urlRoute) : httpCopy(s);
-    return routed ? websocketRouted(s, urlRoute) : websocketCopy(s);
+  let layout: Layout | undefined;
+  for (let i = 0; i < layouts.length; i++) {
+    if (layouts[i]!.type === type) {
+      layout = layouts[i];
+      break;
+    }
   }
+  if (layout === undefined) return null;
+  const fit = fitOf(s, layout.keys);
+  if (fit === Fit.Other) return null;
+  if (fit === Fit.Exact) return routed ? layout.routed(s, urlRoute) : layout.copy(s);
   // With the lifespan state: it follows the layout's keys, as in the original, then url_route.
-  const c = http ? httpCopy(s) : websocketCopy(s);
+  const c = layout.copy(s);
   c.state = s.state;
   if (routed) c.url_route = urlRoute;
   return c;

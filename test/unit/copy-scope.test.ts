@@ -5,10 +5,15 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { copyScope, copyScopeWithRoute, HTTP_KEYS, WS_KEYS } from '../../src/asgi/copy-scope.ts';
+import { copyScope, copyScopeWithRoute } from '../../src/asgi/copy-scope.ts';
 import type { Scope } from '../../src/asgi/types.ts';
 import type { ServerContext } from '../../src/server/context.ts';
-import { buildHttpScope, buildWebsocketScope } from '../../src/server/scope.ts';
+import {
+  buildHttpScope,
+  buildWebsocketScope,
+  HTTP_SCOPE_KEYS as HTTP_KEYS,
+  WEBSOCKET_SCOPE_KEYS as WS_KEYS,
+} from '../../src/server/scope.ts';
 
 const req = {
   url: '/chat/lobby/?x=1',
