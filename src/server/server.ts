@@ -56,6 +56,8 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     httpInFlight: new InFlightList(),
     stats: { httpRequests: 0, websocketsOpen: 0, websocketsTotal: 0, slowClientsClosed: 0, appErrors: 0, rejected: 0 },
     shuttingDown: false,
+    websocketServer: null,
+    keepaliveSweep: null,
   };
 
   const httpServer = createHttpServer({
