@@ -12,7 +12,6 @@ import type { LiveConnection, ServerContext } from './context.ts';
 import type { InFlightMember } from './in-flight-list.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders } from './events.ts';
 import { BadRequestTarget, buildHttpScope } from './scope.ts';
-import type { WatchedResponse } from './server-response.ts';
 
 const EMPTY = Buffer.alloc(0);
 const LAST_EMPTY: HttpReceiveEvent = Object.freeze({
@@ -64,6 +63,15 @@ function onResponseTimeout(conn: HttpConnection): void {
 function onAbandonTimeout(conn: HttpConnection): void {
   conn.onAbandon();
 }
+const kConn = Symbol('canal.httpConnection');
+/** 'close' on the response (it is done, or the client went away first), told to its connection once. */
+function onResponseClose(this: ServerResponse & { [kConn]?: HttpConnection }): void {
+  const conn = this[kConn];
+  if (conn !== undefined) {
+    this[kConn] = undefined;
+    conn.onClose();
+  }
+}
 
 const State = {
   Init: 0,
@@ -101,12 +109,12 @@ class HttpConnection implements LiveConnection, InFlightMember {
 
   declare private readonly ctx: ServerContext;
   declare private readonly req: IncomingMessage;
-  declare private readonly res: WatchedResponse;
+  declare private readonly res: ServerResponse;
   declare private readonly scope: HttpScope;
   constructor(
     ctx: ServerContext,
     req: IncomingMessage,
-    res: WatchedResponse,
+    res: ServerResponse,
     scope: HttpScope,
     bodyLess: boolean,
     chunked: boolean,
@@ -118,7 +126,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
     this.bodyDone = bodyLess;
     this.chunked = chunked;
     this.started = ctx.accessLog === null ? 0 : Date.now();
-    res.watcher = this;
+    (res as ServerResponse & { [kConn]?: HttpConnection })[kConn] = this;
+    res.on('close', onResponseClose);
     if (ctx.options.httpResponseTimeoutMs > 0) {
       this.timer = setTimeout(onResponseTimeout, ctx.options.httpResponseTimeoutMs, this);
     }
@@ -453,7 +462,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
   }
 }
 
-export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: WatchedResponse): void {
+export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
   if (cutIfClosing(req.socket)) return;
   ctx.stats.httpRequests++;
   // Read from rawHeaders: touching req.headers makes node build a header object per request.

@@ -2,7 +2,7 @@
 // instance on the app interface. `listen()` runs lifespan startup first; `close()` is the
 // graceful shutdown: stop accepting, close WebSockets with 1012 so clients reconnect elsewhere,
 // let in-flight HTTP responses finish within drainTimeoutMs, then lifespan shutdown.
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Application } from '../asgi/types.ts';
@@ -13,7 +13,6 @@ import type { ServerContext, ServerStats } from './context.ts';
 import { handleHttpRequest, plainResponse } from './http-connection.ts';
 import { InFlightList } from './in-flight-list.ts';
 import { Lifespan } from './lifespan.ts';
-import { WatchedResponse } from './server-response.ts';
 import { resolveServerOptions, type ServerOptions } from './options.ts';
 import { handleUpgrade } from './websocket-connection.ts';
 import { keepalive } from './websocket-keepalive.ts';
@@ -69,7 +68,6 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     headersTimeout: resolved.headersTimeoutMs,
     // How often node looks for heads past the timeout: a client is cut within 1¼ timeouts.
     connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4))),
-    ServerResponse: WatchedResponse,
     // The Host check is the server's own (http-connection.ts), so that a request pipelined
     // behind a refused one is never handed to the app.
     requireHostHeader: false,
@@ -85,7 +83,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     );
   });
 
-  httpServer.on('request', (req: IncomingMessage, res: WatchedResponse) => {
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
       ctx.stats.rejected++;
       plainResponse(res, 431, `more than ${resolved.maxHeaderCount} header lines`, true);
