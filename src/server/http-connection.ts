@@ -233,7 +233,9 @@ class HttpConnection implements LiveConnection, InFlightMember {
     this.timer = null;
     if (this.appDone) return;
     this.ctx.log.warn(
-      `${this.scope.method} ${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms (applicationCloseTimeoutMs) after the connection ended; abandoning it`,
+      `${this.scope.method} ${this.scope.path}: the application did not return within ` +
+        `${this.ctx.options.applicationCloseTimeoutMs} ms (applicationCloseTimeoutMs) after the connection ended; ` +
+        'abandoning it',
     );
     this.finish();
   }
@@ -267,7 +269,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
     const type = event.type;
     if (this.clientGone || this.state === State.Done) {
       throw new SendAfterCloseError(
-        `${type} after the ${this.clientGone ? 'client went away' : 'response finished'} (${this.scope.method} ${this.scope.path})`,
+        `${type} after the ${this.clientGone ? 'client went away' : 'response finished'} ` +
+          `(${this.scope.method} ${this.scope.path})`,
       );
     }
     switch (type) {
@@ -307,7 +310,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
       case 'http.response.trailers': {
         if (this.state !== State.Trailers) {
           throw new InvalidEventError(
-            `http.response.trailers needs trailers: true in http.response.start and a finished body (${this.scope.path})`,
+            'http.response.trailers needs trailers: true in http.response.start and a finished body ' +
+              `(${this.scope.path})`,
           );
         }
         const more = checkBool(type, 'more_trailers', event.more_trailers);
@@ -324,7 +328,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
       }
       default:
         throw new InvalidEventError(
-          `${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body or http.response.trailers`,
+          `${String(type)} is not an HTTP event; an http app sends http.response.start, http.response.body ` +
+            'or http.response.trailers',
         );
     }
   }
@@ -375,7 +380,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
     }
     if (this.state === State.Done) return;
     this.ctx.log.warn(
-      `${this.scope.method} ${this.scope.path}: no complete response within ${this.ctx.options.httpResponseTimeoutMs} ms`,
+      `${this.scope.method} ${this.scope.path}: no complete response within ` +
+        `${this.ctx.options.httpResponseTimeoutMs} ms`,
     );
     if (this.state === State.Init) plainResponse(this.res, 503, 'the application did not answer in time', true);
     else this.res.destroy();

@@ -363,7 +363,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       }
       default:
         throw new InvalidEventError(
-          `${String(type)} is not a WebSocket event; a websocket app sends websocket.accept, websocket.send, websocket.close or websocket.http.response.*`,
+          `${String(type)} is not a WebSocket event; a websocket app sends websocket.accept, websocket.send, ` +
+            'websocket.close or websocket.http.response.*',
         );
     }
   }
@@ -424,7 +425,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.head = null;
   }
 
-  /** Refuses the handshake with an HTTP status (no 101) and tells the app. 503s (timeout, shutdown) count as rejected; the app's own refusals do not. */
+  /**
+   * Refuses the handshake with an HTTP status (no 101) and tells the app. 503s (timeout,
+   * shutdown) count as rejected; the app's own refusals do not.
+   */
   private refuse(status: number, why: string): void {
     this.ctx.log.debug(`${this.scope.path}: ${why}; answering ${status}`);
     if (status === 503) this.ctx.stats.rejected++;
@@ -434,7 +438,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     if (!this.socket.destroyed) {
       const body = status === 403 ? '' : `${why}\n`;
       this.socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     }
     this.disconnect(1006);
@@ -473,7 +478,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private dropSlowClient(): void {
     this.ctx.stats.slowClientsClosed++;
     this.ctx.log.warn(
-      `${this.scope.path}: closing a client that is not reading (over ${this.ctx.options.maxBufferedBytes} bytes unsent)`,
+      `${this.scope.path}: closing a client that is not reading ` +
+        `(over ${this.ctx.options.maxBufferedBytes} bytes unsent)`,
     );
     this.closeWith(1008, 'client not reading');
     // Its buffer is full, so the close frame would wait behind megabytes: drop it now.
@@ -537,7 +543,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   closeTimedOut(): void {
     this.timer = null;
     this.ctx.log.warn(
-      `${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`,
+      `${this.scope.path}: the application did not return within ` +
+        `${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`,
     );
     this.finish();
   }
@@ -623,7 +630,8 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
     ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
     const body = `${text}\n`;
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
     return;
   }
