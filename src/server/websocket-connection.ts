@@ -31,7 +31,7 @@ const kConn = Symbol('canal.connection');
 
 // Listeners and timer callbacks are shared by every connection and find theirs through
 // `this` (the emitter) or an argument: an idle socket holds no closures of its own beyond the
-// app's receive/send (memory per idle socket is a benchmark goal).
+// app's receive/send (an idle socket's memory is kept small).
 type Tagged<T> = T & { [kConn]?: WebsocketConnection };
 function onSocketClose(this: Tagged<Duplex>): void {
   this[kConn]?.socketClosed();
