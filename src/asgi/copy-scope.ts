@@ -1,176 +1,88 @@
 // copyScope: what routers and middleware use to hand an inner app a changed scope without
-// touching the caller's. A scope laid out exactly as the interface server builds it (the same
-// keys in the same order, docs/app-interface.md) is copied by one object literal; any other
-// by `Object.assign`. On Node 20 the literal is several times faster than `Object.assign`
-// of 13 keys, which is itself 4× faster than an object spread, and a spread's copy that then
-// gains a key (as every routed scope gains `url_route`) is the slowest of all
-// (bench/micro/scope-copy.ts). Every router and middleware layer of every connection makes one.
+// touching the caller's. Every router and middleware layer of every connection makes one.
+//
+// A scope laid out as its builder declared (registerScopeLayout: the same keys in the same
+// order) is copied by one object literal made from that key list, so the copy has the shape of
+// the original and code reading scopes stays monomorphic; any other scope by `Object.assign`.
+// The interface server registers its layouts (src/server/scope.ts); this module knows none.
 // Scope keys are strings (docs/app-interface.md): a symbol-keyed property is not part of a
 // scope, and a copy may leave it out.
 import type { Scope } from './types.ts';
 
 type AnyScope = Record<string, unknown>;
 
-/** The keys of the scopes src/server/scope.ts builds, in its order. */
-export const HTTP_KEYS: readonly string[] = [
-  'type',
-  'asgi',
-  'http_version',
-  'method',
-  'scheme',
-  'path',
-  'raw_path',
-  'query_string',
-  'root_path',
-  'headers',
-  'client',
-  'server',
-  'extensions',
-];
-export const WS_KEYS: readonly string[] = [
-  'type',
-  'asgi',
-  'http_version',
-  'scheme',
-  'path',
-  'raw_path',
-  'query_string',
-  'root_path',
-  'headers',
-  'client',
-  'server',
-  'subprotocols',
-  'extensions',
-];
+/** The registered layouts: scope type → its keys in order. */
+const layouts = new Map<string, readonly string[]>();
 
-/** How a scope's keys compare with a layout. */
-const Layout = {
-  Other: 0,
-  Exact: 1,
-  /** the layout's keys, then `state` (the lifespan state) */
-  WithState: 2,
-} as const;
-type Layout = (typeof Layout)[keyof typeof Layout];
+/** A key a generated literal may hold: a plain name, not one the copy adds or treats apart. */
+const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
+const RESERVED = new Set(['__proto__', 'state', 'url_route']);
+
+type LiteralCopy = (s: AnyScope, routed: boolean, urlRoute: unknown) => AnyScope | null;
+
+/** The literal copy of a scope in a registered layout, or null for any other. */
+let literalCopy: LiteralCopy = () => null;
 
 /**
- * Whether the scope's keys are `layout`, optionally followed by `state`. Walked with for-in,
- * which reads the keys a fast object's map already holds instead of making an array of them
- * (Object.keys) for every copy. for-in also lists inherited enumerable keys, after the own
- * ones: a scope with any is "other" and copied by Object.assign, which is always right.
+ * Generates literalCopy for the registered layouts: one branch per scope type, each holding
+ * its literals, so a copy runs no lookup and calls no other function.
+ *
+ * A branch checks that the scope's keys are the layout's, optionally followed by `state` (the
+ * lifespan state), walking them with for-in: it reads the keys a fast object's map already
+ * holds instead of making an array of them (Object.keys) for every copy. for-in also lists
+ * inherited enumerable keys, after the own ones: a scope with any is "other" (null), and
+ * copied by Object.assign, which is always right. `url_route` goes inside the literal: a key
+ * added to the new object afterwards would cost it a map transition of its own.
  */
-function layoutOf(s: AnyScope, layout: readonly string[]): Layout {
-  const n = layout.length;
-  let i = 0;
-  for (const key in s) {
-    if (i < n) {
-      if (key !== layout[i]) return Layout.Other;
-    } else if (i > n || key !== 'state') return Layout.Other;
-    i++;
+function generate(): LiteralCopy {
+  const lists: (readonly string[])[] = [];
+  let body = 'const t = s.type;\n';
+  for (const [type, keys] of layouts) {
+    const fields = keys.map((k) => `${JSON.stringify(k)}: s[${JSON.stringify(k)}]`).join(', ');
+    body +=
+      `if (t === ${JSON.stringify(type)}) {\n` +
+      `  const k = K[${lists.length}], n = ${keys.length};\n` +
+      '  let i = 0;\n' +
+      '  for (const key in s) {\n' +
+      '    if (i < n) { if (key !== k[i]) return null; }\n' +
+      "    else if (i > n || key !== 'state') return null;\n" +
+      '    i++;\n' +
+      '  }\n' +
+      `  if (i === n) return routed ? { ${fields}, url_route: r } : { ${fields} };\n` +
+      '  if (i !== n + 1) return null;\n' +
+      `  const c = { ${fields} };\n` +
+      '  c.state = s.state;\n' +
+      '  if (routed) c.url_route = r;\n' +
+      '  return c;\n' +
+      '}\n';
+    lists.push(keys);
   }
-  return i === n ? Layout.Exact : i === n + 1 ? Layout.WithState : Layout.Other;
+  body += 'return null;';
+  const make = new Function('K', `'use strict'; return function literalCopy(s, routed, r) {\n${body}\n};`);
+  return make(lists) as LiteralCopy;
 }
 
-// One literal per layout, `url_route` inside it when routed: a key added to the new object
-// afterwards would cost it a map transition and a property store of its own.
-function httpCopy(s: AnyScope): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    method: s.method,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    extensions: s.extensions,
-  };
-}
-
-function httpRouted(s: AnyScope, urlRoute: unknown): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    method: s.method,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    extensions: s.extensions,
-    url_route: urlRoute,
-  };
-}
-
-function websocketCopy(s: AnyScope): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    subprotocols: s.subprotocols,
-    extensions: s.extensions,
-  };
-}
-
-function websocketRouted(s: AnyScope, urlRoute: unknown): AnyScope {
-  return {
-    type: s.type,
-    asgi: s.asgi,
-    http_version: s.http_version,
-    scheme: s.scheme,
-    path: s.path,
-    raw_path: s.raw_path,
-    query_string: s.query_string,
-    root_path: s.root_path,
-    headers: s.headers,
-    client: s.client,
-    server: s.server,
-    subprotocols: s.subprotocols,
-    extensions: s.extensions,
-    url_route: urlRoute,
-  };
-}
-
-/** The literal copy of a server-laid-out scope, or null for any other. */
-function literalCopy(scope: Scope, routed: boolean, urlRoute: unknown): AnyScope | null {
-  const s = scope as unknown as AnyScope;
-  const type = s.type;
-  if (type !== 'http' && type !== 'websocket') return null;
-  const http = type === 'http';
-  const layout = http ? HTTP_KEYS : WS_KEYS;
-  const laid = layoutOf(s, layout);
-  if (laid === Layout.Other) return null;
-  if (laid === Layout.Exact) {
-    if (http) return routed ? httpRouted(s, urlRoute) : httpCopy(s);
-    return routed ? websocketRouted(s, urlRoute) : websocketCopy(s);
+/**
+ * Declares the keys, in order, of the scopes of one `type` a builder makes, so that their
+ * copies are made by a literal of the same shape. The builder makes its scopes with exactly
+ * these keys in this order (optionally followed by `state`, the lifespan state); a scope that
+ * differs is still copied right, by Object.assign.
+ */
+export function registerScopeLayout(type: string, keys: readonly string[]): void {
+  if (!PLAIN_KEY.test(type))
+    throw new TypeError(`registerScopeLayout: ${JSON.stringify(type)} is not a scope type name`);
+  if (new Set(keys).size !== keys.length || keys.some((k) => !PLAIN_KEY.test(k) || RESERVED.has(k))) {
+    throw new TypeError(`registerScopeLayout: ${JSON.stringify(keys)} is not a list of distinct plain scope keys`);
   }
-  // With the lifespan state: it follows the layout's keys, as in the original, then url_route.
-  const c = http ? httpCopy(s) : websocketCopy(s);
-  c.state = s.state;
-  if (routed) c.url_route = urlRoute;
-  return c;
+  layouts.set(type, [...keys]);
+  literalCopy = generate();
 }
 
 /** A shallow copy of `scope` with `additions` set on it; the original is left as it was. */
 export function copyScope<S extends Scope>(scope: S): S;
 export function copyScope<S extends Scope, A extends object>(scope: S, additions: A): S & A;
 export function copyScope(scope: Scope, additions?: object): Scope {
-  const copy = (literalCopy(scope, false, undefined) ?? Object.assign({}, scope)) as Scope;
+  const copy = (literalCopy(scope as unknown as AnyScope, false, undefined) ?? Object.assign({}, scope)) as Scope;
   return additions === undefined ? copy : Object.assign(copy, additions);
 }
 
@@ -179,7 +91,7 @@ export function copyScopeWithRoute<S extends Scope>(
   scope: S,
   urlRoute: { args: unknown[]; kwargs: Record<string, unknown> },
 ): S {
-  const copy = literalCopy(scope, true, urlRoute);
+  const copy = literalCopy(scope as unknown as AnyScope, true, urlRoute);
   if (copy !== null) return copy as unknown as S;
   const c = Object.assign({}, scope) as S & { url_route?: unknown };
   c.url_route = urlRoute;

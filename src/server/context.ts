@@ -1,9 +1,11 @@
 // What the interface server's parts share: the app, resolved options, logging, live
-// connections (for graceful shutdown) and counters.
+// connections (for graceful shutdown), counters, and the state one server's parts keep.
+import type { WebSocketServer } from 'ws';
 import type { Application, HttpScope, WebsocketScope } from '../asgi/types.ts';
 import type { Logger, RepeatedLog } from '../logging.ts';
 import type { InFlightList, InFlightMember } from './in-flight-list.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import type { KeepaliveSweep } from './websocket-keepalive.ts';
 
 export interface AccessLog {
   /** One line per finished HTTP response (or cut one). */
@@ -49,4 +51,8 @@ export interface ServerContext {
   readonly httpInFlight: InFlightList<LiveConnection & InFlightMember>;
   readonly stats: ServerStats;
   shuttingDown: boolean;
+  /** The `ws` server that completes accepted handshakes; made at the first one. */
+  websocketServer: WebSocketServer | null;
+  /** The keepalive sweep over open WebSockets; there only while one is open. */
+  keepaliveSweep: KeepaliveSweep | null;
 }

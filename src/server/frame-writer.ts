@@ -1,44 +1,20 @@
-// The WebSocket write path, with its two fast paths (general features of the server, on for
-// every app):
+// The WebSocket write path: every data frame the server sends goes through writeDataFrame.
 //
-// 1. Write coalescing. The first frame written to a socket corks it; corked sockets are
-//    uncorked together once the current pass of the event loop has handled its I/O (a
-//    setImmediate), so all frames a socket gets while its reads — and whatever else became
-//    ready at the same time — are handled leave in one writev, and the peer reads them in one
-//    segment. A turn that writes to many sockets (BROADCAST_SOCKETS or more: a group message)
-//    is flushed sooner, as soon as that turn's callbacks and promise continuations have run
-//    (process.nextTick), so a broadcast does not wait behind other I/O. Measured against the
-//    alternatives (a nextTick per read; the first frame of a read written at once): one flush
-//    per loop pass costs the least per frame, and a lone frame leaves within the same pass of
-//    the loop, before it waits for I/O again.
-//    A flush of more than FLUSH_SLICE sockets is spread over passes of the loop, FLUSH_SLICE
-//    sockets a pass: a write to a socket is a system call of several µs, so a broadcast to
-//    1000 sockets is milliseconds of writes, and the loop reads in between. What arrives
-//    meanwhile (the next group message, from a client or from Redis) is written to the sockets
-//    still held and leaves in the same writev as the frames before it. The flush never takes
-//    less than half of the loop's time: once the other work between its slices has taken as
-//    long as the slices, the rest is flushed at once. (Closed-loop fan-out to 1000 sockets:
-//    ≈2.2 → ≈3.5 deliveries per write, 25–60% more deliveries/s, p50 latency ≈40% lower.)
-// 2. Shared frames. The payloads framed since the last flush are remembered with their frame
-//    bytes (up to FRAME_CACHE_SIZE of them); sending one again (the same string, or the same
-//    Buffer with the same bytes, as happens when a group message is delivered to every member
-//    as one shared object) reuses those bytes instead of framing again: a broadcast to N
-//    sockets frames once and writes the same Buffer N times. Several broadcasts can be in one
-//    turn (messages that arrived together reach each member one after the other, so members
-//    interleave them): each is still framed once. The cache is dropped when a flush is done
-//    (a flush spread over passes keeps it to its end).
-//
-// Frames are built with ws's public `Sender.frame` and written straight to the socket that
-// `handleUpgrade` was given (ws's own `send` would frame once per socket and write without
-// corking). Bypassing ws's send queue is safe because that queue is only used while
-// permessage-deflate compresses (it is off on this server) or a Blob is read (never sent
-// here); ws writes its own control frames (pong, close) to the same socket synchronously, so
-// everything leaves in call order.
-//
-// Payloads up to COPY_LIMIT bytes are copied into one Buffer with their header (one chunk per
-// frame in the writev). Larger ones are written as header + payload without a copy, as ws.send
-// does: a Buffer sent that way must not be changed until it has been flushed (as with any
-// Buffer given to a stream's write()).
+// - Coalescing: a socket is corked at its first frame and uncorked at the end of the event
+//   loop's pass (setImmediate), so its frames of one pass leave in one writev. A turn that corks
+//   BROADCAST_SOCKETS sockets (a group message) is flushed at its own end (nextTick) instead.
+//   A flush of more than FLUSH_SLICE sockets goes FLUSH_SLICE a pass, so the loop reads in
+//   between; what arrives meanwhile joins the sockets still held. It keeps at least half of
+//   the loop's time: once other work has taken as long as its slices, the rest goes at once.
+// - Shared frames: a payload framed since the last flush (the same string, or the same Buffer
+//   with the same bytes; FRAME_CACHE_SIZE of them) is not framed again, so a broadcast frames
+//   once and writes the same bytes to every socket.
+// - Frames are built with ws's `Sender.frame` and written to the socket handleUpgrade was given.
+//   That keeps call order with ws's own writes only while ws's send queue is unused: it is
+//   used for permessage-deflate (off on this server) and Blobs (never sent here), and ws
+//   writes its control frames (pong, close) synchronously to the same socket.
+// - Payloads over COPY_LIMIT are written as header + payload without a copy, as ws.send does:
+//   such a Buffer must not change until it is flushed.
 import type { Writable } from 'node:stream';
 import * as ws from 'ws';
 

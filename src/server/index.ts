@@ -5,5 +5,6 @@ export {
   type ServerOptions,
   type ResolvedServerOptions,
 } from './options.ts';
+export { httpTransport, type Transport, type TransportOptions, type TransportServer } from './transport.ts';
 export { LifespanStartupError } from './lifespan.ts';
 export type { ServerStats } from './context.ts';

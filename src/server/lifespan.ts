@@ -17,7 +17,6 @@ export class Lifespan {
   private waiter: ((e: ReceiveEvent) => void) | null = null;
   private answer: ((e: SendEvent | null, err?: unknown) => void) | null = null;
   private supported = true;
-  private appEnded: Promise<void> = Promise.resolve();
   /** The lifespan app has returned: nobody is left to answer lifespan.shutdown. */
   private ended = false;
 
@@ -72,7 +71,8 @@ export class Lifespan {
       ended = true;
       this.ended = true;
     };
-    this.appEnded = Promise.resolve()
+    // Both outcomes are handled: the chain never rejects.
+    Promise.resolve()
       .then(() => this.ctx.app(scope, receive, send))
       .then(
         () => {

@@ -1,9 +1,11 @@
 // Interface server options: one object, every default documented here and in docs/server.md,
 // checked when the server is made (never at first use). Durations in milliseconds, sizes in bytes.
 import type { Writable } from 'node:stream';
+import type { Server } from 'node:http';
 import { InvalidOptionError } from '../errors.ts';
+import { httpTransport, type Transport, type TransportServer } from './transport.ts';
 
-export interface ServerOptions {
+export interface ServerOptions<S extends TransportServer = Server> {
   /** @default '127.0.0.1' */
   host?: string;
   /** @default 8000 (0 picks a free port) */
@@ -12,7 +14,10 @@ export interface ServerOptions {
   rootPath?: string;
   /** Largest WebSocket message accepted; a larger one closes the socket with 1009. @default 1 MiB */
   websocketMaxMessageBytes?: number;
-  /** Time the app has to answer `websocket.connect` (accept, close or a denial response); then 503 and the app hears a disconnect. @default 5000 */
+  /**
+   * Time the app has to answer `websocket.connect` (accept, close or a denial response); then
+   * 503 and the app hears a disconnect. @default 5000
+   */
   websocketHandshakeTimeoutMs?: number;
   /** Ping every this often on an idle WebSocket; 0 turns keepalive off. @default 20000 */
   pingIntervalMs?: number;
@@ -49,9 +54,15 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Access log: off (false), 'stdout', a file path, or a stream. @default false */
   accessLog?: false | 'stdout' | string | Writable;
+  /**
+   * Makes the listening server from the node:http options Canal sets (docs/server.md,
+   * Transports), e.g. `(o) => https.createServer({ ...o, key, cert })` for TLS.
+   * @default node:http createServer
+   */
+  transport?: Transport<S>;
 }
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'accessLog'>> & {
+export type ResolvedServerOptions = Required<Omit<ServerOptions<TransportServer>, 'accessLog'>> & {
   accessLog: false | 'stdout' | string | Writable;
 };
 
@@ -75,6 +86,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   headersTimeoutMs: 60_000,
   maxConnections: 10_000,
   accessLog: false,
+  transport: httpTransport,
 });
 
 const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
@@ -82,7 +94,7 @@ const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
 ) as (keyof ResolvedServerOptions)[];
 
 /** Fills defaults and checks every value; throws InvalidOptionError naming the option. */
-export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+export function resolveServerOptions<S extends TransportServer>(options: ServerOptions<S> = {}): ResolvedServerOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(`server options must be an object, not ${String(options)}`);
   }
@@ -110,6 +122,11 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (typeof resolved.rootPath !== 'string' || (resolved.rootPath !== '' && !resolved.rootPath.startsWith('/'))) {
     throw new InvalidOptionError(
       `server option 'rootPath' must be '' or start with '/', not ${String(resolved.rootPath)}`,
+    );
+  }
+  if (typeof resolved.transport !== 'function') {
+    throw new InvalidOptionError(
+      `server option 'transport' must be a function making the listening server, not ${String(resolved.transport)}`,
     );
   }
   if (resolved.websocketMaxMessageBytes < 1) {

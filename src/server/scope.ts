@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { registerScopeLayout } from '../asgi/copy-scope.ts';
 import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
 import type { ServerContext } from './context.ts';
 
@@ -118,8 +119,44 @@ function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx:
 }
 
 // Each scope is one object literal with every key in a fixed order (no spread of shared
-// fields): an object built that way is cheap to make and cheap for routers to copy. The order
-// is the one copyScope's fast copies expect (HTTP_KEYS and WS_KEYS in src/asgi/copy-scope.ts).
+// fields), so every scope of a type has one shape. The order is declared once below and
+// registered with copyScope, which copies such scopes by a literal of the same shape: a
+// builder's literal and its key list change together (test/unit/copy-scope.test.ts checks).
+
+/** The keys of an `http` scope, in the order buildHttpScope makes them (then `state`, if any). */
+export const HTTP_SCOPE_KEYS: readonly string[] = Object.freeze([
+  'type',
+  'asgi',
+  'http_version',
+  'method',
+  'scheme',
+  'path',
+  'raw_path',
+  'query_string',
+  'root_path',
+  'headers',
+  'client',
+  'server',
+  'extensions',
+]);
+/** The keys of a `websocket` scope, in the order buildWebsocketScope makes them (then `state`, if any). */
+export const WEBSOCKET_SCOPE_KEYS: readonly string[] = Object.freeze([
+  'type',
+  'asgi',
+  'http_version',
+  'scheme',
+  'path',
+  'raw_path',
+  'query_string',
+  'root_path',
+  'headers',
+  'client',
+  'server',
+  'subprotocols',
+  'extensions',
+]);
+registerScopeLayout('http', HTTP_SCOPE_KEYS);
+registerScopeLayout('websocket', WEBSOCKET_SCOPE_KEYS);
 
 export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpScope {
   const { rawPath, query } = splitTarget(req.url ?? '/');

@@ -1,8 +1,9 @@
-// The interface server: node:http for HTTP/1.1, `ws` for WebSockets, every connection an app
-// instance on the app interface. `listen()` runs lifespan startup first; `close()` is the
-// graceful shutdown: stop accepting, close WebSockets with 1012 so clients reconnect elsewhere,
-// let in-flight HTTP responses finish within drainTimeoutMs, then lifespan shutdown.
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The interface server: a transport (node:http for HTTP/1.1 by default, transport.ts) for
+// HTTP, `ws` for WebSockets, every connection an app instance on the app interface.
+// `listen()` runs lifespan startup first; `close()` is the graceful shutdown: stop accepting,
+// close WebSockets with 1012 so clients reconnect elsewhere, let in-flight HTTP responses
+// finish within drainTimeoutMs, then lifespan shutdown.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Application } from '../asgi/types.ts';
@@ -13,18 +14,19 @@ import type { ServerContext, ServerStats } from './context.ts';
 import { handleHttpRequest, plainResponse } from './http-connection.ts';
 import { InFlightList } from './in-flight-list.ts';
 import { Lifespan } from './lifespan.ts';
-import { WatchedResponse } from './server-response.ts';
 import { resolveServerOptions, type ServerOptions } from './options.ts';
+import type { TransportServer } from './transport.ts';
 import { handleUpgrade } from './websocket-connection.ts';
 import { keepalive } from './websocket-keepalive.ts';
 
-export interface CanalServer {
+export interface CanalServer<S extends TransportServer = Server> {
   /** Runs lifespan startup, then listens. Resolves with where it listens. */
   listen(): Promise<{ host: string; port: number }>;
   /** Graceful shutdown; idempotent (a second call gets the first one's promise). */
   close(options?: CloseOptions): Promise<void>;
   address(): { host: string; port: number } | null;
-  readonly httpServer: Server;
+  /** The listening server: node:http's `Server`, or what the `transport` option made. */
+  readonly httpServer: S;
   stats(): ServerStats & { httpInFlight: number };
 }
 
@@ -36,7 +38,10 @@ export interface CloseOptions {
   beforeLifespanShutdown?: Promise<unknown>;
 }
 
-export function createServer(app: Application, options: ServerOptions = {}): CanalServer {
+export function createServer<S extends TransportServer = Server>(
+  app: Application,
+  options: ServerOptions<S> = {},
+): CanalServer<S> {
   if (typeof app !== 'function') {
     throw new InvalidOptionError(
       `createServer() needs an application function (scope, receive, send) => Promise<void>, not ${typeof app}`,
@@ -56,9 +61,11 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     httpInFlight: new InFlightList(),
     stats: { httpRequests: 0, websocketsOpen: 0, websocketsTotal: 0, slowClientsClosed: 0, appErrors: 0, rejected: 0 },
     shuttingDown: false,
+    websocketServer: null,
+    keepaliveSweep: null,
   };
 
-  const httpServer = createHttpServer({
+  const httpServer = resolved.transport({
     maxHeaderSize: resolved.maxHeaderBytes,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestTimeout: 0, // request bodies may stream for as long as the app reads them
@@ -67,11 +74,10 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     headersTimeout: resolved.headersTimeoutMs,
     // How often node looks for heads past the timeout: a client is cut within 1¼ timeouts.
     connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4))),
-    ServerResponse: WatchedResponse,
     // The Host check is the server's own (http-connection.ts), so that a request pipelined
     // behind a refused one is never handed to the app.
     requireHostHeader: false,
-  });
+  }) as S;
   httpServer.maxHeadersCount = resolved.maxHeaderCount;
   if (resolved.maxConnections > 0) httpServer.maxConnections = resolved.maxConnections;
   httpServer.on('drop', () => {
@@ -83,7 +89,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     );
   });
 
-  httpServer.on('request', (req: IncomingMessage, res: WatchedResponse) => {
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
       ctx.stats.rejected++;
       plainResponse(res, 431, `more than ${resolved.maxHeaderCount} header lines`, true);
@@ -168,7 +174,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
     );
     for (const ws of [...ctx.websockets]) ws.shutdown();
     for (const h of ctx.httpInFlight.toArray()) h.shutdown();
-    httpServer.closeIdleConnections();
+    httpServer.closeIdleConnections?.();
     const inFlight = ctx.httpInFlight.toArray().map((h) => h.done);
     const drained = await Promise.race([
       Promise.all(inFlight).then(() => true),
@@ -179,7 +185,7 @@ export function createServer(app: Application, options: ServerOptions = {}): Can
         `${ctx.httpInFlight.size} HTTP responses did not finish within ${resolved.drainTimeoutMs} ms; cutting them`,
       );
     }
-    httpServer.closeAllConnections();
+    httpServer.closeAllConnections?.();
     await stopped;
     keepalive.stop(ctx);
     // WebSocket apps and those of the cut HTTP responses have had their disconnect; give them

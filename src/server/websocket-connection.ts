@@ -31,7 +31,7 @@ const kConn = Symbol('canal.connection');
 
 // Listeners and timer callbacks are shared by every connection and find theirs through
 // `this` (the emitter) or an argument: an idle socket holds no closures of its own beyond the
-// app's receive/send (memory per idle socket is a benchmark goal).
+// app's receive/send (an idle socket's memory is kept small).
 type Tagged<T> = T & { [kConn]?: WebsocketConnection };
 function onSocketClose(this: Tagged<Duplex>): void {
   this[kConn]?.socketClosed();
@@ -71,12 +71,10 @@ interface AcceptInfo {
 }
 type AcceptingRequest = IncomingMessage & { [kAccept]?: AcceptInfo };
 
-const servers = new WeakMap<ServerContext, WebSocketServer>();
-
-/** One `ws` server per Canal server, used only to complete handshakes the app accepted. */
+/** The server's `ws` server, used only to complete handshakes the app accepted. */
 function wssFor(ctx: ServerContext): WebSocketServer {
-  let wss = servers.get(ctx);
-  if (!wss) {
+  let wss = ctx.websocketServer;
+  if (wss === null) {
     wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -89,7 +87,7 @@ function wssFor(ctx: ServerContext): WebSocketServer {
       const extra = (req as AcceptingRequest)[kAccept]?.headers;
       if (extra) for (let i = 0; i < extra.length; i += 2) headers.push(`${extra[i]}: ${extra[i + 1]}`);
     });
-    servers.set(ctx, wss);
+    ctx.websocketServer = wss;
   }
   return wss;
 }
@@ -365,7 +363,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       }
       default:
         throw new InvalidEventError(
-          `${String(type)} is not a WebSocket event; a websocket app sends websocket.accept, websocket.send, websocket.close or websocket.http.response.*`,
+          `${String(type)} is not a WebSocket event; a websocket app sends websocket.accept, websocket.send, ` +
+            'websocket.close or websocket.http.response.*',
         );
     }
   }
@@ -426,7 +425,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.head = null;
   }
 
-  /** Refuses the handshake with an HTTP status (no 101) and tells the app. 503s (timeout, shutdown) count as rejected; the app's own refusals do not. */
+  /**
+   * Refuses the handshake with an HTTP status (no 101) and tells the app. 503s (timeout,
+   * shutdown) count as rejected; the app's own refusals do not.
+   */
   private refuse(status: number, why: string): void {
     this.ctx.log.debug(`${this.scope.path}: ${why}; answering ${status}`);
     if (status === 503) this.ctx.stats.rejected++;
@@ -436,7 +438,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     if (!this.socket.destroyed) {
       const body = status === 403 ? '' : `${why}\n`;
       this.socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     }
     this.disconnect(1006);
@@ -475,7 +478,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private dropSlowClient(): void {
     this.ctx.stats.slowClientsClosed++;
     this.ctx.log.warn(
-      `${this.scope.path}: closing a client that is not reading (over ${this.ctx.options.maxBufferedBytes} bytes unsent)`,
+      `${this.scope.path}: closing a client that is not reading ` +
+        `(over ${this.ctx.options.maxBufferedBytes} bytes unsent)`,
     );
     this.closeWith(1008, 'client not reading');
     // Its buffer is full, so the close frame would wait behind megabytes: drop it now.
@@ -539,7 +543,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   closeTimedOut(): void {
     this.timer = null;
     this.ctx.log.warn(
-      `${this.scope.path}: the application did not return within ${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`,
+      `${this.scope.path}: the application did not return within ` +
+        `${this.ctx.options.applicationCloseTimeoutMs} ms of the disconnect; abandoning it`,
     );
     this.finish();
   }
@@ -591,34 +596,44 @@ function onSocketError(this: Tagged<Duplex>, err: Error): void {
   if (conn) conn.socketError(err);
 }
 
+/** Why a handshake is refused before any app sees it, as [status, text]; null if it is not. */
+function refusalOf(ctx: ServerContext, req: IncomingMessage): [number, string] | null {
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return [400, 'only WebSocket upgrades are served'];
+  const key = req.headers['sec-websocket-key'];
+  const version = req.headers['sec-websocket-version'];
+  if (req.method !== 'GET' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
+    return [400, 'malformed WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)'];
+  }
+  const hosts = countHosts(req.rawHeaders);
+  if (hosts !== 1 && (hosts > 1 || needsHost(req))) return [400, `${hosts} Host headers; a request has one`];
+  if (ctx.shuttingDown) return [503, 'server shutting down'];
+  return null;
+}
+
 /** The server's `upgrade` listener: checks the handshake, builds the scope and starts the app. */
 export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', onSocketError);
   if (cutIfClosing(socket)) return;
-  const reject = (status: number, text: string): void => {
+  let refused = refusalOf(ctx, req);
+  let scope: WebsocketScope | null = null;
+  if (refused === null) {
+    try {
+      scope = buildWebsocketScope(req, ctx);
+    } catch (err) {
+      if (!(err instanceof BadRequestTarget)) throw err;
+      refused = [400, err.message];
+    }
+  }
+  if (scope === null) {
+    const [status, text] = refused!;
     ctx.stats.rejected++;
     ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
     const body = `${text}\n`;
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
-  };
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
-    return reject(400, 'only WebSocket upgrades are served');
-  const key = req.headers['sec-websocket-key'];
-  const version = req.headers['sec-websocket-version'];
-  if (req.method !== 'GET' || !key || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
-    return reject(400, 'malformed WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)');
-  }
-  const hosts = countHosts(req.rawHeaders);
-  if (hosts !== 1 && (hosts > 1 || needsHost(req))) return reject(400, `${hosts} Host headers; a request has one`);
-  if (ctx.shuttingDown) return reject(503, 'server shutting down');
-  let scope: WebsocketScope;
-  try {
-    scope = buildWebsocketScope(req, ctx);
-  } catch (err) {
-    if (!(err instanceof BadRequestTarget)) throw err;
-    return reject(400, err.message);
+    return;
   }
   new WebsocketConnection(ctx, req, socket, head, scope).run();
 }

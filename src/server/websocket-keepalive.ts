@@ -22,12 +22,11 @@ export interface KeptAlive {
   terminate(): void;
 }
 
-interface Sweep {
-  sockets: Set<KeptAlive>;
-  timer: NodeJS.Timeout;
+/** One server's sweep (ServerContext.keepaliveSweep). */
+export interface KeepaliveSweep {
+  readonly sockets: Set<KeptAlive>;
+  readonly timer: NodeJS.Timeout;
 }
-
-const sweeps = new WeakMap<ServerContext, Sweep>();
 
 function sweep(ctx: ServerContext, sockets: Set<KeptAlive>): void {
   const { pingIntervalMs, pingTimeoutMs, websocketMaxLifetimeMs } = ctx.options;
@@ -69,28 +68,28 @@ export const keepalive = {
   add(ctx: ServerContext, conn: KeptAlive): void {
     const { pingIntervalMs, websocketMaxLifetimeMs } = ctx.options;
     if (pingIntervalMs <= 0 && websocketMaxLifetimeMs <= 0) return;
-    let s = sweeps.get(ctx);
-    if (!s) {
+    let s = ctx.keepaliveSweep;
+    if (s === null) {
       const sockets = new Set<KeptAlive>();
       const timer = setInterval(() => sweep(ctx, sockets), periodOf(ctx));
       timer.unref();
-      sweeps.set(ctx, (s = { sockets, timer }));
+      ctx.keepaliveSweep = s = { sockets, timer };
     }
     s.sockets.add(conn);
   },
   remove(ctx: ServerContext, conn: KeptAlive): void {
-    const s = sweeps.get(ctx);
-    if (!s) return;
+    const s = ctx.keepaliveSweep;
+    if (s === null) return;
     s.sockets.delete(conn);
     if (s.sockets.size === 0) {
       // No timer while no socket is open (an idle server does no work).
       clearInterval(s.timer);
-      sweeps.delete(ctx);
+      ctx.keepaliveSweep = null;
     }
   },
   stop(ctx: ServerContext): void {
-    const s = sweeps.get(ctx);
-    if (s) clearInterval(s.timer);
-    sweeps.delete(ctx);
+    const s = ctx.keepaliveSweep;
+    if (s !== null) clearInterval(s.timer);
+    ctx.keepaliveSweep = null;
   },
 };

@@ -5,10 +5,15 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { copyScope, copyScopeWithRoute, HTTP_KEYS, WS_KEYS } from '../../src/asgi/copy-scope.ts';
+import { copyScope, copyScopeWithRoute, registerScopeLayout } from '../../src/asgi/copy-scope.ts';
 import type { Scope } from '../../src/asgi/types.ts';
 import type { ServerContext } from '../../src/server/context.ts';
-import { buildHttpScope, buildWebsocketScope } from '../../src/server/scope.ts';
+import {
+  buildHttpScope,
+  buildWebsocketScope,
+  HTTP_SCOPE_KEYS as HTTP_KEYS,
+  WEBSOCKET_SCOPE_KEYS as WS_KEYS,
+} from '../../src/server/scope.ts';
 
 const req = {
   url: '/chat/lobby/?x=1',
@@ -87,5 +92,15 @@ describe('copyScope', () => {
     const inner = copyScopeWithRoute(outer, { args: [], kwargs: { a: 1, b: 2 } });
     assert.deepStrictEqual(inner.url_route, { args: [], kwargs: { a: 1, b: 2 } });
     assert.deepStrictEqual(outer.url_route, { args: [], kwargs: { a: 1 } });
+  });
+
+  test('a layout is a list of distinct plain keys: anything a generated literal could misread is refused', () => {
+    for (const keys of [['type', 'type'], ['type', '__proto__'], ['type', 'a-b'], ['type', 'state'], ['0']]) {
+      assert.throws(() => registerScopeLayout('http', keys), TypeError, JSON.stringify(keys));
+    }
+    assert.throws(() => registerScopeLayout('not a type', ['type']), TypeError);
+    // The server's layouts are still the ones in use.
+    const scope = buildHttpScope(req, ctx(null));
+    assert.deepEqual(Object.keys(copyScope(scope)), HTTP_KEYS);
   });
 });
