@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: type-checks everything (the type tests in test/types included), then runs every
-// test/**/*.test.ts file under node:test. `npm test -- <files…>` runs just those files, unchecked.
+// `npm test`: type-checks everything (the type tests in test/types included), lints
+// (scripts/lint.mjs), then runs every test/**/*.test.ts file under node:test.
+// `npm test -- <files…>` runs just those files, unchecked.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,11 @@ if (files.length === 0) {
   if (tsc.status !== 0) {
     console.error('type check failed (tsc -p tsconfig.json)');
     process.exit(tsc.status ?? 1);
+  }
+  const lint = spawnSync(process.execPath, ['scripts/lint.mjs'], { stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.error('lint failed (npm run lint)');
+    process.exit(lint.status ?? 1);
   }
   files = findTests('test');
 }

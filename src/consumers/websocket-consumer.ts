@@ -63,7 +63,8 @@ export class WebsocketConsumer<
     if (groups.length) {
       if (!this.channelLayer) {
         throw new InvalidOptionError(
-          `${this.constructor.name}.groups needs a channel layer, but channelLayerAlias is null; set channelLayerAlias or remove the groups`,
+          `${this.constructor.name}.groups needs a channel layer, but channelLayerAlias is null; ` +
+            'set channelLayerAlias or remove the groups',
         );
       }
       this.#joined = true;

@@ -58,7 +58,8 @@ class Walker {
 
   fail(path: string, what: string): never {
     throw new InvalidMessageError(
-      `${this.op}: ${path} ${what}; layer messages hold only null, booleans, finite numbers, strings, bytes, arrays and plain objects`,
+      `${this.op}: ${path} ${what}; layer messages hold only null, booleans, finite numbers, strings, bytes, ` +
+        'arrays and plain objects',
     );
   }
 
@@ -151,20 +152,23 @@ class Walker {
 export function inspectMessage<T>(message: T, maxBytes: number, op: string, copy: CopyMode): { size: number; copy: T } {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
     throw new InvalidMessageError(
-      `${op}: a layer message must be a plain object with a string 'type', not ${Array.isArray(message) ? 'an array' : String(message)}`,
+      `${op}: a layer message must be a plain object with a string 'type', ` +
+        `not ${Array.isArray(message) ? 'an array' : String(message)}`,
     );
   }
   const type = (message as { type?: unknown }).type;
   if (typeof type !== 'string' || type === '') {
     throw new InvalidMessageError(
-      `${op}: a layer message needs a non-empty string 'type' (e.g. 'chat.message'), got ${JSON.stringify(type) ?? String(type)}`,
+      `${op}: a layer message needs a non-empty string 'type' (e.g. 'chat.message'), ` +
+        `got ${JSON.stringify(type) ?? String(type)}`,
     );
   }
   const w = new Walker(copy, op);
   const out = w.walk(message, 'message') as T;
   if (maxBytes > 0 && w.size > maxBytes) {
     throw new MessageTooLargeError(
-      `${op}: message of type '${type}' is ${w.size} bytes encoded, over the layer's maxMessageBytes (${maxBytes}); send a reference (an id, a URL) instead, or raise maxMessageBytes`,
+      `${op}: message of type '${type}' is ${w.size} bytes encoded, over the layer's maxMessageBytes (${maxBytes}); ` +
+        'send a reference (an id, a URL) instead, or raise maxMessageBytes',
     );
   }
   return { size: w.size, copy: out };

@@ -16,7 +16,8 @@ function describe(value: unknown): string {
 export function checkChannelName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length >= MAX_NAME_LENGTH || !NAME.test(name)) {
     throw new InvalidChannelNameError(
-      `channel name ${describe(name)} is not valid: use ASCII letters, digits, '-', '_' and '.', at most one '!' (process-local channels), under ${MAX_NAME_LENGTH} characters`,
+      `channel name ${describe(name)} is not valid: use ASCII letters, digits, '-', '_' and '.', ` +
+        `at most one '!' (process-local channels), under ${MAX_NAME_LENGTH} characters`,
     );
   }
 }
@@ -43,7 +44,8 @@ export function checkChannelPrefix(prefix: unknown): asserts prefix is string {
 export function checkGroupName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length >= MAX_NAME_LENGTH || !GROUP.test(name)) {
     throw new InvalidChannelNameError(
-      `group name ${describe(name)} is not valid: use ASCII letters, digits, '-', '_' and '.', under ${MAX_NAME_LENGTH} characters`,
+      `group name ${describe(name)} is not valid: use ASCII letters, digits, '-', '_' and '.', ` +
+        `under ${MAX_NAME_LENGTH} characters`,
     );
   }
 }

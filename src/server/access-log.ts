@@ -19,7 +19,8 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const pad = (n: number) => String(n).padStart(2, '0');
 
 function timestamp(d = new Date()): string {
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  const day = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}`;
+  return `${day}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
 function peer(scope: HttpScope | WebsocketScope): string {
@@ -63,7 +64,8 @@ export function createAccessLog(destination: false | 'stdout' | string | Writabl
     close: () => (owned ? new Promise<void>((resolve) => out.end(resolve)) : Promise.resolve()),
     http(scope, status, bytes, durationMs) {
       line(
-        `${peer(scope)} - - [${timestamp()}] "${scope.method} ${target(scope)} HTTP/${scope.http_version}" ${status} ${bytes} ${(durationMs / 1000).toFixed(3)}`,
+        `${peer(scope)} - - [${timestamp()}] "${scope.method} ${target(scope)} HTTP/${scope.http_version}" ` +
+          `${status} ${bytes} ${(durationMs / 1000).toFixed(3)}`,
       );
     },
     websocket(event, scope, detail = {}) {
