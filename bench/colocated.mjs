@@ -27,6 +27,7 @@ const WORKLOADS = {
   'echo-w1': ['echo', '--conns', '100', '--window', '1'],
   'echo-w16': ['echo', '--conns', '100', '--window', '16'],
   fanout: ['fanout', '--receivers', '1000', '--window', '4'],
+  connect: ['connect', '--conns', '32'],
 };
 
 const { values: o, positionals } = parseArgs({
