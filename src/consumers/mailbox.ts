@@ -178,7 +178,7 @@ export class Mailbox<E extends object> {
     } catch (err) {
       // #run settles every handler outcome itself; should anything else throw, it ends this
       // mailbox only, and the other mailboxes of the drain still run.
-      log.error('a consumer ended on an error outside its handlers', err);
+      log.error(`${(this.#dispatcher as object).constructor.name}: ended on an error outside its handlers`, err);
       this.#end(true, err);
     }
   }
