@@ -9,6 +9,7 @@ import { closeChannelLayers, getChannelLayer } from '../layers/registry.ts';
 import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
+import { proxyHeadersFromFlags } from './proxy-headers-flags.ts';
 import { loadAppExport } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { catchStopSignals } from './signals.ts';
@@ -36,6 +37,10 @@ const HELP = `usage: canal serve [app] [options]
   --headers-timeout S              time a client has to send a request head, then 408 (default 60; 0 = none)
   --max-connections N              open connections past which new ones are closed (default 10000; 0 = none)
   --access-log FILE                access log to FILE ('-' for stdout)
+  --proxy-headers                  client address and scheme from X-Forwarded-* / Forwarded of trusted peers
+  --forwarded-allow-ips LIST       trusted peers: addresses, CIDRs or * (default: FORWARDED_ALLOW_IPS, else \
+127.0.0.1,::1)
+  --forwarded-host                 with --proxy-headers, the Host the app sees from X-Forwarded-Host too
   --worker CHANNEL                 also read CHANNEL with a worker in this process (repeatable; a,b for several)
   --no-workers                     do not run the config's workers in this process \
 (they run here on the in-memory layer)
@@ -62,6 +67,9 @@ const FLAGS = {
   'headers-timeout': { type: 'string' },
   'max-connections': { type: 'string' },
   'access-log': { type: 'string' },
+  'proxy-headers': { type: 'boolean' },
+  'forwarded-allow-ips': { type: 'string' },
+  'forwarded-host': { type: 'boolean' },
   worker: { type: 'string', multiple: true },
   'no-workers': { type: 'boolean' },
   'worker-concurrency': { type: 'string' },
@@ -117,6 +125,8 @@ export function serverOptionsFromFlags(
   set('maxConnections', int('max-connections'));
   const accessLog = values['access-log'];
   if (accessLog !== undefined) o.accessLog = accessLog === '-' ? 'stdout' : checkWritable(accessLog);
+  const proxyHeaders = proxyHeadersFromFlags(values, o.proxyHeaders);
+  if (proxyHeaders !== undefined) o.proxyHeaders = proxyHeaders;
   return o;
 }
 

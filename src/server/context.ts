@@ -5,6 +5,7 @@ import type { Application, HttpScope, WebsocketScope } from '../asgi/types.ts';
 import type { Logger, RepeatedLog } from '../logging.ts';
 import type { InFlightList, InFlightMember } from './in-flight-list.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import type { ProxyHeaders } from './proxy-headers.ts';
 import type { KeepaliveSweep } from './websocket-keepalive.ts';
 
 export interface AccessLog {
@@ -41,6 +42,8 @@ export interface ServerStats {
 export interface ServerContext {
   readonly app: Application;
   readonly options: ResolvedServerOptions;
+  /** Trusted proxies and what to take from their headers; null when proxyHeaders is off. */
+  readonly proxy: ProxyHeaders | null;
   readonly log: Logger;
   /** Lines that could come once per connection, logged once with a count of their repeats. */
   readonly repeated: { readonly info: RepeatedLog; readonly warn: RepeatedLog };

@@ -7,4 +7,5 @@ export {
 } from './options.ts';
 export { httpTransport, type Transport, type TransportOptions, type TransportServer } from './transport.ts';
 export { LifespanStartupError } from './lifespan.ts';
+export type { ProxyHeadersOptions } from './proxy-headers.ts';
 export type { ServerStats } from './context.ts';

@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import type { Server } from 'node:http';
 import { InvalidOptionError } from '../errors.ts';
 import { httpTransport, type Transport, type TransportServer } from './transport.ts';
+import { proxyHeadersFrom, type ProxyHeadersOptions } from './proxy-headers.ts';
 
 export interface ServerOptions<S extends TransportServer = Server> {
   /** @default '127.0.0.1' */
@@ -60,6 +61,12 @@ export interface ServerOptions<S extends TransportServer = Server> {
    * @default node:http createServer
    */
   transport?: Transport<S>;
+  /**
+   * Behind a reverse proxy: take the client address and scheme (and, opted in, the host) from
+   * X-Forwarded-* or Forwarded when the peer is trusted (docs/deploying.md). `true` trusts
+   * 127.0.0.1 and ::1. @default false
+   */
+  proxyHeaders?: boolean | ProxyHeadersOptions;
 }
 
 export type ResolvedServerOptions = Required<Omit<ServerOptions<TransportServer>, 'accessLog'>> & {
@@ -87,6 +94,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   maxConnections: 10_000,
   accessLog: false,
   transport: httpTransport,
+  proxyHeaders: false,
 });
 
 const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
@@ -129,6 +137,7 @@ export function resolveServerOptions<S extends TransportServer>(options: ServerO
       `server option 'transport' must be a function making the listening server, not ${String(resolved.transport)}`,
     );
   }
+  proxyHeadersFrom(resolved.proxyHeaders);
   if (resolved.websocketMaxMessageBytes < 1) {
     throw new InvalidOptionError(`server option 'websocketMaxMessageBytes' must be at least 1`);
   }

@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { registerScopeLayout } from '../asgi/copy-scope.ts';
 import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
 import type { ServerContext } from './context.ts';
+import { applyProxyHeaders } from './proxy-headers.ts';
 
 /** A request target that cannot be turned into a scope (bad percent-encoding, bad UTF-8). */
 export class BadRequestTarget extends Error {}
@@ -177,6 +178,7 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
     server: peers.server,
     extensions: HTTP_EXTENSIONS as HttpScope['extensions'],
   };
+  if (ctx.proxy !== null) applyProxyHeaders(scope, req.rawHeaders, s, ctx.proxy);
   return withState(scope, ctx);
 }
 
@@ -205,5 +207,6 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
       : [],
     extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
   };
+  if (ctx.proxy !== null) applyProxyHeaders(scope, req.rawHeaders, s, ctx.proxy);
   return withState(scope, ctx);
 }

@@ -15,6 +15,7 @@ import { handleHttpRequest, plainResponse } from './http-connection.ts';
 import { InFlightList } from './in-flight-list.ts';
 import { Lifespan } from './lifespan.ts';
 import { resolveServerOptions, type ServerOptions } from './options.ts';
+import { proxyHeadersFrom } from './proxy-headers.ts';
 import type { TransportServer } from './transport.ts';
 import { handleUpgrade } from './websocket-connection.ts';
 import { keepalive } from './websocket-keepalive.ts';
@@ -53,6 +54,7 @@ export function createServer<S extends TransportServer = Server>(
   const ctx: ServerContext = {
     app,
     options: resolved,
+    proxy: proxyHeadersFrom(resolved.proxyHeaders),
     log,
     repeated: { info: new RepeatedLog(log, 'info'), warn: new RepeatedLog(log, 'warn') },
     accessLog,
