@@ -13,6 +13,7 @@ import { proxyHeadersFromFlags } from './proxy-headers-flags.ts';
 import { loadAppExport } from './load-app.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { catchStopSignals } from './signals.ts';
+import * as processes from './processes.ts';
 import { describeApp, describeLayer } from './startup-line.ts';
 import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
 
@@ -45,6 +46,8 @@ const HELP = `usage: canal serve [app] [options]
   --no-workers                     do not run the config's workers in this process \
 (they run here on the in-memory layer)
   --worker-concurrency N           messages of one channel the in-process workers handle at once (default 1)
+  --processes N                    server processes sharing the address (default: PROCESSES, else 1)
+  --allow-memory-layer-split       allow --processes N > 1 on the in-memory layer (each process its own)
   --config PATH                    the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL                debug | info | warn | error | silent (default info)`;
 
@@ -73,6 +76,8 @@ const FLAGS = {
   worker: { type: 'string', multiple: true },
   'no-workers': { type: 'boolean' },
   'worker-concurrency': { type: 'string' },
+  processes: { type: 'string' },
+  'allow-memory-layer-split': { type: 'boolean' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -147,7 +152,12 @@ function configServerOptions(server: ServerOptions | undefined, dir: string): Se
   return { ...server, accessLog: resolve(dir, log) };
 }
 
-export async function serveCommand(argv: string[]): Promise<number> {
+export function serveCommand(argv: string[]): Promise<number> {
+  // A process of `--processes N` leaves the primary's channel when done: an open channel keeps it alive.
+  return processes.isServerProcess() ? processes.leavePrimaryAfter(serve(argv)) : serve(argv);
+}
+
+async function serve(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
     console.log(HELP);
@@ -159,7 +169,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
   }
   applyLogLevel(values['log-level']);
-  const signals = catchStopSignals();
+  // In a process of `--processes N`, the primary has checked the flags and decides when to stop.
+  const serverProcess = processes.isServerProcess();
+  const signals = serverProcess ? processes.serverProcessSignals() : catchStopSignals();
+  const processCount = serverProcess ? 1 : processes.processCount(values.processes);
   const flagged = workerChannels(values.worker ?? [], '--worker');
   const concurrency = numberFlag('worker-concurrency', values['worker-concurrency'], { min: 1, integer: true }) ?? 1;
   const { config, dir } = await setupFromConfig(values.config);
@@ -169,6 +182,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'no application: give one (canal serve path/to/app.ts) or set application in canal.config.ts',
     );
   const options = serverOptionsFromFlags(values, configServerOptions(config.server, dir));
+  if (processCount > 1) {
+    processes.refuseMemoryLayerSplit(processCount, values['allow-memory-layer-split'] ?? false);
+    return processes.runProcesses(processCount, argv, signals);
+  }
   // Layers made from here on (by the app's module too) must be closed if start-up fails, or
   // their connections would keep the process alive.
   let server: ReturnType<typeof createServer>, worker: Worker | null, running: string;
@@ -230,7 +247,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // After lifespan startup, so what the app sets up there is ready for the first message.
   worker?.start();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  console.log(`canal: listening on ${url} (pid ${process.pid}), ${running}`);
+  if (serverProcess) processes.reportListening(url, running);
+  else console.log(`canal: listening on ${url} (pid ${process.pid}), ${running}`);
   return done;
 }
 

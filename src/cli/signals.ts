@@ -7,7 +7,7 @@ export interface StopSignals {
   stopWith(stop: (signal: string) => void): void;
 }
 
-export function catchStopSignals(): StopSignals {
+export function catchStopSignals(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): StopSignals {
   let stop: ((signal: string) => void) | null = null;
   let stopping = false;
   const onSignal = (signal: string) => {
@@ -22,8 +22,7 @@ export function catchStopSignals(): StopSignals {
     stopping = true;
     stop(signal);
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
   return {
     stopWith(fn) {
       stop = fn;
