@@ -5,6 +5,7 @@ export * from './errors.ts';
 export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.ts';
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.ts';
 export type { CanalServer, CloseOptions, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.ts';
+export type { ListenAddress, ListenTarget, TlsOptions } from './server/index.ts';
 export { httpTransport, type Transport, type TransportOptions, type TransportServer } from './server/index.ts';
 export type { ChannelLayer, LayerMessage, LayerExtension, TypedMessage } from './layers/types.ts';
 export {

@@ -5,8 +5,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { registerScopeLayout } from '../asgi/copy-scope.ts';
-import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
+import { ASGI_VERSION, type HeaderPair, type HttpScope, type Peer, type WebsocketScope } from '../asgi/types.ts';
 import type { ServerContext } from './context.ts';
+import { tlsExtension } from './tls.ts';
 
 /** A request target that cannot be turned into a scope (bad percent-encoding, bad UTF-8). */
 export class BadRequestTarget extends Error {}
@@ -93,8 +94,8 @@ function bytes(text: string): Buffer {
 // A keep-alive connection carries many requests: its two addresses are looked up once (each is
 // a getter that asks the socket) and the same read-only pairs go in every scope it makes.
 interface Peers {
-  client: [string, number] | null;
-  server: [string, number] | null;
+  client: Peer | null;
+  server: Peer | null;
 }
 const kPeers = Symbol('canal.peers');
 
@@ -109,8 +110,23 @@ function peersOf(s: Socket & { [kPeers]?: Peers }): Peers {
     };
     // Kept only once known: a socket that has not told its peer yet is asked again next time.
     if (remote) s[kPeers] = p;
+    else if (!local) p = unixPeers(s) ?? p;
   }
   return p;
+}
+
+/** A unix socket connection: no client address, the server is `[path, null]` (ASGI). */
+function unixPeers(s: Socket & { [kPeers]?: Peers }): Peers | null {
+  const path = (s as { server?: { address?(): unknown } }).server?.address?.();
+  if (typeof path !== 'string') return null;
+  const p: Peers = { client: null, server: Object.freeze([path, null]) as unknown as Peer };
+  s[kPeers] = p;
+  return p;
+}
+
+/** A TLS connection's extensions: the base ones and `tls` (tls.ts), made once per connection. */
+function withTls<E>(base: E, s: Socket): E {
+  return Object.freeze({ ...base, tls: tlsExtension(s as TLSSocket) }) as E;
 }
 
 function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx: ServerContext): S {
@@ -162,12 +178,13 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
   const { rawPath, query } = splitTarget(req.url ?? '/');
   const s = req.socket;
   const peers = peersOf(s);
+  const encrypted = (s as TLSSocket).encrypted === true;
   const scope: HttpScope = {
     type: 'http',
     asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : req.httpVersion === '2.0' ? '2' : '1.1',
     method: req.method ?? 'GET',
-    scheme: (s as TLSSocket).encrypted === true ? 'https' : 'http',
+    scheme: encrypted ? 'https' : 'http',
     path: decodePath(rawPath),
     raw_path: sharedBytes(rawPath),
     query_string: bytes(query),
@@ -175,7 +192,7 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
     headers: headerPairs(req.rawHeaders),
     client: peers.client,
     server: peers.server,
-    extensions: HTTP_EXTENSIONS as HttpScope['extensions'],
+    extensions: (encrypted ? withTls(HTTP_EXTENSIONS, s) : HTTP_EXTENSIONS) as HttpScope['extensions'],
   };
   return withState(scope, ctx);
 }
@@ -185,11 +202,12 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
   const s = req.socket;
   const peers = peersOf(s);
   const offered = req.headers['sec-websocket-protocol'];
+  const encrypted = (s as TLSSocket).encrypted === true;
   const scope: WebsocketScope = {
     type: 'websocket',
     asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : '1.1',
-    scheme: (s as TLSSocket).encrypted === true ? 'wss' : 'ws',
+    scheme: encrypted ? 'wss' : 'ws',
     path: decodePath(rawPath),
     raw_path: sharedBytes(rawPath),
     query_string: bytes(query),
@@ -203,7 +221,7 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
           .map((p) => p.trim())
           .filter(Boolean)
       : [],
-    extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
+    extensions: (encrypted ? withTls(WS_EXTENSIONS, s) : WS_EXTENSIONS) as WebsocketScope['extensions'],
   };
   return withState(scope, ctx);
 }
