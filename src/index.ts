@@ -6,6 +6,7 @@ export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.ts';
 export type { CanalServer, CloseOptions, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.ts';
 export type { ProxyHeadersOptions } from './server/index.ts';
+export type { ListenAddress, ListenTarget, TlsOptions } from './server/index.ts';
 export { httpTransport, type Transport, type TransportOptions, type TransportServer } from './server/index.ts';
 export type { ChannelLayer, LayerMessage, LayerExtension, TypedMessage } from './layers/types.ts';
 export {

@@ -51,8 +51,28 @@ interface ConnectionScopeBase extends ScopeExtras {
   headers: HeaderPair[];
   client: Peer | null;
   server: Peer | null;
-  extensions: Record<string, Record<string, unknown>>;
+  /** `tls` is there only on a TLS connection (https, wss). */
+  extensions: Record<string, Record<string, unknown>> & { tls?: TlsExtension };
 }
+
+/**
+ * The ASGI TLS extension (`scope.extensions.tls`, version 0.2): what the connection's TLS
+ * session is. Certificates are PEM text; codes are the TLS specifications' numbers.
+ */
+export type TlsExtension = {
+  /** The certificate the server sent. */
+  server_cert: string | null;
+  /** The client's certificate first, then the ones that signed it; empty when it sent none. */
+  client_cert_chain: string[];
+  /** The client certificate's subject as an RFC 4514 string (`CN=alice,O=Example`); null without one. */
+  client_cert_name: string | null;
+  /** Why the client certificate failed verification; null when it passed or none was sent. */
+  client_cert_error: string | null;
+  /** 0x0303 for TLS 1.2, 0x0304 for TLS 1.3. */
+  tls_version: number | null;
+  /** The IANA code of the cipher suite (0x1301 for TLS_AES_128_GCM_SHA256); null when not known. */
+  cipher_suite: number | null;
+};
 
 export interface HttpScope extends ConnectionScopeBase {
   type: 'http';

@@ -11,6 +11,7 @@ import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
 import { proxyHeadersFromFlags } from './proxy-headers-flags.ts';
 import { loadAppExport } from './load-app.ts';
+import { applyListenFlags, describeListeners, LISTEN_FLAGS, LISTEN_HELP } from './listen-flags.ts';
 import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
 import { catchStopSignals } from './signals.ts';
 import * as processes from './processes.ts';
@@ -22,6 +23,7 @@ const HELP = `usage: canal serve [app] [options]
   app                              path/to/app.ts[:export] (default: application of canal.config.ts)
   --host HOST                      default: HOST, else 127.0.0.1
   --port PORT                      default: PORT, else 8000 (0: a free port)
+${LISTEN_HELP}
   --root-path PATH                 the path prefix the app is mounted under
   --websocket-max-message-size N   bytes (default 1048576); larger messages close with 1009
   --websocket-handshake-timeout S  seconds for the app to accept or refuse (default 5)
@@ -54,6 +56,7 @@ const HELP = `usage: canal serve [app] [options]
 const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
+  ...LISTEN_FLAGS,
   'root-path': { type: 'string' },
   'websocket-max-message-size': { type: 'string' },
   'websocket-handshake-timeout': { type: 'string' },
@@ -132,6 +135,7 @@ export function serverOptionsFromFlags(
   if (accessLog !== undefined) o.accessLog = accessLog === '-' ? 'stdout' : checkWritable(accessLog);
   const proxyHeaders = proxyHeadersFromFlags(values, o.proxyHeaders);
   if (proxyHeaders !== undefined) o.proxyHeaders = proxyHeaders;
+  applyListenFlags(values, o);
   return o;
 }
 
@@ -229,13 +233,11 @@ async function serve(argv: string[]): Promise<number> {
       });
   });
 
-  let host: string, port: number;
   try {
     // A signal during lifespan startup stops the server before it listens: then the shutdown's
     // outcome is the exit code, whether or not listen() ever settles.
     const listened = await Promise.race([server.listen(), done]);
     if (typeof listened === 'number') return listened;
-    ({ host, port } = listened);
   } catch (err) {
     if (stopping) return done;
     // A failed lifespan startup has had its say; anything later (the port) gets the full shutdown.
@@ -246,9 +248,9 @@ async function serve(argv: string[]): Promise<number> {
   if (stopping) return done;
   // After lifespan startup, so what the app sets up there is ready for the first message.
   worker?.start();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (serverProcess) processes.reportListening(url, running);
-  else console.log(`canal: listening on ${url} (pid ${process.pid}), ${running}`);
+  const where = describeListeners(server.addresses(), options.listen, options.tls !== undefined);
+  if (serverProcess) processes.reportListening(where, running);
+  else console.log(`canal: listening on ${where} (pid ${process.pid}), ${running}`);
   return done;
 }
 
@@ -287,7 +289,8 @@ async function finishWorker(worker: Worker, timeoutMs: number): Promise<void> {
 function listenError(err: unknown, options: ServerOptions): unknown {
   if (err instanceof CanalError) return err;
   const e = err as NodeJS.ErrnoException;
-  const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 8000}`;
+  const tcp = options.listen?.find((t) => 'host' in t) as { host: string; port: number } | undefined;
+  const where = tcp ? `${tcp.host}:${tcp.port}` : `${options.host ?? '127.0.0.1'}:${options.port ?? 8000}`;
   if (e.code === 'EADDRINUSE')
     return new ListenError(`cannot listen on ${where}: the address is in use; choose another --port (or PORT)`, {
       cause: err,

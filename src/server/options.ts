@@ -3,6 +3,8 @@
 import type { Writable } from 'node:stream';
 import type { Server } from 'node:http';
 import { InvalidOptionError } from '../errors.ts';
+import { checkListenTargets, type ListenTarget } from './listeners.ts';
+import { checkTlsOptions, tlsTransport, type TlsOptions } from './tls.ts';
 import { httpTransport, type Transport, type TransportServer } from './transport.ts';
 import { proxyHeadersFrom, type ProxyHeadersOptions } from './proxy-headers.ts';
 
@@ -67,10 +69,21 @@ export interface ServerOptions<S extends TransportServer = Server> {
    * 127.0.0.1 and ::1. @default false
    */
   proxyHeaders?: boolean | ProxyHeadersOptions;
+  /**
+   * Serve HTTPS and WSS (node:https): `{ key, cert, passphrase?, ca?, clientCert? }`, PEM text.
+   * Scopes carry `extensions.tls`. Not with `transport`. @default none
+   */
+  tls?: TlsOptions;
+  /**
+   * Where to listen, in place of host and port: TCP addresses, unix sockets and inherited
+   * descriptors, all served by this one server. @default [{ host, port }]
+   */
+  listen?: ListenTarget[];
 }
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions<TransportServer>, 'accessLog'>> & {
+export type ResolvedServerOptions = Required<Omit<ServerOptions<TransportServer>, 'accessLog' | 'tls'>> & {
   accessLog: false | 'stdout' | string | Writable;
+  tls: TlsOptions | null;
 };
 
 export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
@@ -95,6 +108,8 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   accessLog: false,
   transport: httpTransport,
   proxyHeaders: false,
+  tls: null,
+  listen: [],
 });
 
 const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
@@ -138,8 +153,30 @@ export function resolveServerOptions<S extends TransportServer>(options: ServerO
     );
   }
   proxyHeadersFrom(resolved.proxyHeaders);
+  resolveListeners(options, resolved);
   if (resolved.websocketMaxMessageBytes < 1) {
     throw new InvalidOptionError(`server option 'websocketMaxMessageBytes' must be at least 1`);
   }
   return resolved;
+}
+
+/** `tls` becomes the transport; `listen` (else host and port) the list of places to listen on. */
+function resolveListeners(options: ServerOptions<TransportServer>, resolved: ResolvedServerOptions): void {
+  if (options.tls !== undefined) {
+    if (options.transport !== undefined) {
+      throw new InvalidOptionError(`server options 'tls' and 'transport' do not go together: give one of them`);
+    }
+    resolved.tls = checkTlsOptions(options.tls);
+    resolved.transport = tlsTransport(resolved.tls);
+  }
+  if (options.listen === undefined) {
+    resolved.listen = [{ host: resolved.host, port: resolved.port }];
+    return;
+  }
+  if (options.host !== undefined || options.port !== undefined) {
+    throw new InvalidOptionError(
+      `server options 'listen' and 'host'/'port' do not go together: put { host, port } in the listen list`,
+    );
+  }
+  resolved.listen = checkListenTargets(options.listen);
 }

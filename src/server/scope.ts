@@ -5,9 +5,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { registerScopeLayout } from '../asgi/copy-scope.ts';
-import { ASGI_VERSION, type HeaderPair, type HttpScope, type WebsocketScope } from '../asgi/types.ts';
+import { ASGI_VERSION, type HeaderPair, type HttpScope, type Peer, type WebsocketScope } from '../asgi/types.ts';
 import type { ServerContext } from './context.ts';
 import { applyProxyHeaders } from './proxy-headers.ts';
+import { tlsExtension } from './tls.ts';
 
 /** A request target that cannot be turned into a scope (bad percent-encoding, bad UTF-8). */
 export class BadRequestTarget extends Error {}
@@ -94,8 +95,8 @@ function bytes(text: string): Buffer {
 // A keep-alive connection carries many requests: its two addresses are looked up once (each is
 // a getter that asks the socket) and the same read-only pairs go in every scope it makes.
 interface Peers {
-  client: [string, number] | null;
-  server: [string, number] | null;
+  client: Peer | null;
+  server: Peer | null;
 }
 const kPeers = Symbol('canal.peers');
 
@@ -110,8 +111,23 @@ function peersOf(s: Socket & { [kPeers]?: Peers }): Peers {
     };
     // Kept only once known: a socket that has not told its peer yet is asked again next time.
     if (remote) s[kPeers] = p;
+    else if (!local) p = unixPeers(s) ?? p;
   }
   return p;
+}
+
+/** A unix socket connection: no client address, the server is `[path, null]` (ASGI). */
+function unixPeers(s: Socket & { [kPeers]?: Peers }): Peers | null {
+  const path = (s as { server?: { address?(): unknown } }).server?.address?.();
+  if (typeof path !== 'string') return null;
+  const p: Peers = { client: null, server: Object.freeze([path, null]) as unknown as Peer };
+  s[kPeers] = p;
+  return p;
+}
+
+/** A TLS connection's extensions: the base ones and `tls` (tls.ts), made once per connection. */
+function withTls<E>(base: E, s: Socket): E {
+  return Object.freeze({ ...base, tls: tlsExtension(s as TLSSocket) }) as E;
 }
 
 function withState<S extends { state?: Record<string, unknown> }>(scope: S, ctx: ServerContext): S {
@@ -163,12 +179,13 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
   const { rawPath, query } = splitTarget(req.url ?? '/');
   const s = req.socket;
   const peers = peersOf(s);
+  const encrypted = (s as TLSSocket).encrypted === true;
   const scope: HttpScope = {
     type: 'http',
     asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : req.httpVersion === '2.0' ? '2' : '1.1',
     method: req.method ?? 'GET',
-    scheme: (s as TLSSocket).encrypted === true ? 'https' : 'http',
+    scheme: encrypted ? 'https' : 'http',
     path: decodePath(rawPath),
     raw_path: sharedBytes(rawPath),
     query_string: bytes(query),
@@ -176,7 +193,7 @@ export function buildHttpScope(req: IncomingMessage, ctx: ServerContext): HttpSc
     headers: headerPairs(req.rawHeaders),
     client: peers.client,
     server: peers.server,
-    extensions: HTTP_EXTENSIONS as HttpScope['extensions'],
+    extensions: (encrypted ? withTls(HTTP_EXTENSIONS, s) : HTTP_EXTENSIONS) as HttpScope['extensions'],
   };
   if (ctx.proxy !== null) applyProxyHeaders(scope, req.rawHeaders, s, ctx.proxy);
   return withState(scope, ctx);
@@ -187,11 +204,12 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
   const s = req.socket;
   const peers = peersOf(s);
   const offered = req.headers['sec-websocket-protocol'];
+  const encrypted = (s as TLSSocket).encrypted === true;
   const scope: WebsocketScope = {
     type: 'websocket',
     asgi: ASGI_VERSION,
     http_version: req.httpVersion === '1.0' ? '1.0' : '1.1',
-    scheme: (s as TLSSocket).encrypted === true ? 'wss' : 'ws',
+    scheme: encrypted ? 'wss' : 'ws',
     path: decodePath(rawPath),
     raw_path: sharedBytes(rawPath),
     query_string: bytes(query),
@@ -205,7 +223,7 @@ export function buildWebsocketScope(req: IncomingMessage, ctx: ServerContext): W
           .map((p) => p.trim())
           .filter(Boolean)
       : [],
-    extensions: WS_EXTENSIONS as WebsocketScope['extensions'],
+    extensions: (encrypted ? withTls(WS_EXTENSIONS, s) : WS_EXTENSIONS) as WebsocketScope['extensions'],
   };
   if (ctx.proxy !== null) applyProxyHeaders(scope, req.rawHeaders, s, ctx.proxy);
   return withState(scope, ctx);

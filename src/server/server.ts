@@ -16,7 +16,8 @@ import { InFlightList } from './in-flight-list.ts';
 import { Lifespan } from './lifespan.ts';
 import { resolveServerOptions, type ServerOptions } from './options.ts';
 import { proxyHeadersFrom } from './proxy-headers.ts';
-import type { TransportServer } from './transport.ts';
+import { describeTarget, type ListenAddress, listenAddress, listenOn } from './listeners.ts';
+import type { TransportOptions, TransportServer } from './transport.ts';
 import { handleUpgrade } from './websocket-connection.ts';
 import { keepalive } from './websocket-keepalive.ts';
 
@@ -25,9 +26,14 @@ export interface CanalServer<S extends TransportServer = Server> {
   listen(): Promise<{ host: string; port: number }>;
   /** Graceful shutdown; idempotent (a second call gets the first one's promise). */
   close(options?: CloseOptions): Promise<void>;
+  /** Where the first listener listens (a unix socket: `{ host: path, port: 0 }`). */
   address(): { host: string; port: number } | null;
-  /** The listening server: node:http's `Server`, or what the `transport` option made. */
+  /** Where every listener listens, in the order of the `listen` option. */
+  addresses(): ListenAddress[];
+  /** The listening server: node:http's `Server`, or what the `transport` option made (the first listener's). */
   readonly httpServer: S;
+  /** One listening server per listener, in the order of the `listen` option. */
+  readonly httpServers: readonly S[];
   stats(): ServerStats & { httpInFlight: number };
 }
 
@@ -67,7 +73,7 @@ export function createServer<S extends TransportServer = Server>(
     keepaliveSweep: null,
   };
 
-  const httpServer = resolved.transport({
+  const transportOptions: TransportOptions = {
     maxHeaderSize: resolved.maxHeaderBytes,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestTimeout: 0, // request bodies may stream for as long as the app reads them
@@ -79,19 +85,17 @@ export function createServer<S extends TransportServer = Server>(
     // The Host check is the server's own (http-connection.ts), so that a request pipelined
     // behind a refused one is never handed to the app.
     requireHostHeader: false,
-  }) as S;
-  httpServer.maxHeadersCount = resolved.maxHeaderCount;
-  if (resolved.maxConnections > 0) httpServer.maxConnections = resolved.maxConnections;
-  httpServer.on('drop', () => {
+  };
+  const dropped = () => {
     ctx.stats.rejected++;
     ctx.repeated.warn.note(
       'connections refused at maxConnections',
       `refusing new connections: ${resolved.maxConnections} are open ` +
         '(maxConnections, canal serve --max-connections); raise it or add servers',
     );
-  });
+  };
 
-  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const request = (req: IncomingMessage, res: ServerResponse) => {
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
       ctx.stats.rejected++;
       plainResponse(res, 431, `more than ${resolved.maxHeaderCount} header lines`, true);
@@ -103,7 +107,7 @@ export function createServer<S extends TransportServer = Server>(
       ctx.log.error(`${req.method} ${req.url}: internal error`, err);
       plainResponse(res, 500, 'Internal Server Error', true);
     }
-  });
+  };
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // An upgrade pipelined behind requests of the same connection waits for their responses:
     // they reach the client whole, and before anything about the upgrade. `_httpMessage` is
@@ -125,8 +129,7 @@ export function createServer<S extends TransportServer = Server>(
       socket.destroy();
     }
   };
-  httpServer.on('upgrade', upgrade);
-  httpServer.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+  const clientError = (err: Error & { code?: string }, socket: Duplex) => {
     ctx.stats.rejected++;
     ctx.log.debug(`bad request from a client: ${err.code ?? ''} ${err.message}`);
     if (!socket.writable || err.code === 'ECONNRESET') {
@@ -140,29 +143,49 @@ export function createServer<S extends TransportServer = Server>(
           ? '408 Request Timeout' // the head did not arrive within headersTimeoutMs
           : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  };
+
+  // One listening server per listener (the `listen` option), each wired the same way; they
+  // share the app, the connections and the shutdown. maxConnections counts per listener.
+  const httpServers = resolved.listen.map(() => {
+    const httpServer = resolved.transport(transportOptions) as S;
+    httpServer.maxHeadersCount = resolved.maxHeaderCount;
+    if (resolved.maxConnections > 0) httpServer.maxConnections = resolved.maxConnections;
+    httpServer.on('drop', dropped);
+    httpServer.on('request', request);
+    httpServer.on('upgrade', upgrade);
+    httpServer.on('clientError', clientError);
+    return httpServer;
   });
+  const httpServer = httpServers[0]!;
 
   const lifespan = new Lifespan(ctx);
   let listening: Promise<{ host: string; port: number }> | null = null;
   let closing: Promise<void> | null = null;
 
   function address(): { host: string; port: number } | null {
-    const a = httpServer.address() as AddressInfo | null;
+    const a = httpServer.address() as AddressInfo | string | null;
+    if (typeof a === 'string') return { host: a, port: 0 };
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : null;
+  }
+
+  function addresses(): ListenAddress[] {
+    return httpServers.flatMap((s, i) => listenAddress(s, resolved.listen[i]!) ?? []);
   }
 
   async function listen(): Promise<{ host: string; port: number }> {
     ctx.lifespanState = await lifespan.startup();
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(resolved.port, resolved.host, () => {
-        httpServer.off('error', reject);
-        resolve();
-      });
-    });
-    const where = address()!;
-    ctx.log.debug(`listening on ${where.host}:${where.port}`);
-    return where;
+    for (let i = 0; i < httpServers.length; i++) {
+      try {
+        await listenOn(httpServers[i]!, resolved.listen[i]!);
+      } catch (err) {
+        // The listeners already open close again: none or all of them serve.
+        await Promise.all(httpServers.slice(0, i).map((s) => new Promise((r) => s.close(r))));
+        throw err;
+      }
+      ctx.log.debug(`listening on ${describeTarget(resolved.listen[i]!)}`);
+    }
+    return address()!;
   }
 
   async function close(options: CloseOptions = {}): Promise<void> {
@@ -171,12 +194,12 @@ export function createServer<S extends TransportServer = Server>(
     const before = options.beforeLifespanShutdown?.catch((err) =>
       ctx.log.error('shutdown work failed before lifespan shutdown', err),
     );
-    const stopped = new Promise<void>((resolve) =>
-      httpServer.listening ? httpServer.close(() => resolve()) : resolve(),
+    const stopped = Promise.all(
+      httpServers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
     );
     for (const ws of [...ctx.websockets]) ws.shutdown();
     for (const h of ctx.httpInFlight.toArray()) h.shutdown();
-    httpServer.closeIdleConnections?.();
+    for (const s of httpServers) s.closeIdleConnections?.();
     const inFlight = ctx.httpInFlight.toArray().map((h) => h.done);
     const drained = await Promise.race([
       Promise.all(inFlight).then(() => true),
@@ -187,7 +210,7 @@ export function createServer<S extends TransportServer = Server>(
         `${ctx.httpInFlight.size} HTTP responses did not finish within ${resolved.drainTimeoutMs} ms; cutting them`,
       );
     }
-    httpServer.closeAllConnections?.();
+    for (const s of httpServers) s.closeAllConnections?.();
     await stopped;
     keepalive.stop(ctx);
     // WebSocket apps and those of the cut HTTP responses have had their disconnect; give them
@@ -205,7 +228,9 @@ export function createServer<S extends TransportServer = Server>(
     listen: () => (listening ??= listen()),
     close: (options) => (closing ??= close(options)),
     address,
+    addresses,
     httpServer,
+    httpServers,
     stats: () => ({ ...ctx.stats, httpInFlight: ctx.httpInFlight.size }),
   };
 }
