@@ -10,7 +10,8 @@ import { InMemoryChannelLayer } from '../layers/memory.ts';
 import { Worker } from '../worker/worker.ts';
 import { parseFlags } from './flags.ts';
 import { loadAppExport } from './load-app.ts';
-import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { applyLogFormat, applyLogLevel, metricsHost, numberFlag, setupFromConfig } from './options.ts';
+import type { ServeMetrics } from './serve-metrics.ts';
 import { catchStopSignals } from './signals.ts';
 import { describeApp, describeLayer } from './startup-line.ts';
 import { serveWorkerPlan, workerChannels } from './worker-channels.ts';
@@ -41,7 +42,10 @@ const HELP = `usage: canal serve [app] [options]
 (they run here on the in-memory layer)
   --worker-concurrency N           messages of one channel the in-process workers handle at once (default 1)
   --config PATH                    the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
-  --log-level LEVEL                debug | info | warn | error | silent (default info)`;
+  --log-level LEVEL                debug | info | warn | error | silent (default info)
+  --log-format FORMAT              text | json: one JSON object a line (default: CANAL_LOG_FORMAT, else text)
+  --metrics-port PORT              serve /metrics, /healthz and /readyz on PORT (0: a free port; default: off)
+  --metrics-host HOST              the metrics listener's address (default 127.0.0.1)`;
 
 const FLAGS = {
   host: { type: 'string' },
@@ -67,6 +71,9 @@ const FLAGS = {
   'worker-concurrency': { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -149,6 +156,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
   }
   applyLogLevel(values['log-level']);
+  applyLogFormat(values['log-format']);
+  const metricsPort = numberFlag('metrics-port', values['metrics-port'], { integer: true, max: 65535 });
+  const metricsAt = metricsPort === undefined ? null : { host: metricsHost(values['metrics-host']), port: metricsPort };
   const signals = catchStopSignals();
   const flagged = workerChannels(values.worker ?? [], '--worker');
   const concurrency = numberFlag('worker-concurrency', values['worker-concurrency'], { min: 1, integer: true }) ?? 1;
@@ -173,6 +183,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await closeChannelLayers().catch(() => {});
     throw err;
   }
+  // Metrics and health: their own listener, up before lifespan startup (/readyz says 503 until listening).
+  let metrics: ServeMetrics | null = null;
+  if (metricsAt !== null) {
+    try {
+      metrics = await (await import('./serve-metrics.ts')).serveMetrics(server, worker, metricsAt.host, metricsAt.port);
+    } catch (err) {
+      await closeChannelLayers().catch(() => {});
+      throw err;
+    }
+  }
   const drainTimeoutMs = resolveServerOptions(options).drainTimeoutMs;
   // The stop goes in before the listening line is printed (whoever reads that line may signal
   // at once), and before lifespan startup, which a signal must be able to cut short.
@@ -186,6 +206,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     // shutdown waits for them (their handlers may use what startup made), the layers close last.
     server
       .close({ beforeLifespanShutdown: worker ? finishWorker(worker, drainTimeoutMs) : undefined })
+      .then(() => metrics?.close()) // before the layers close: /readyz would make them again
       .then(() => closeChannelLayers())
       .then(
         () => 0,
@@ -213,6 +234,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (stopping) return done;
     // A failed lifespan startup has had its say; anything later (the port) gets the full shutdown.
     if (!(err instanceof CanalError && err.code === 'ERR_LIFESPAN_STARTUP')) await server.close().catch(() => {});
+    await metrics?.close().catch(() => {});
     await closeChannelLayers().catch(() => {});
     throw listenError(err, options);
   }
@@ -221,6 +243,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   worker?.start();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   console.log(`canal: listening on ${url} (pid ${process.pid}), ${running}`);
+  if (metrics !== null) console.log(`canal: ${metrics.line}`);
   return done;
 }
 
