@@ -344,7 +344,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
         const headers = flatHeaders(type, event.headers);
         this.state = State.Responding;
         this.clearTimer();
-        this.handshakeAnswered(false);
+        this.handshakeRefused();
         this.ctx.accessLog?.websocket('reject', this.scope, { status });
         let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
         for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -446,7 +446,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private refuse(status: number, why: string): void {
     this.ctx.log.debug(`${this.scope.path}: ${why}; answering ${status}`);
     if (status === 503) this.ctx.stats.rejected++;
-    this.handshakeAnswered(false);
+    this.handshakeRefused();
     this.ctx.accessLog?.websocket('reject', this.scope, { status });
     this.state = State.Closed;
     this.releaseHandshake();
@@ -460,10 +460,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.disconnect(1006);
   }
 
-  /** Counts a refused handshake (accepted ones are counted when open). */
-  private handshakeAnswered(accepted: boolean): void {
-    if (!accepted) this.ctx.stats.websocketsRefused++;
-    if (this.handshakeStart !== 0) this.observeHandshake(accepted);
+  /** Counts a handshake the app or the server refused (accepted ones are counted when open). */
+  private handshakeRefused(): void {
+    this.ctx.stats.websocketsRefused++;
+    if (this.handshakeStart !== 0) this.observeHandshake(false);
   }
 
   private observeHandshake(accepted: boolean): void {
