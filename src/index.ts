@@ -2,7 +2,17 @@
 export * from './asgi/types.ts';
 export { copyScope } from './asgi/copy-scope.ts';
 export * from './errors.ts';
-export { createLogger, setLogLevel, type Logger, type LogLevel } from './logging.ts';
+export {
+  createLogger,
+  setLogLevel,
+  setLogFormat,
+  setLogger,
+  setLogSink,
+  type Logger,
+  type LogLevel,
+  type LogFormat,
+  type LogTarget,
+} from './logging.ts';
 export { createServer, resolveServerOptions, DEFAULT_SERVER_OPTIONS, LifespanStartupError } from './server/index.ts';
 export type { CanalServer, CloseOptions, ServerOptions, ResolvedServerOptions, ServerStats } from './server/index.ts';
 export type { ProxyHeadersOptions } from './server/index.ts';
@@ -34,6 +44,14 @@ export { parseLayerOptions, type BaseLayerOptions } from './layers/base-layer.ts
 export * from './consumers/index.ts';
 export * from './routing/index.ts';
 export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker.ts';
+export { createMetrics, type CanalMetrics, type MetricsOptions, type MetricsLayers } from './metrics/create-metrics.ts';
+export {
+  startMetricsServer,
+  checkReadiness,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type Readiness,
+} from './metrics/metrics-server.ts';
 export { defineConfig, type CanalConfig } from './cli/config.ts';
 export * from './middleware/index.ts';
 export { nodeHttpApp, type NodeHttpHandler, type NodeHttpAppOptions } from './adapters/node-http-app.ts';

@@ -4,6 +4,9 @@
 // One entry is one line: control characters in a message (a decoded %0A in a path, an ESC in
 // a header) are written escaped, so what a client sends can never start a line of its own.
 // Only an error's stack spans lines, and each of its lines after the first is indented.
+//
+// setLogFormat('json') (the CLI's --log-format json, or CANAL_LOG_FORMAT) writes one JSON object
+// a line instead; setLogger() hands every entry to the app's own logger (pino and the like).
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -16,6 +19,19 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
+export type LogFormat = 'text' | 'json';
+
+/**
+ * A logger of the app's own, as pino's (and bunyan's, winston's child loggers) are called:
+ * `logger.warn({ stage: 'server', err }, 'message')`.
+ */
+export interface LogTarget {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
 function initialLevel(): LogLevel {
   const env = process.env.CANAL_LOG_LEVEL;
   return env && env in ORDER ? (env as LogLevel) : 'info';
@@ -23,6 +39,8 @@ function initialLevel(): LogLevel {
 
 let threshold = ORDER[initialLevel()];
 let sink: (line: string) => void = (line) => process.stderr.write(line + '\n');
+let json = process.env.CANAL_LOG_FORMAT === 'json';
+let target: LogTarget | null = null;
 
 export function setLogLevel(level: LogLevel): void {
   if (!(level in ORDER))
@@ -38,6 +56,34 @@ export function getLogLevel(): LogLevel {
 export function setLogSink(next: (line: string) => void): (line: string) => void {
   const prev = sink;
   sink = next;
+  return prev;
+}
+
+/** 'json': one JSON object per line ({ time, level, stage, message, error?, details? }); 'text' the default. */
+export function setLogFormat(format: LogFormat): void {
+  if (format !== 'text' && format !== 'json')
+    throw new Error(`log format must be 'text' or 'json', not ${String(format)}`);
+  json = format === 'json';
+}
+
+export function getLogFormat(): LogFormat {
+  return json ? 'json' : 'text';
+}
+
+/**
+ * Hands every log entry (at or above the level of setLogLevel) to `logger` instead of writing
+ * lines: `logger[level]({ stage, err?, details? }, message)`. null goes back to lines. Returns
+ * the previous one.
+ */
+export function setLogger(logger: LogTarget | null): LogTarget | null {
+  if (logger !== null) {
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      if (typeof logger?.[level] !== 'function')
+        throw new Error(`setLogger() needs an object with debug, info, warn and error methods; ${level} is missing`);
+    }
+  }
+  const prev = target;
+  target = logger;
   return prev;
 }
 
@@ -93,9 +139,53 @@ function format(value: unknown): string {
   }
 }
 
+/** Fields of a structured entry: the first Error as `err`, other values as `details`. */
+function fieldsOf(stage: string, rest: unknown[]): { stage: string; err?: Error; details?: unknown[] } {
+  const fields: { stage: string; err?: Error; details?: unknown[] } = { stage };
+  for (const value of rest) {
+    if (value instanceof Error && fields.err === undefined) fields.err = value;
+    else (fields.details ??= []).push(value instanceof Error ? errorFields(value) : value);
+  }
+  return fields;
+}
+
+function errorFields(err: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  if (typeof err.stack === 'string') out.stack = err.stack;
+  return out;
+}
+
+// JSON.stringify leaves U+2028 and U+2029 as they are; some readers take them for line ends.
+const SEPARATORS = /[\u2028\u2029]/g;
+
+function jsonLine(level: LogLevel, stage: string, message: string, rest: unknown[]): string {
+  const { err, details } = fieldsOf(stage, rest);
+  const entry: Record<string, unknown> = { time: new Date().toISOString(), level, stage, message };
+  if (err !== undefined) entry.error = errorFields(err);
+  if (details !== undefined) entry.details = details;
+  let line: string;
+  try {
+    line = JSON.stringify(entry);
+  } catch {
+    entry.details = details?.map((d) => String(d));
+    line = JSON.stringify(entry);
+  }
+  return line.replace(SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+}
+
 export function createLogger(stage: string): Logger {
   const write = (level: LogLevel, message: string, rest: unknown[]) => {
     if (ORDER[level] < threshold) return;
+    if (target !== null) {
+      target[level as Exclude<LogLevel, 'silent'>](fieldsOf(stage, rest), String(message));
+      return;
+    }
+    if (json) {
+      sink(jsonLine(level, stage, String(message), rest));
+      return;
+    }
     const extra = rest.length ? ' ' + rest.map(format).join(' ') : '';
     sink(`${new Date().toISOString()} ${level.toUpperCase()} [${stage}] ${escapeLogText(String(message))}${extra}`);
   };

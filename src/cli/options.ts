@@ -2,7 +2,7 @@
 import { CanalError, InvalidOptionError } from '../errors.ts';
 import { loadConfig, type ConfigFile, type LoadedConfig } from './config.ts';
 import { configureChannelLayers, type ChannelLayersConfig } from '../layers/registry.ts';
-import { setLogLevel, type LogLevel } from '../logging.ts';
+import { setLogFormat, setLogLevel, type LogLevel } from '../logging.ts';
 
 /** A numeric flag's value; `name` is the flag without dashes, or an environment variable in capitals. */
 export function numberFlag(
@@ -33,6 +33,25 @@ export function applyLogLevel(flag: string | undefined, env: Record<string, stri
   }
   setLogLevel(value as LogLevel);
   process.env.CANAL_LOG_LEVEL = value;
+}
+
+/** `--log-format`, else CANAL_LOG_FORMAT: 'text' or 'json'; children (workers) inherit it through the environment. */
+export function applyLogFormat(flag: string | undefined, env: Record<string, string | undefined> = process.env): void {
+  const value = flag ?? (env.CANAL_LOG_FORMAT || undefined);
+  if (value === undefined) return;
+  if (value !== 'text' && value !== 'json') {
+    const label = flag !== undefined ? '--log-format' : 'CANAL_LOG_FORMAT';
+    throw new InvalidOptionError(`${label} must be text or json, not ${JSON.stringify(value)}`);
+  }
+  setLogFormat(value);
+  process.env.CANAL_LOG_FORMAT = value;
+}
+
+/** `--metrics-host`: a non-empty host; the default is the loopback address, not the server's host. */
+export function metricsHost(flag: string | undefined): string {
+  if (flag === undefined) return '127.0.0.1';
+  if (flag.trim() === '') throw new InvalidOptionError('--metrics-host must be a host name or address, not ""');
+  return flag;
 }
 
 const LAYERS = ['memory', 'redis', 'redis-pubsub'];

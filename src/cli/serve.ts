@@ -12,7 +12,8 @@ import { parseFlags } from './flags.ts';
 import { proxyHeadersFromFlags } from './proxy-headers-flags.ts';
 import { loadAppExport } from './load-app.ts';
 import { applyListenFlags, describeListeners, LISTEN_FLAGS, LISTEN_HELP } from './listen-flags.ts';
-import { applyLogLevel, numberFlag, setupFromConfig } from './options.ts';
+import { applyLogFormat, applyLogLevel, metricsHost, numberFlag, setupFromConfig } from './options.ts';
+import type { ServeMetrics } from './serve-metrics.ts';
 import { catchStopSignals } from './signals.ts';
 import * as processes from './processes.ts';
 import { describeApp, describeLayer } from './startup-line.ts';
@@ -51,7 +52,10 @@ ${LISTEN_HELP}
   --processes N                    server processes sharing the address (default: PROCESSES, else 1)
   --allow-memory-layer-split       allow --processes N > 1 on the in-memory layer (each process its own)
   --config PATH                    the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
-  --log-level LEVEL                debug | info | warn | error | silent (default info)`;
+  --log-level LEVEL                debug | info | warn | error | silent (default info)
+  --log-format FORMAT              text | json: one JSON object a line (default: CANAL_LOG_FORMAT, else text)
+  --metrics-port PORT              serve /metrics, /healthz and /readyz on PORT (0: a free port; default: off)
+  --metrics-host HOST              the metrics listener's address (default 127.0.0.1)`;
 
 const FLAGS = {
   host: { type: 'string' },
@@ -83,6 +87,9 @@ const FLAGS = {
   'allow-memory-layer-split': { type: 'boolean' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -173,6 +180,9 @@ async function serve(argv: string[]): Promise<number> {
     );
   }
   applyLogLevel(values['log-level']);
+  applyLogFormat(values['log-format']);
+  const metricsPort = numberFlag('metrics-port', values['metrics-port'], { integer: true, max: 65535 });
+  const metricsAt = metricsPort === undefined ? null : { host: metricsHost(values['metrics-host']), port: metricsPort };
   // In a process of `--processes N`, the primary has checked the flags and decides when to stop.
   const serverProcess = processes.isServerProcess();
   const signals = serverProcess ? processes.serverProcessSignals() : catchStopSignals();
@@ -186,6 +196,12 @@ async function serve(argv: string[]): Promise<number> {
       'no application: give one (canal serve path/to/app.ts) or set application in canal.config.ts',
     );
   const options = serverOptionsFromFlags(values, configServerOptions(config.server, dir));
+  if (processCount > 1 && metricsAt !== null) {
+    // One metrics port per process would need as many ports; the processes do not share it.
+    throw new InvalidOptionError(
+      `--metrics-port serves one process, not ${processCount}: drop --metrics-port, or --processes`,
+    );
+  }
   if (processCount > 1) {
     processes.refuseMemoryLayerSplit(processCount, values['allow-memory-layer-split'] ?? false);
     return processes.runProcesses(processCount, argv, signals);
@@ -204,6 +220,16 @@ async function serve(argv: string[]): Promise<number> {
     await closeChannelLayers().catch(() => {});
     throw err;
   }
+  // Metrics and health: their own listener, up before lifespan startup (/readyz says 503 until listening).
+  let metrics: ServeMetrics | null = null;
+  if (metricsAt !== null) {
+    try {
+      metrics = await (await import('./serve-metrics.ts')).serveMetrics(server, worker, metricsAt.host, metricsAt.port);
+    } catch (err) {
+      await closeChannelLayers().catch(() => {});
+      throw err;
+    }
+  }
   const drainTimeoutMs = resolveServerOptions(options).drainTimeoutMs;
   // The stop goes in before the listening line is printed (whoever reads that line may signal
   // at once), and before lifespan startup, which a signal must be able to cut short.
@@ -217,6 +243,7 @@ async function serve(argv: string[]): Promise<number> {
     // shutdown waits for them (their handlers may use what startup made), the layers close last.
     server
       .close({ beforeLifespanShutdown: worker ? finishWorker(worker, drainTimeoutMs) : undefined })
+      .then(() => metrics?.close()) // before the layers close: /readyz would make them again
       .then(() => closeChannelLayers())
       .then(
         () => 0,
@@ -242,6 +269,7 @@ async function serve(argv: string[]): Promise<number> {
     if (stopping) return done;
     // A failed lifespan startup has had its say; anything later (the port) gets the full shutdown.
     if (!(err instanceof CanalError && err.code === 'ERR_LIFESPAN_STARTUP')) await server.close().catch(() => {});
+    await metrics?.close().catch(() => {});
     await closeChannelLayers().catch(() => {});
     throw listenError(err, options);
   }
@@ -251,6 +279,7 @@ async function serve(argv: string[]): Promise<number> {
   const where = describeListeners(server.addresses(), options.listen, options.tls !== undefined);
   if (serverProcess) processes.reportListening(where, running);
   else console.log(`canal: listening on ${where} (pid ${process.pid}), ${running}`);
+  if (metrics !== null) console.log(`canal: ${metrics.line}`);
   return done;
 }
 

@@ -97,6 +97,11 @@ export function getChannelLayer(alias = 'default'): ChannelLayer {
   return layer;
 }
 
+/** The aliases configured (with nothing configured: 'default', in memory). */
+export function channelLayerAliases(): string[] {
+  return Object.keys(config);
+}
+
 /** Closes every layer made so far (the CLI does this at shutdown). */
 export async function closeChannelLayers(): Promise<void> {
   const all = [...layers.values()];

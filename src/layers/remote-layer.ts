@@ -31,6 +31,10 @@ export interface DropEvent {
 }
 
 export interface RemoteLayerStats {
+  /** send() calls the server took (not those refused with ChannelFull or failed). */
+  sent: number;
+  /** groupSend() calls (their drops, if any, are counted below). */
+  groupSends: number;
   /** Messages known to be lost: the sum of the five counts below (not `unconfirmed`). */
   dropped: number;
   droppedFull: number;
@@ -78,6 +82,8 @@ export abstract class RemoteLayer<M extends LayerMessage> extends EventEmitter {
   /** This process's channels: what is read from the server is pushed to them (pushDroppingOldest). */
   protected readonly local: LocalChannels<M>;
   private readonly counters: RemoteLayerStats = {
+    sent: 0,
+    groupSends: 0,
     dropped: 0,
     droppedFull: 0,
     expired: 0,
@@ -123,6 +129,16 @@ export abstract class RemoteLayer<M extends LayerMessage> extends EventEmitter {
 
   stats(): RemoteLayerStats {
     return { ...this.counters };
+  }
+
+  /** Counts one send() the server took. */
+  protected countSent(): void {
+    this.counters.sent++;
+  }
+
+  /** Counts one groupSend() call that passed its checks. */
+  protected countGroupSend(): void {
+    this.counters.groupSends++;
   }
 
   /** Counts one message lost (or, `unconfirmed`, perhaps lost) for its cause, for stats() and the log. */

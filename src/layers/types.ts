@@ -51,6 +51,12 @@ export interface ChannelLayer<M extends LayerMessage = LayerMessage> {
    * a consumer reading by listen() bounds its own queue with it.
    */
   capacityFor?(channel: string): number;
+  /**
+   * Resolves when every server this layer uses answers within `timeoutMs` (Redis: a PING to
+   * each host); rejects with an error naming the one that did not. Optional: a layer without
+   * it (in memory) is always reachable. Readiness checks (`/readyz`) use it.
+   */
+  ping?(timeoutMs: number): Promise<void>;
 }
 
 /** A backend as the registry knows it (`getChannelLayer`), described once by its module. */

@@ -37,6 +37,28 @@ export interface ServerStats {
   appErrors: number;
   /** Requests or frames refused as malformed or over a limit. */
   rejected: number;
+  /** HTTP responses by status class (WebSocket handshakes are counted apart). */
+  httpResponses1xx: number;
+  httpResponses2xx: number;
+  httpResponses3xx: number;
+  httpResponses4xx: number;
+  httpResponses5xx: number;
+  /** WebSocket handshakes refused: by the app (close or denial response), the server (503, a bad handshake). */
+  websocketsRefused: number;
+  /** WebSocket messages and their payload bytes, from clients (in) and to them (out). */
+  websocketMessagesIn: number;
+  websocketMessagesOut: number;
+  websocketBytesIn: number;
+  websocketBytesOut: number;
+}
+
+/** Counts one HTTP response by its status class (a status past 599 is not counted). */
+export function countResponse(stats: ServerStats, status: number): void {
+  if (status < 200) stats.httpResponses1xx++;
+  else if (status < 300) stats.httpResponses2xx++;
+  else if (status < 400) stats.httpResponses3xx++;
+  else if (status < 500) stats.httpResponses4xx++;
+  else if (status < 600) stats.httpResponses5xx++;
 }
 
 export interface ServerContext {
@@ -58,4 +80,9 @@ export interface ServerContext {
   websocketServer: WebSocketServer | null;
   /** The keepalive sweep over open WebSockets; there only while one is open. */
   keepaliveSweep: KeepaliveSweep | null;
+  /**
+   * Told how long each WebSocket handshake answered by the app took (seconds) and whether it
+   * was accepted; set by the metrics (src/metrics/), null otherwise.
+   */
+  handshakeObserver: ((seconds: number, accepted: boolean) => void) | null;
 }

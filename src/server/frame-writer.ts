@@ -139,14 +139,20 @@ export function holdUntilFlush(socket: Writable): void {
   }
 }
 
-/** Writes one unfragmented data frame, coalesced with the other frames written to this socket before the flush. */
-export function writeDataFrame(socket: Writable, payload: string | Uint8Array, binary: boolean): void {
+/**
+ * Writes one unfragmented data frame, coalesced with the other frames written to this socket
+ * before the flush. Returns the payload's length in bytes.
+ */
+export function writeDataFrame(socket: Writable, payload: string | Uint8Array, binary: boolean): number {
   holdUntilFlush(socket);
   const f = frameOf(payload, binary);
   if (Array.isArray(f)) {
     socket.write(f[0]!);
     socket.write(f[1]!);
-  } else {
-    socket.write(f);
+    return f[1]!.length;
   }
+  socket.write(f);
+  // An unmasked header is 2 bytes for payloads up to 125, 4 up to 65535, else 10.
+  const n = f.length;
+  return n <= 127 ? n - 2 : n <= 65539 ? n - 4 : n - 10;
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpReceiveEvent, HttpScope, ReceiveEvent, SendEvent } from '../asgi/types.ts';
 import { InvalidEventError, SendAfterCloseError } from '../errors.ts';
 import { reportAppFailure } from './app-failure.ts';
-import type { LiveConnection, ServerContext } from './context.ts';
+import { countResponse, type LiveConnection, type ServerContext } from './context.ts';
 import type { InFlightMember } from './in-flight-list.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders } from './events.ts';
 import { BadRequestTarget, buildHttpScope } from './scope.ts';
@@ -422,6 +422,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     this.ctx.httpInFlight.delete(this);
+    if (this.res.headersSent) countResponse(this.ctx.stats, this.res.statusCode);
     this.ctx.accessLog?.http(
       this.scope,
       this.res.headersSent ? this.res.statusCode : 499,
@@ -486,6 +487,7 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     // RFC 9112 §3.2 (see countHosts).
     ctx.stats.rejected++;
     ctx.log.debug(`${req.method} ${req.url}: refused, ${hosts} Host headers`);
+    ctx.stats.httpResponses4xx++;
     plainResponse(res, 400, `Bad Request: ${hosts} Host headers; a request has one`, true);
     return;
   }
@@ -496,6 +498,7 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     if (!(err instanceof BadRequestTarget)) throw err;
     ctx.stats.rejected++;
     ctx.log.debug(err.message);
+    ctx.stats.httpResponses4xx++;
     plainResponse(res, 400, 'Bad Request: ' + err.message, true);
     return;
   }
@@ -503,6 +506,7 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
   if (limit > 0 && length !== undefined && Number(length) > limit) {
     ctx.stats.rejected++;
     ctx.log.debug(`${req.method} ${scope.path}: content-length ${length} is over ${limit}`);
+    ctx.stats.httpResponses4xx++;
     plainResponse(res, 413, `request body is larger than ${limit} bytes`, true);
     return;
   }

@@ -67,10 +67,28 @@ export function createServer<S extends TransportServer = Server>(
     lifespanState: null,
     websockets: new Set(),
     httpInFlight: new InFlightList(),
-    stats: { httpRequests: 0, websocketsOpen: 0, websocketsTotal: 0, slowClientsClosed: 0, appErrors: 0, rejected: 0 },
+    stats: {
+      httpRequests: 0,
+      websocketsOpen: 0,
+      websocketsTotal: 0,
+      slowClientsClosed: 0,
+      appErrors: 0,
+      rejected: 0,
+      httpResponses1xx: 0,
+      httpResponses2xx: 0,
+      httpResponses3xx: 0,
+      httpResponses4xx: 0,
+      httpResponses5xx: 0,
+      websocketsRefused: 0,
+      websocketMessagesIn: 0,
+      websocketMessagesOut: 0,
+      websocketBytesIn: 0,
+      websocketBytesOut: 0,
+    },
     shuttingDown: false,
     websocketServer: null,
     keepaliveSweep: null,
+    handshakeObserver: null,
   };
 
   const transportOptions: TransportOptions = {
@@ -98,6 +116,7 @@ export function createServer<S extends TransportServer = Server>(
   const request = (req: IncomingMessage, res: ServerResponse) => {
     if (req.rawHeaders.length / 2 > resolved.maxHeaderCount) {
       ctx.stats.rejected++;
+      ctx.stats.httpResponses4xx++;
       plainResponse(res, 431, `more than ${resolved.maxHeaderCount} header lines`, true);
       return;
     }
@@ -105,6 +124,7 @@ export function createServer<S extends TransportServer = Server>(
       handleHttpRequest(ctx, req, res);
     } catch (err) {
       ctx.log.error(`${req.method} ${req.url}: internal error`, err);
+      if (!res.headersSent) ctx.stats.httpResponses5xx++;
       plainResponse(res, 500, 'Internal Server Error', true);
     }
   };
@@ -142,6 +162,7 @@ export function createServer<S extends TransportServer = Server>(
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? '408 Request Timeout' // the head did not arrive within headersTimeoutMs
           : '400 Bad Request';
+    ctx.stats.httpResponses4xx++;
     socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   };
 
@@ -224,7 +245,7 @@ export function createServer<S extends TransportServer = Server>(
     await accessLog?.close();
   }
 
-  return {
+  const server: CanalServer<S> = {
     listen: () => (listening ??= listen()),
     close: (options) => (closing ??= close(options)),
     address,
@@ -233,4 +254,13 @@ export function createServer<S extends TransportServer = Server>(
     httpServers,
     stats: () => ({ ...ctx.stats, httpInFlight: ctx.httpInFlight.size }),
   };
+  contexts.set(server, ctx);
+  return server;
+}
+
+const contexts = new WeakMap<CanalServer<TransportServer>, ServerContext>();
+
+/** The inner state of a server made by createServer (the metrics set its observers), or undefined. */
+export function serverContextOf(server: CanalServer<TransportServer>): ServerContext | undefined {
+  return contexts.get(server);
 }

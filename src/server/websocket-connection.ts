@@ -149,6 +149,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private disconnected = false;
   private appDone = false;
   private finished = false;
+  /** When the handshake came (performance.now()), while the metrics observe handshakes; else 0. */
+  private handshakeStart = 0;
 
   declare private readonly ctx: ServerContext;
   declare private readonly socket: Duplex;
@@ -162,6 +164,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.receive = () => this.nextEvent();
     this.send = (event) => this.sendEvent(event);
     this.timer = setTimeout(onHandshakeTimeout, ctx.options.websocketHandshakeTimeoutMs, this);
+    if (ctx.handshakeObserver !== null) this.handshakeStart = performance.now();
     (socket as Tagged<Duplex>)[kConn] = this;
     socket.on('close', onSocketClose);
     // Read while the app decides, or a client that gives up during the handshake goes unseen
@@ -274,7 +277,13 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       this.dropSlowClient();
       return;
     }
-    writeDataFrame(this.socket, hasText ? (text as string) : (bytes as Uint8Array), !hasText);
+    const stats = this.ctx.stats;
+    stats.websocketMessagesOut++;
+    stats.websocketBytesOut += writeDataFrame(
+      this.socket,
+      hasText ? (text as string) : (bytes as Uint8Array),
+      !hasText,
+    );
   }
 
   private sendOther(event: SendEvent): void {
@@ -335,6 +344,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
         const headers = flatHeaders(type, event.headers);
         this.state = State.Responding;
         this.clearTimer();
+        this.handshakeRefused();
         this.ctx.accessLog?.websocket('reject', this.scope, { status });
         let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
         for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -391,6 +401,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.openedAt = this.lastSeen = Date.now();
     this.ctx.stats.websocketsOpen++;
     this.ctx.stats.websocketsTotal++;
+    if (this.handshakeStart !== 0) this.observeHandshake(true);
     this.ctx.accessLog?.websocket('connect', this.scope);
     keepalive.add(this.ctx, this);
     ws.on('message', onWsMessage);
@@ -402,6 +413,9 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
 
   message(data: Buffer, isBinary: boolean): void {
     this.heard = true;
+    const stats = this.ctx.stats;
+    stats.websocketMessagesIn++;
+    stats.websocketBytesIn += data.length;
     this.push(
       isBinary
         ? { type: 'websocket.receive', bytes: data }
@@ -432,6 +446,7 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private refuse(status: number, why: string): void {
     this.ctx.log.debug(`${this.scope.path}: ${why}; answering ${status}`);
     if (status === 503) this.ctx.stats.rejected++;
+    this.handshakeRefused();
     this.ctx.accessLog?.websocket('reject', this.scope, { status });
     this.state = State.Closed;
     this.releaseHandshake();
@@ -443,6 +458,18 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       );
     }
     this.disconnect(1006);
+  }
+
+  /** Counts a handshake the app or the server refused (accepted ones are counted when open). */
+  private handshakeRefused(): void {
+    this.ctx.stats.websocketsRefused++;
+    if (this.handshakeStart !== 0) this.observeHandshake(false);
+  }
+
+  private observeHandshake(accepted: boolean): void {
+    const seconds = (performance.now() - this.handshakeStart) / 1000;
+    this.handshakeStart = 0;
+    this.ctx.handshakeObserver?.(seconds, accepted);
   }
 
   handshakeTimedOut(): void {
@@ -627,6 +654,7 @@ export function handleUpgrade(ctx: ServerContext, req: IncomingMessage, socket: 
   if (scope === null) {
     const [status, text] = refused!;
     ctx.stats.rejected++;
+    ctx.stats.websocketsRefused++;
     ctx.log.debug(`WebSocket handshake for ${req.url} refused with ${status}: ${text}`);
     const body = `${text}\n`;
     socket.end(

@@ -202,6 +202,11 @@ describe('canal serve --processes', () => {
       [['--processes=-2'], {}, '--processes must be a whole number ≥ 1, not "-2"'],
       [['--processes', '1.5'], {}, '--processes must be a whole number ≥ 1, not "1.5"'],
       [[], { PROCESSES: 'many' }, 'PROCESSES must be a whole number ≥ 1, not "many"'],
+      [
+        ['--processes', '2', '--metrics-port', '0'],
+        {},
+        '--metrics-port serves one process, not 2: drop --metrics-port, or --processes',
+      ],
     ] as const) {
       const r = await runCli(['serve', app, '--port', '0', ...args], { cwd: tmp.dir, env });
       assert.equal(r.code, 2, r.stderr);

@@ -127,6 +127,22 @@ export class Shard extends EventEmitter {
     return this.down ? Promise.reject(this.unavailable()) : this.ready();
   }
 
+  /** Resolves when Redis answers a PING within `timeoutMs`; rejects with LayerUnavailableError. */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(this.unavailable(new Error(`no answer to PING within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.run((c) => c.ping()), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** A connection for a blocking command; give it back with `release`. */
   async blocker(): Promise<RedisClient> {
     let client = this.idleBlockers.pop();

@@ -232,6 +232,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     const payload = packMessage(message);
     const heard = await this.shardFor(channel).commands.run((c) => c.publish(channel, payload));
     if (heard === 0) this.unheard++;
+    this.countSent();
   }
 
   async receive(channel: string): Promise<M> {
@@ -328,6 +329,7 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     this.assertOpen();
     checkGroupName(group);
     checkMessage(message, this.settings.maxMessageBytes, 'groupSend');
+    this.countGroupSend();
     const name = this.groupChannel(group);
     const payload = packMessage(message);
     const commands = this.shardFor(name).commands;
@@ -380,6 +382,11 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     this.groups.clear();
     this.memberOf.clear();
     await Promise.all(names.map((n) => this.unsubscribe(n)));
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    this.assertOpen();
+    await Promise.all(this.shards.map((shard) => shard.commands.ping(timeoutMs)));
   }
 
   async close(): Promise<void> {

@@ -226,6 +226,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
       throw new ChannelFull(
         `channel ${channel} is full (capacity ${this.capacityFor(channel)}); its reader is not keeping up`,
       );
+    this.countSent();
   }
 
   async receive(channel: string): Promise<M> {
@@ -347,6 +348,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
     this.assertOpen();
     checkGroupName(group);
     checkMessage(message, this.settings.maxMessageBytes, 'groupSend');
+    this.countGroupSend();
     // One shard, no encryption and one capacity for all (the usual set-up): Redis reads the
     // members and stores the message in one script, one round trip. Otherwise two: the members,
     // then a script per shard with the messages built here.
@@ -480,6 +482,11 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
         ...batch.args,
       ),
     ).then(batch.resolve, batch.reject);
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    this.assertOpen();
+    await Promise.all(this.shards.map((shard) => shard.ping(timeoutMs)));
   }
 
   async flush(): Promise<void> {
