@@ -1,5 +1,6 @@
 // The listener flags of `canal serve` (uvicorn's names): TLS (--ssl-*), unix sockets (--uds,
-// --uds-mode) and inherited descriptors (--fd), turned into the `tls` and `listen` server options.
+// --uds-mode), inherited descriptors (--fd) and --http2, turned into the `tls`, `listen` and
+// `http2` server options.
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.ts';
 import type { ListenAddress, ListenTarget } from '../server/listeners.ts';
@@ -16,6 +17,7 @@ export const LISTEN_FLAGS = {
   'ssl-keyfile-password': { type: 'string' },
   'ssl-ca-certs': { type: 'string' },
   'ssl-cert-reqs': { type: 'string' },
+  http2: { type: 'boolean' },
 } as const;
 
 export const LISTEN_HELP = `  --uds PATH                       listen on a unix socket (with --host/--port: on both)
@@ -26,9 +28,15 @@ export const LISTEN_HELP = `  --uds PATH                       listen on a unix 
   --ssl-keyfile-password PASS      the passphrase of an encrypted key
   --ssl-ca-certs PATH              CA certificates (PEM) client certificates are checked against
   --ssl-cert-reqs 0|1|2            client certificates: 0 not asked for, 1 optional, 2 required \
-(default 1 with --ssl-ca-certs, else 0)`;
+(default 1 with --ssl-ca-certs, else 0)
+  --http2                          HTTP/2: with --ssl-*, h2 or HTTP/1.1 by ALPN (WebSocket on HTTP/1.1); \
+without, cleartext h2c only`;
 
-type Values = { [K in keyof typeof LISTEN_FLAGS]?: string } & { host?: string; port?: string };
+type Values = { [K in Exclude<keyof typeof LISTEN_FLAGS, 'http2'>]?: string } & {
+  host?: string;
+  port?: string;
+  http2?: boolean;
+};
 
 function readPem(flag: string, path: string): Buffer {
   try {
@@ -77,6 +85,12 @@ function udsMode(value: string | undefined): number | undefined {
 export function applyListenFlags(v: Values, o: ServerOptions): void {
   const tls = tlsFromFlags(v);
   if (tls) o.tls = tls;
+  if (v.http2) {
+    if (o.transport !== undefined) {
+      throw new InvalidOptionError('--http2 does not go with the config file\'s server.transport: remove one of them');
+    }
+    o.http2 = true;
+  }
   const mode = udsMode(v['uds-mode']);
   if (mode !== undefined && v.uds === undefined) throw new InvalidOptionError('--uds-mode needs --uds');
   const fd = numberFlag('fd', v.fd, { integer: true });

@@ -47,7 +47,8 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
     'content-type': 'text/plain; charset=utf-8',
     'content-length': body.length,
   };
-  if (close) headers.connection = 'close';
+  // HTTP/2 has no connection header (RFC 9113 §8.2.2): the stream ends, the connection stays.
+  if (close && res.req?.httpVersionMajor !== 2) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -483,6 +484,8 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
     else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
     else if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
   }
+  // An HTTP/2 body has no framing header: its length is known once it is read, as a chunked one.
+  if (length === undefined && !chunked && req.httpVersionMajor === 2) chunked = !h2EndedWithHead(req);
   if (hosts !== 1 && (hosts > 1 || needsHost(req))) {
     // RFC 9112 §3.2 (see countHosts).
     ctx.stats.rejected++;
@@ -512,6 +515,11 @@ export function handleHttpRequest(ctx: ServerContext, req: IncomingMessage, res:
   }
   if (ctx.shuttingDown) res.shouldKeepAlive = false;
   new HttpConnection(ctx, req, res, scope, !chunked && (length === undefined || Number(length) === 0), chunked).run();
+}
+
+/** Whether an HTTP/2 request's head ended its stream (END_STREAM on HEADERS): it has no body. */
+function h2EndedWithHead(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === true;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { InvalidOptionError } from '../errors.ts';
 import { checkListenTargets, type ListenTarget } from './listeners.ts';
 import { checkTlsOptions, tlsTransport, type TlsOptions } from './tls.ts';
+import { http2Transport } from './http2.ts';
 import { httpTransport, type Transport, type TransportServer } from './transport.ts';
 import { proxyHeadersFrom, type ProxyHeadersOptions } from './proxy-headers.ts';
 
@@ -79,6 +80,11 @@ export interface ServerOptions<S extends TransportServer = Server> {
    * descriptors, all served by this one server. @default [{ host, port }]
    */
   listen?: ListenTarget[];
+  /**
+   * HTTP/2 (node:http2): with `tls`, h2 or HTTP/1.1 by ALPN on the same port (WebSocket stays
+   * HTTP/1.1); without, cleartext HTTP/2 only (h2c, prior knowledge). Not with `transport`. @default false
+   */
+  http2?: boolean;
 }
 
 export type ResolvedServerOptions = Required<Omit<ServerOptions<TransportServer>, 'accessLog' | 'tls'>> & {
@@ -110,6 +116,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   proxyHeaders: false,
   tls: null,
   listen: [],
+  http2: false,
 });
 
 const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
@@ -168,6 +175,15 @@ function resolveListeners(options: ServerOptions<TransportServer>, resolved: Res
     }
     resolved.tls = checkTlsOptions(options.tls);
     resolved.transport = tlsTransport(resolved.tls);
+  }
+  if (options.http2 !== undefined) {
+    if (typeof options.http2 !== 'boolean') {
+      throw new InvalidOptionError(`server option 'http2' must be true or false, not ${String(options.http2)}`);
+    }
+    if (options.http2 && options.transport !== undefined) {
+      throw new InvalidOptionError(`server options 'http2' and 'transport' do not go together: give one of them`);
+    }
+    if (options.http2) resolved.transport = http2Transport(resolved.tls);
   }
   if (options.listen === undefined) {
     resolved.listen = [{ host: resolved.host, port: resolved.port }];

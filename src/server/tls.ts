@@ -1,6 +1,7 @@
 // TLS listeners: the `tls` server option (node:https through the transport seam), its checks,
 // and the ASGI `tls` scope extension of each TLS connection (docs/server.md, TLS).
 import { X509Certificate } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { TlsExtension } from '../asgi/types.ts';
@@ -73,26 +74,35 @@ function secureContextProblem(err: Error): string {
   return `the key, certificate or CA is not usable: ${m}`;
 }
 
+/** The node:tls server options of the `tls` option (key, certificate, client certificates). */
+export function tlsServerOptions(tls: TlsOptions) {
+  const clientCert = tls.clientCert ?? (tls.ca !== undefined ? 'optional' : 'none');
+  return {
+    key: tls.key,
+    cert: tls.cert,
+    passphrase: tls.passphrase,
+    ca: tls.ca,
+    requestCert: clientCert !== 'none',
+    rejectUnauthorized: clientCert === 'required',
+  };
+}
+
+/**
+ * 'optional' lets a client without a certificate in, and only that one: a certificate that
+ * fails verification is refused before the connection carries a request.
+ */
+export function refuseUnverifiedOptionalCert(server: EventEmitter, tls: TlsOptions): void {
+  if ((tls.clientCert ?? (tls.ca !== undefined ? 'optional' : 'none')) !== 'optional') return;
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    if (!socket.authorized && socket.getPeerX509Certificate() !== undefined) socket.destroy();
+  });
+}
+
 /** The transport for the `tls` option: node:https with Canal's node:http options. */
 export function tlsTransport(tls: TlsOptions): Transport<HttpsServer> {
-  const clientCert = tls.clientCert ?? (tls.ca !== undefined ? 'optional' : 'none');
   return (options) => {
-    const server = createHttpsServer({
-      ...options,
-      key: tls.key,
-      cert: tls.cert,
-      passphrase: tls.passphrase,
-      ca: tls.ca,
-      requestCert: clientCert !== 'none',
-      rejectUnauthorized: clientCert === 'required',
-    });
-    // 'optional' lets a client without a certificate in, and only that one: a certificate that
-    // fails verification is refused before the connection carries a request.
-    if (clientCert === 'optional') {
-      server.prependListener('secureConnection', (socket: TLSSocket) => {
-        if (!socket.authorized && socket.getPeerX509Certificate() !== undefined) socket.destroy();
-      });
-    }
+    const server = createHttpsServer({ ...options, ...tlsServerOptions(tls) });
+    refuseUnverifiedOptionalCert(server, tls);
     return server;
   };
 }
