@@ -87,7 +87,7 @@ export function applyListenFlags(v: Values, o: ServerOptions): void {
   if (tls) o.tls = tls;
   if (v.http2) {
     if (o.transport !== undefined) {
-      throw new InvalidOptionError('--http2 does not go with the config file\'s server.transport: remove one of them');
+      throw new InvalidOptionError("--http2 does not go with the config file's server.transport: remove one of them");
     }
     o.http2 = true;
   }
