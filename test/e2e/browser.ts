@@ -9,8 +9,8 @@ export const CHROMIUM = process.env.CANAL_TEST_CHROMIUM ?? '/usr/bin/chromium';
 /** What one step in a page may take: a message crossing two servers and Redis, a reconnect. */
 export const STEP_MS = 10_000;
 
-/** Fails (never skips) with the fix when Chromium is not installed. */
-export async function launchChromium(): Promise<Browser> {
+/** Fails (never skips) with the fix when Chromium is not installed. `args`: more command-line flags. */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM}; the end-to-end tests need it: ` +
@@ -28,6 +28,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...args,
     ],
     timeout: 30_000,
   });
