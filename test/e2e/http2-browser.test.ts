@@ -44,7 +44,7 @@ describe('HTTP/2 in Chromium', { timeout: 60_000 }, () => {
       page.setDefaultTimeout(STEP_MS);
       await page.goto(`https://localhost:${port}/`);
       const protocol = await page.evaluate(
-        () => (performance.getEntries()[0] as PerformanceNavigationTiming).nextHopProtocol,
+        () => (performance.getEntries()[0] as unknown as { nextHopProtocol: string }).nextHopProtocol,
       );
       assert.equal(protocol, 'h2');
       const said = await page.evaluate(() => fetch('/version').then((r) => r.text()));
