@@ -18,11 +18,18 @@ function refOf(request: unknown): unknown {
   return request !== null && typeof request === 'object' ? (request as Record<string, unknown>)[REPLY_REF] : undefined;
 }
 
+/** What withReplies() adds to a consumer. */
+export interface Replying {
+  reply<R extends TypedMessage>(request: object, body: R): Promise<void>;
+  replyError(request: object, message: string): Promise<void>;
+}
+
 /**
  * `class Orders extends withReplies(JsonWebsocketConsumer<OrderMessages>)`: the class with
  * `reply(request, body)` and `replyError(request, message)`.
  */
-export function withReplies<B extends JsonConsumerClass>(Base: B) {
+// biome-ignore lint/suspicious/noExplicitAny: a mixin's class takes any constructor arguments, as TypeScript requires
+export function withReplies<B extends JsonConsumerClass>(Base: B): B & (abstract new (...args: any[]) => Replying) {
   abstract class WithReplies extends Base {
     /**
      * Answers `request` with `body` and the request's `_ref`; the client's request() resolves

@@ -9,7 +9,7 @@ import { JsonWebsocketConsumer, withReplies } from '../../src/consumers/index.ts
 import { resetChannelLayers } from '../../src/layers/registry.ts';
 import type { Application } from '../../src/asgi/types.ts';
 import { CanalClientError, connect, type CanalClient, type Network } from '../../src/client/index.ts';
-import { clientAsset, clientSource } from '../../src/client/asset.ts';
+import { clientAsset, clientSource } from '../../src/static/client-asset.ts';
 import { until } from '../unit/consumers-helpers.ts';
 
 type ApiMessages =

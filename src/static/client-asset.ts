@@ -2,6 +2,7 @@
 // without a bundler: `path('canal/client.js', clientAsset())`, then in the page
 // `import { connect } from '/canal/client.js'`. The built package serves dist/client/index.js;
 // a checkout running its TypeScript serves src/client/index.ts with the types stripped.
+// It lives apart from src/client/, which holds only what browsers load.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
@@ -20,7 +21,7 @@ let source: { body: Buffer; etag: string } | null = null;
 export function clientSource(): { body: Buffer; etag: string } {
   if (source) return source;
   const fromTs = import.meta.url.endsWith('.ts');
-  const text = readFileSync(new URL(fromTs ? './index.ts' : './index.js', import.meta.url), 'utf8');
+  const text = readFileSync(new URL(fromTs ? '../client/index.ts' : '../client/index.js', import.meta.url), 'utf8');
   // Stripping leaves spaces where the types were; lines are trimmed at their end.
   const body = Buffer.from(fromTs ? stripTypeScriptTypes(text).replace(/[ \t]+$/gm, '') : text);
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
