@@ -8,7 +8,7 @@ import { createServer, type CanalServer } from '../../src/server/server.ts';
 import { JsonWebsocketConsumer, withReplies } from '../../src/consumers/index.ts';
 import { resetChannelLayers } from '../../src/layers/registry.ts';
 import type { Application } from '../../src/asgi/types.ts';
-import { CanalClientError, connect, type CanalClient, type Network } from '../../src/client/index.ts';
+import { type CanalClientError, connect, type CanalClient, type Network } from '../../src/client/index.ts';
 import { clientAsset, clientSource } from '../../src/static/client-asset.ts';
 import { until } from '../unit/consumers-helpers.ts';
 
