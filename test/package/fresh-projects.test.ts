@@ -64,7 +64,9 @@ export class Room extends WebsocketConsumer {${typed(ROOM_JS)}
 export class Jobs extends AsyncConsumer {${typed(JOBS_JS)}
 }
 `,
-    'app.ts': `import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, clientAsset, path, type Application } from 'canaljs';
+    'app.ts': `import {
+  ChannelNameRouter, ProtocolTypeRouter, URLRouter, clientAsset, path, type Application
+} from 'canaljs';
 import { connect, type CanalClient } from 'canaljs/client';
 import { Jobs, Room } from './consumers.js';
 const typed: (url: string) => CanalClient<{ type: 'room.message'; text: string }> = connect;
