@@ -128,7 +128,7 @@ describe('canaljs/client on the real server', () => {
       assert.match(err.message, /request "slow" \(_ref 3\) got no reply within 50 ms/);
       return true;
     });
-    assert.ok(Date.now() - started < 140);
+    assert.ok(Date.now() - started >= 45, 'not before its time');
     // The late reply is dropped; the next request still gets its own.
     await new Promise((r) => setTimeout(r, 150));
     assert.deepEqual(await client.request({ type: 'add', a: 1, b: 1 }), { type: 'sum', n: 2, _ref: 4 });
