@@ -127,6 +127,23 @@ interface Socket {
   onerror: (() => void) | null;
 }
 
+/** Calls a handler or listener; its error must not stop the others nor the client. */
+function call(fn: (...args: never[]) => void, args: unknown[]): void {
+  try {
+    (fn as (...a: unknown[]) => void)(...args);
+  } catch (err) {
+    setTimeout(() => {
+      throw err;
+    });
+  }
+}
+
+/** A socket given up: its late events are ignored (an error event must have a listener in ws). */
+function detach(socket: Socket): void {
+  socket.onclose = socket.onmessage = socket.onopen = null;
+  socket.onerror = () => {};
+}
+
 interface Pending {
   resolve(reply: unknown): void;
   reject(error: Error): void;
@@ -202,7 +219,9 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
    * dropped (the buffer was full, or the client is closed): 'overflow' reports it too.
    */
   send<M extends TypedMessage = Out>(message: NoInfer<M>): boolean {
-    return this.#push(message, JSON.stringify(message));
+    const refused = this.#push(message, JSON.stringify(message));
+    if (refused) this.#overflow(message, refused[0], refused[1]);
+    return !refused;
   }
 
   /**
@@ -225,9 +244,8 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
         reject(new CanalClientError('ERR_REQUEST_TIMEOUT', `${what} got no reply within ${timeoutMs} ms`, message));
       }, timeoutMs);
       this.#pending.set(ref, { resolve: resolve as (reply: unknown) => void, reject, timer, sent: false, what });
-      if (!this.#push(message, JSON.stringify({ ...message, [REF]: ref }), ref)) {
-        this.#settle(ref, new CanalClientError('ERR_BUFFER_FULL', `${what} was dropped`, message));
-      }
+      const refused = this.#push(message, JSON.stringify({ ...message, [REF]: ref }), ref);
+      if (refused) this.#settle(ref, new CanalClientError(refused[0], `${what} was dropped: ${refused[1]}`, message));
     });
   }
 
@@ -239,29 +257,26 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
     const socket = this.#socket;
     this.#socket = null;
     if (socket) {
-      socket.onclose = socket.onmessage = socket.onopen = socket.onerror = null;
+      detach(socket);
       socket.close(code, reason);
     }
     this.#shut({ code, reason, willRetry: false }, 'the client was closed');
   }
 
-  #push(message: unknown, text: string, ref?: number): boolean {
-    if (this.#state === 'closed') {
-      this.#overflow(message, 'ERR_CLIENT_CLOSED', 'the client is closed');
-      return false;
-    }
+  /** Sends or buffers; when the message is dropped, the error's code and why. */
+  #push(message: unknown, text: string, ref?: number): [code: string, why: string] | null {
+    if (this.#state === 'closed') return ['ERR_CLIENT_CLOSED', 'the client is closed'];
     const socket = this.#socket;
     if (socket && socket.readyState === 1 && this.#buffer.length === 0) {
       socket.send(text);
       if (ref !== undefined) this.#markSent(ref);
-      return true;
+      return null;
     }
     if (this.#buffer.length >= this.#o.maxBuffered) {
-      this.#overflow(message, 'ERR_BUFFER_FULL', `${this.#o.maxBuffered} messages wait already (maxBuffered)`);
-      return false;
+      return ['ERR_BUFFER_FULL', `${this.#o.maxBuffered} messages wait already (maxBuffered)`];
     }
     this.#buffer.push(ref === undefined ? { message, text } : { message, text, ref });
-    return true;
+    return null;
   }
 
   #overflow(message: unknown, code: string, why: string): void {
@@ -308,7 +323,7 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
     const gone = (code: number, reason: string) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      socket.onclose = socket.onmessage = socket.onopen = socket.onerror = null;
+      detach(socket);
       this.#lost(code, reason);
     };
     // A connection that fails before it opens may report only an error (Node 22's WebSocket).
@@ -342,16 +357,7 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
     }
     const handlers = this.#handlers.get(message.type);
     if (!handlers) return;
-    for (const handler of [...handlers]) {
-      try {
-        handler(message as never);
-      } catch (err) {
-        // A handler's error must not stop the others nor the socket.
-        setTimeout(() => {
-          throw err;
-        });
-      }
-    }
+    for (const handler of [...handlers]) call(handler, [message]);
   }
 
   #settle(ref: number, error: Error | null, reply?: unknown): void {
@@ -437,7 +443,7 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
   #emit<E extends keyof ClientEvents<Out>>(event: E, ...args: Parameters<ClientEvents<Out>[E]>): void {
     const set = this.#listeners[event];
     if (!set) return;
-    for (const listener of [...set]) (listener as (...a: unknown[]) => void)(...args);
+    for (const listener of [...set]) call(listener, args);
   }
 }
 

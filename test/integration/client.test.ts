@@ -8,7 +8,13 @@ import { createServer, type CanalServer } from '../../src/server/server.ts';
 import { JsonWebsocketConsumer, withReplies } from '../../src/consumers/index.ts';
 import { resetChannelLayers } from '../../src/layers/registry.ts';
 import type { Application } from '../../src/asgi/types.ts';
-import { type CanalClientError, connect, type CanalClient, type Network } from '../../src/client/index.ts';
+import {
+  type CanalClientError,
+  connect,
+  type CanalClient,
+  type Network,
+  type WebSocketClass,
+} from '../../src/client/index.ts';
 import { clientAsset, clientSource } from '../../src/static/client-asset.ts';
 import { until } from '../unit/consumers-helpers.ts';
 
@@ -50,6 +56,8 @@ async function serve(port = 0): Promise<{ server: CanalServer; port: number }> {
   servers.push(server);
   return { server, port: (await server.listen()).port };
 }
+
+const wsClass = WebSocket as unknown as WebSocketClass;
 
 function open(port: number, options: Parameters<typeof connect>[1] = {}): CanalClient<ApiMessages> {
   const client = connect<ApiMessages>(`ws://127.0.0.1:${port}/api/`, { minDelayMs: 10, maxDelayMs: 40, ...options });
@@ -111,9 +119,7 @@ describe('canaljs/client on the real server', () => {
 
   test('request() resolves with the reply, rejects on an error reply and on timeout', async () => {
     const { port } = await serve();
-    const client = open(port, {
-      WebSocket: WebSocket as unknown as NonNullable<Parameters<typeof connect>[1]>['WebSocket'],
-    });
+    const client = open(port, { WebSocket: wsClass });
     // Sent before the socket is open: buffered, then answered.
     const sum = client.request<{ type: 'sum'; n: number }>({ type: 'add', a: 2, b: 3 });
     assert.deepEqual(await sum, { type: 'sum', n: 5, _ref: 1 });
@@ -158,6 +164,23 @@ describe('canaljs/client on the real server', () => {
       [['ERR_CLIENT_CLOSED', { type: 'echo', text: 'lost' }]],
     );
     assert.equal(client.send({ type: 'echo', text: 'after' }), false);
+  });
+
+  test("close() while connecting on ws's class ends quietly; later sends and requests are refused", async () => {
+    const { port } = await serve();
+    const client = open(port, { WebSocket: wsClass });
+    client.close();
+    assert.equal(client.state, 'closed');
+    await assert.rejects(client.request({ type: 'add', a: 1, b: 1 }), (err: CanalClientError) => {
+      assert.equal(err.code, 'ERR_CLIENT_CLOSED');
+      return true;
+    });
+    const dropped: unknown[] = [];
+    client.onEvent('overflow', (m) => dropped.push(m));
+    assert.equal(client.send({ type: 'echo', text: 'late' }), false);
+    assert.deepEqual(dropped, [{ type: 'echo', text: 'late' }]);
+    // ws reports the cut handshake with an error event a tick later: it must find a listener.
+    await new Promise((r) => setTimeout(r, 50));
   });
 
   test('waits while offline and connects at once when back online', async () => {
