@@ -67,3 +67,4 @@ export {
 export { parseJson } from './request/parse-json.ts';
 export { queryParams } from './request/query-params.ts';
 export { requestHeader, mediaType } from './request/request-header.ts';
+export { clientAsset, type ClientAssetOptions } from './static/client-asset.ts';

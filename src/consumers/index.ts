@@ -4,3 +4,4 @@ export { WebsocketConsumer, AsyncWebsocketConsumer, type Frame } from './websock
 export { JsonWebsocketConsumer, AsyncJsonWebsocketConsumer } from './json-websocket-consumer.ts';
 export { HttpConsumer, AsyncHttpConsumer, type ServerSentEvent } from './http-consumer.ts';
 export { handlerName, type Handlers } from './handlers.ts';
+export { withReplies, REPLY_REF, REPLY_ERROR, type Replying } from './replies.ts';

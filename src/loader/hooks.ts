@@ -14,6 +14,7 @@ const PACKAGE = 'canaljs';
 const ENTRIES: Record<string, string> = {
   '': 'index',
   '/testing': 'testing/index',
+  '/client': 'client/index',
   '/register': 'loader/register',
 };
 

@@ -64,9 +64,17 @@ export class Room extends WebsocketConsumer {${typed(ROOM_JS)}
 export class Jobs extends AsyncConsumer {${typed(JOBS_JS)}
 }
 `,
-    'app.ts': `import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, path, type Application } from 'canaljs';
+    'app.ts': `import {
+  ChannelNameRouter, ProtocolTypeRouter, URLRouter, clientAsset, path, type Application
+} from 'canaljs';
+import { connect, type CanalClient } from 'canaljs/client';
 import { Jobs, Room } from './consumers.js';
-const application: Application = ProtocolTypeRouter(${ROUTES});
+const typed: (url: string) => CanalClient<{ type: 'room.message'; text: string }> = connect;
+if (typeof typed !== 'function') throw new Error('canaljs/client has no connect()');
+const application: Application = ProtocolTypeRouter(${ROUTES.replace(
+      '{',
+      "{\n  http: URLRouter([path('canal/client.js', clientAsset())]),",
+    )});
 export default application;
 `,
   },
@@ -191,6 +199,11 @@ for (const [kind, files] of Object.entries(PROJECTS)) {
       client.ws.send('ping');
       assert.equal(await client.next(), `job:PING:${worker.child.pid}`);
       client.ws.close();
+      if (kind === 'esm-ts') {
+        const served = await fetch(`${url}/canal/client.js`);
+        assert.equal(served.status, 200);
+        assert.match(await served.text(), /export function connect\(/, 'the built canaljs/client, served');
+      }
       assert.doesNotMatch(server.output() + worker.output(), /ERR_|Error/);
     });
   });
@@ -208,6 +221,8 @@ describe('the packed tarball', () => {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/loader/register.js',
+      'dist/client/index.js',
+      'dist/client/index.d.ts',
       'docs/getting-started.md',
     ]) {
       assert.ok(files.has(needed), `the tarball holds ${needed}`);
