@@ -53,7 +53,7 @@ ${LISTEN_HELP}
   --config PATH                    the config file (default: CANAL_CONFIG, else canal.config.* in the working directory)
   --log-level LEVEL                debug | info | warn | error | silent (default info)`;
 
-const FLAGS = {
+export const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
   ...LISTEN_FLAGS,
@@ -150,7 +150,7 @@ function checkWritable(file: string): string {
 }
 
 /** A config's relative `accessLog` file is relative to the config's folder, like its other paths. */
-function configServerOptions(server: ServerOptions | undefined, dir: string): ServerOptions {
+export function configServerOptions(server: ServerOptions | undefined, dir: string): ServerOptions {
   const log = server?.accessLog;
   if (typeof log !== 'string' || log === 'stdout' || isAbsolute(log)) return server ?? {};
   return { ...server, accessLog: resolve(dir, log) };
