@@ -97,7 +97,8 @@ export function supervise(o: SuperviseOptions): Promise<number> {
     if (stopping) return;
     stopping = true;
     watcher.close();
-    for (const child of live) child.worker.process.kill('SIGTERM');
+    // A retired process is stopping already: a second SIGTERM would cut its drain short.
+    for (const child of live) if (!child.retired) child.worker.process.kill('SIGTERM');
     if (live.size === 0) resolveDone(exitCode);
   };
 

@@ -70,9 +70,10 @@ export function watchTree(options: WatchOptions): Watcher {
         if (name === null) return;
         const file = join(folder, name.toString());
         if (isIgnored(relative(root, file))) return;
-        // A folder made (or moved in) is watched with what is already in it.
+        // A folder made (or moved in) is watched with what is already in it; the files in it
+        // are the changes (an app making its data folder is none).
         if (isFolder(file)) watchFolder(file, root);
-        changed(file);
+        else changed(file);
       });
     } catch {
       return; // gone already, or not readable: nothing to watch there
