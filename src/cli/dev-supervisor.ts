@@ -46,6 +46,8 @@ interface Child {
   listening: boolean;
   retired: boolean;
   stderr: string;
+  /** For the error page: the error it shows. */
+  error: string;
 }
 
 interface Listening {
@@ -102,7 +104,7 @@ export function supervise(o: SuperviseOptions): Promise<number> {
     if (live.size === 0) resolveDone(exitCode);
   };
 
-  const fork = (kind: Child['kind'], cause: Cause | null): Child => {
+  const fork = (kind: Child['kind'], cause: Cause | null, error = ''): Child => {
     cluster.setupPrimary({
       exec: BIN,
       args: kind === 'app' ? ['serve', ...o.serveArgs] : ['dev'],
@@ -112,13 +114,13 @@ export function supervise(o: SuperviseOptions): Promise<number> {
     });
     const env = kind === 'app' ? { [SERVE_CHILD_ENV]: String(process.pid) } : { [ERROR_PAGE_ENV]: '1' };
     const worker = cluster.fork(env);
-    const child: Child = { worker, kind, cause, listening: false, retired: false, stderr: '' };
+    const child: Child = { worker, kind, cause, listening: false, retired: false, stderr: '', error };
     live.add(child);
     pipeOutput(child);
     worker.on('message', (message: Listening | { canal: 'dev-error-page-waiting' }) => {
       if (message?.canal === 'listening' && !child.listening) listening(child, message);
       else if (message?.canal === 'dev-error-page-waiting') {
-        const order: ErrorPageOrder = { canal: 'dev-error-page', error: pendingError, options: o.errorPage };
+        const order: ErrorPageOrder = { canal: 'dev-error-page', error: child.error, options: o.errorPage };
         worker.send(order);
       }
     });
@@ -140,16 +142,13 @@ export function supervise(o: SuperviseOptions): Promise<number> {
     });
   };
 
-  let pendingError = '';
-
   const startApp = (cause: Cause | null) => {
     queued = null;
     starting = fork('app', cause);
   };
 
   const startErrorPage = (error: string, cause: Cause | null) => {
-    pendingError = error;
-    starting = fork('error-page', cause);
+    starting = fork('error-page', cause, error);
   };
 
   const listening = (child: Child, message: Listening) => {
@@ -200,7 +199,8 @@ export function supervise(o: SuperviseOptions): Promise<number> {
       current = null;
       const error = lastCanalMessage(child.stderr) ?? `canal: the app's process exited ${how}`;
       console.error(`canal: the app's process ${child.worker.process.pid} exited ${how}`);
-      startErrorPage(error, null);
+      // A process already starting takes its place (or, failing, brings the error page).
+      if (starting === null) startErrorPage(error, null);
     }
   };
 

@@ -81,8 +81,9 @@ describe('canal dev', () => {
       assert.equal((await wsClosed).code, 1012);
       await cli.waitFor(/canal: reloaded in \d+ ms: app\.ts changed/, 2000);
 
+      // Two processes start before the page is up (the app's, which fails, then the page's).
       writeFileSync(file, `${app('v3')}\nexport const broken = ;\n`);
-      const page = await served(cli.url, (r) => r.status === 500, 3000);
+      const page = await served(cli.url, (r) => r.status === 500, 5000);
       assert.match(page.text, /The app failed to load/);
       assert.match(page.text, /app\.ts:13:23/);
       assert.match(cli.stderr(), /canal: cannot load \S*app\.ts: \S*app\.ts:13:23/);
