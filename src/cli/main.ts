@@ -1,4 +1,4 @@
-// `canal <command>`: serve | worker | send | group-send. Each command lives in its own file,
+// `canal <command>`: serve | dev | worker | send | group-send. Each command lives in its own file,
 // is loaded only when asked for (start-up stays fast), and returns an exit code (docs/cli.md):
 // 0 done, 1 failed (the app, the layer, the address), 2 bad usage (what was typed: a command,
 // flag, argument, environment variable or config value) — running the same again cannot help.
@@ -10,6 +10,7 @@ const USAGE = `usage: canal <command> [options]
 
 commands:
   serve [app]                    run the interface server (app: path/to/app.ts[:export])
+  dev [app]                      serve, started again when a file changes, with errors shown as a page
   worker [--app app] [channel…]  run background consumers on named channels (default: the config's workers)
   send <channel> '<json>'        send one message to a channel
   group-send <group> '<json>'    send one message to a group
@@ -23,6 +24,7 @@ const TOP_FLAGS = { help: { type: 'boolean' }, version: { type: 'boolean' } } as
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.ts')).serveCommand,
+  dev: async () => (await import('./dev.ts')).devCommand,
   worker: async () => (await import('./worker.ts')).workerCommand,
   send: async () => (await import('./send.ts')).sendCommand,
   'group-send': async () => (await import('./send.ts')).groupSendCommand,

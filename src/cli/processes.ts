@@ -14,8 +14,8 @@ import { channelLayerConfig } from '../layers/registry.ts';
 import { numberFlag } from './options.ts';
 import { catchStopSignals, type StopSignals } from './signals.ts';
 
-/** Set by the primary in the environment of each process it starts. */
-const CHILD_ENV = 'CANAL_SERVE_PRIMARY';
+/** Set by the primary in the environment of each process it starts (`canal dev` sets it too). */
+export const CHILD_ENV = 'CANAL_SERVE_PRIMARY';
 const serverProcess = cluster.isWorker && process.env[CHILD_ENV] !== undefined;
 if (serverProcess) delete process.env[CHILD_ENV];
 

@@ -57,7 +57,7 @@ ${LISTEN_HELP}
   --metrics-port PORT              serve /metrics, /healthz and /readyz on PORT (0: a free port; default: off)
   --metrics-host HOST              the metrics listener's address (default 127.0.0.1)`;
 
-const FLAGS = {
+export const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
   ...LISTEN_FLAGS,
@@ -157,7 +157,7 @@ function checkWritable(file: string): string {
 }
 
 /** A config's relative `accessLog` file is relative to the config's folder, like its other paths. */
-function configServerOptions(server: ServerOptions | undefined, dir: string): ServerOptions {
+export function configServerOptions(server: ServerOptions | undefined, dir: string): ServerOptions {
   const log = server?.accessLog;
   if (typeof log !== 'string' || log === 'stdout' || isAbsolute(log)) return server ?? {};
   return { ...server, accessLog: resolve(dir, log) };
