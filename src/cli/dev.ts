@@ -17,8 +17,19 @@ import { catchStopSignals } from './signals.ts';
 const errorPageProcess = cluster.isWorker && process.env[ERROR_PAGE_ENV] !== undefined;
 if (errorPageProcess) delete process.env[ERROR_PAGE_ENV];
 
-/** The flags of `canal serve` that do not apply: one process, on a TCP address the supervisor holds. */
-const NOT_IN_DEV = ['processes', 'allow-memory-layer-split', 'uds', 'uds-mode', 'fd'] as const;
+/**
+ * The flags of `canal serve` that do not apply: one process, on a TCP address the supervisor holds;
+ * the metrics listener is left out because the old and the new app process overlap at a reload.
+ */
+const NOT_IN_DEV = [
+  'processes',
+  'allow-memory-layer-split',
+  'uds',
+  'uds-mode',
+  'fd',
+  'metrics-port',
+  'metrics-host',
+] as const;
 
 const FLAGS = Object.fromEntries(
   Object.entries(SERVE_FLAGS).filter(([name]) => !(NOT_IN_DEV as readonly string[]).includes(name)),
