@@ -1,6 +1,7 @@
 // withPresence(Base): a WebSocket consumer that tracks itself in groups and is untracked as it
 // ends — when the socket closes, and also when a handler throws — so a closed socket leaves at
 // once. `class Room extends withPresence(JsonWebsocketConsumer) { … await this.trackPresence(room, meta) … }`
+import { InvalidOptionError } from '../errors.ts';
 import { createLogger, RepeatedLog } from '../logging.ts';
 import { reserveApiNames } from '../consumers/handlers.ts';
 import type { WebsocketConsumer } from '../consumers/websocket-consumer.ts';
@@ -51,7 +52,12 @@ const trackedGroups = new WeakMap<object, Set<string>>();
 export function withPresence<C extends WebsocketConsumerClass>(Base: C, options?: PresenceOptions): WithPresence<C> {
   class PresenceConsumer extends Base implements PresenceTracking {
     async trackPresence(group: string, meta: PresenceMeta = {}): Promise<PresenceEntry> {
-      const layer = this.channelLayer as unknown as ChannelLayer;
+      const layer = this.channelLayer as unknown as ChannelLayer | undefined;
+      if (!layer) {
+        throw new InvalidOptionError(
+          `${this.constructor.name}.trackPresence() needs a channel layer, but channelLayerAlias is null`,
+        );
+      }
       const presence = presenceFor(layer, options);
       let groups = trackedGroups.get(this);
       if (!groups) trackedGroups.set(this, (groups = new Set()));
