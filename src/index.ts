@@ -42,6 +42,7 @@ export { checkChannelName, checkGroupName, isProcessLocal, nonLocalPart } from '
 export { inspectMessage, checkMessage } from './layers/message-check.ts';
 export { parseLayerOptions, type BaseLayerOptions } from './layers/base-layer.ts';
 export * from './consumers/index.ts';
+export * from './presence/index.ts';
 export * from './routing/index.ts';
 export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker.ts';
 export { createMetrics, type CanalMetrics, type MetricsOptions, type MetricsLayers } from './metrics/create-metrics.ts';

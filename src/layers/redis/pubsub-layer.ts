@@ -19,6 +19,7 @@ import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from '.
 import { consistentHash } from './consistent-hash.ts';
 import { packMessage, unpackMessage } from './codec.ts';
 import { redisClass, Shard } from './connection.ts';
+import { keyAccess, REDIS_KEY_ACCESS, type RedisKeyAccess } from './key-access.ts';
 import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
 import { parseLayerOptions, type BaseLayerOptions } from '../base-layer.ts';
 import { checkMessage } from '../message-check.ts';
@@ -144,6 +145,14 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
 
   private shardFor(name: string): PubSubShard {
     return this.shards[consistentHash(name, this.shards.length)]!;
+  }
+
+  /** The command clients, for keys of Canal's own (presence); this layer itself keeps none. */
+  [REDIS_KEY_ACCESS](): RedisKeyAccess {
+    return keyAccess(
+      this.prefix,
+      this.shards.map((s) => s.commands),
+    );
   }
 
   private groupChannel(group: string): string {

@@ -21,6 +21,7 @@ import { consistentHash } from './consistent-hash.ts';
 import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
 import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
+import { keyAccess, REDIS_KEY_ACCESS, type RedisKeyAccess } from './key-access.ts';
 import { parseHosts, RECONNECT_MAX_DELAY_MS, type RedisHost } from './hosts.ts';
 import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
 import { parseLayerOptions, type BaseLayerOptions } from '../base-layer.ts';
@@ -182,6 +183,11 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
 
   private shardFor(name: string): Shard {
     return this.shards[consistentHash(name, this.shards.length)]!;
+  }
+
+  /** The command clients, for keys of Canal's own beside the layer's (presence). */
+  [REDIS_KEY_ACCESS](): RedisKeyAccess {
+    return keyAccess(this.prefix, this.shards);
   }
 
   private lastScore = 0;
