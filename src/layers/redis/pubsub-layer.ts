@@ -325,6 +325,16 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     if (this.leave(name, channel)) await this.unsubscribe(name);
   }
 
+  /**
+   * Runs `fn` with the command client of the shard that holds `name` (consistent hash), under
+   * the layer's command timeout: a lost connection fails with ERR_LAYER_UNAVAILABLE. For
+   * features that keep keys of their own in Redis (group history); this layer stores none.
+   */
+  runCommand<T>(name: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.shardFor(name).commands.run(fn);
+  }
+
   async groupSend(group: string, message: M): Promise<void> {
     this.assertOpen();
     checkGroupName(group);

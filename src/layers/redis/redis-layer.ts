@@ -489,6 +489,17 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
     await Promise.all(this.shards.map((shard) => shard.ping(timeoutMs)));
   }
 
+  /**
+   * Runs `fn` with the command client of the shard that holds `name` (channels_redis' consistent
+   * hash, as for groups), under the layer's command timeout: a lost connection fails with
+   * ERR_LAYER_UNAVAILABLE. For features that keep keys of their own beside the layer's (group
+   * history); they must use keys under `prefix` that the layer never writes.
+   */
+  runCommand<T>(name: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.shardFor(name).run(fn);
+  }
+
   async flush(): Promise<void> {
     this.assertOpen();
     this.sendGroupBatch();
