@@ -52,9 +52,10 @@ end
 const APPEND = `${ENSURE}
 local n = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], n .. '-0', 't', now, 'm', ARGV[4])
-if maxAge > 0 then
-  -- The oldest entries come first and the one just added is young, so this ends.
-  local cutoff = now - maxAge
+local cutoff = now - maxAge
+-- Most appends find the oldest entry young enough: one entry is read, not a batch. Otherwise
+-- old entries go 64 at a time; the one just added is young, so the loop ends.
+if maxAge > 0 and tonumber(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][2][2]) < cutoff then
   while true do
     local batch = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 64)
     local young = nil
@@ -64,7 +65,6 @@ if maxAge > 0 then
         break
       end
     end
-    if young == 1 then break end
     if young then
       redis.call('XTRIM', KEYS[1], 'MINID', batch[young][1])
       break
