@@ -103,6 +103,9 @@ export class GroupHistory<M extends LayerMessage = LayerMessage> {
       position = store.appendNow(group, copy, this.limits);
     } else {
       checkMessage(message, this.maxMessageBytes, 'groupSend');
+      // The core Redis layer appends and sends in one script; other layers in two steps.
+      const inOneStep = store instanceof RedisHistoryStore ? store.appendAndSend(group, message, this.limits) : null;
+      if (inOneStep !== null) return inOneStep;
       position = await store.append(group, message, this.limits);
     }
     await this.layer.groupSend(group, { ...message, offset: position.offset, epoch: position.epoch });

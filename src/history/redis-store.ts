@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import { packMessage, unpackMessage } from '../layers/redis/codec.ts';
+import { CachedScript } from '../layers/redis/lua.ts';
 import type { LayerMessage } from '../layers/types.ts';
 import type { HistoryLimits, HistoryPosition, HistoryStore, SinceResult, StampedMessage } from './types.ts';
 
@@ -18,6 +19,16 @@ import type { HistoryLimits, HistoryPosition, HistoryStore, SinceResult, Stamped
 export interface RedisBackedLayer {
   readonly prefix: string;
   runCommand<T>(name: string, fn: (client: RedisClient) => Promise<T>): Promise<T>;
+}
+
+/** The core Redis layer's group send with a first step in the same script. */
+interface ScriptedGroupSend {
+  groupSendScripted(
+    group: string,
+    message: LayerMessage,
+    fields: readonly string[],
+    script: { lua: string; keys: readonly string[]; args: readonly (string | number | Buffer)[] },
+  ): Promise<unknown> | null;
 }
 
 export function isRedisBacked(layer: object): layer is RedisBackedLayer {
@@ -48,14 +59,15 @@ if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
 end
 `;
 
-/** ARGV[4]: the message, ARGV[5]: count bound. Returns { offset, epoch }. */
-const APPEND = `${ENSURE}
+/** ARGV[4]: the message, ARGV[5]: count bound. Leaves the offset in `n`. */
+const APPEND_STEPS = `${ENSURE}
 local n = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], n .. '-0', 't', now, 'm', ARGV[4])
 local cutoff = now - maxAge
--- Most appends find the oldest entry young enough: one entry is read, not a batch. Otherwise
--- old entries go 64 at a time; the one just added is young, so the loop ends.
-if maxAge > 0 and tonumber(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][2][2]) < cutoff then
+-- Old entries are let go on every 8th append (since() applies the age bound itself, so this only
+-- frees memory): the oldest entry is read, and when it is too old, entries go 64 at a time;
+-- the one just added is young, so the loop ends.
+if maxAge > 0 and n % 8 == 0 and tonumber(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][2][2]) < cutoff then
   while true do
     local batch = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 64)
     local young = nil
@@ -74,7 +86,19 @@ if maxAge > 0 and tonumber(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+`;
+
+/** Returns { offset, epoch }. */
+const APPEND = `${APPEND_STEPS}
 return { n, epoch }
+`;
+
+/**
+ * The append as the first step of the core layer's group send (groupSendScripted): returns the
+ * packed `offset` and `epoch` entries, written into the message the members receive.
+ */
+const APPEND_BEFORE_SEND = `${APPEND_STEPS}
+return cmsgpack.pack('offset') .. cmsgpack.pack(n) .. cmsgpack.pack('epoch') .. cmsgpack.pack(epoch), { n, epoch }
 `;
 
 /**
@@ -100,21 +124,11 @@ const POSITION = `${ENSURE}
 return { epoch, tonumber(redis.call('HGET', KEYS[2], 'seq')) }
 `;
 
-type Scripted = RedisClient & {
-  canalHistoryAppendBuffer(...args: unknown[]): Promise<[number, Buffer]>;
-  canalHistorySinceBuffer(...args: unknown[]): Promise<[Buffer, number, Buffer, Buffer[]?]>;
-  canalHistoryPositionBuffer(...args: unknown[]): Promise<[Buffer, number]>;
-};
+const appendScript = new CachedScript(APPEND);
+const sinceScript = new CachedScript(SINCE);
+const positionScript = new CachedScript(POSITION);
 
-function scripted(client: RedisClient): Scripted {
-  const c = client as Scripted;
-  if (typeof c.canalHistoryAppendBuffer !== 'function') {
-    client.defineCommand('canalHistoryAppend', { numberOfKeys: 2, lua: APPEND });
-    client.defineCommand('canalHistorySince', { numberOfKeys: 2, lua: SINCE });
-    client.defineCommand('canalHistoryPosition', { numberOfKeys: 2, lua: POSITION });
-  }
-  return c;
-}
+const FIELDS = ['offset', 'epoch'] as const;
 
 function newEpoch(): string {
   return randomBytes(8).toString('hex');
@@ -133,31 +147,49 @@ export class RedisHistoryStore implements HistoryStore {
 
   async append(group: string, message: LayerMessage, limits: HistoryLimits): Promise<HistoryPosition> {
     const payload = packMessage(message);
-    const [offset, epoch] = await this.layer.runCommand(group, (c) =>
-      scripted(c).canalHistoryAppendBuffer(
-        ...this.keys(group),
+    const [offset, epoch] = (await this.layer.runCommand(group, (c) =>
+      appendScript.runBuffer(c, this.keys(group), [
         newEpoch(),
         limits.maxAgeMs,
         limits.idleMs,
         payload,
         limits.maxMessages,
-      ),
-    );
+      ]),
+    )) as [number, Buffer];
     return { offset, epoch: epoch.toString() };
   }
 
+  /**
+   * Appends and sends to the group in one script, when the layer can (the core layer on one
+   * host, unencrypted, one capacity): nothing can come between the two. Null otherwise.
+   */
+  appendAndSend(group: string, message: LayerMessage, limits: HistoryLimits): Promise<HistoryPosition> | null {
+    const layer = this.layer as RedisBackedLayer & Partial<ScriptedGroupSend>;
+    if (typeof layer.groupSendScripted !== 'function') return null;
+    const sent = layer.groupSendScripted(group, message, FIELDS, {
+      lua: APPEND_BEFORE_SEND,
+      keys: this.keys(group),
+      args: [newEpoch(), limits.maxAgeMs, limits.idleMs, packMessage(message), limits.maxMessages],
+    });
+    return sent === null
+      ? null
+      : sent.then((result) => {
+          const [offset, epoch] = result as [number, string];
+          return { offset, epoch };
+        });
+  }
+
   async since(group: string, from: HistoryPosition, limits: HistoryLimits): Promise<SinceResult> {
-    const [epochBytes, seq, gap, entries] = await this.layer.runCommand(group, (c) =>
-      scripted(c).canalHistorySinceBuffer(
-        ...this.keys(group),
+    const [epochBytes, seq, gap, entries] = (await this.layer.runCommand(group, (c) =>
+      sinceScript.runBuffer(c, this.keys(group), [
         newEpoch(),
         limits.maxAgeMs,
         limits.idleMs,
         from.offset,
         from.epoch,
         limits.maxMessages,
-      ),
-    );
+      ]),
+    )) as [Buffer, number, Buffer, Buffer[]?];
     const epoch = epochBytes.toString();
     const position = { offset: seq, epoch };
     const reason = gap.toString();
@@ -171,9 +203,9 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async position(group: string, limits: HistoryLimits): Promise<HistoryPosition> {
-    const [epoch, seq] = await this.layer.runCommand(group, (c) =>
-      scripted(c).canalHistoryPositionBuffer(...this.keys(group), newEpoch(), limits.maxAgeMs, limits.idleMs),
-    );
+    const [epoch, seq] = (await this.layer.runCommand(group, (c) =>
+      positionScript.runBuffer(c, this.keys(group), [newEpoch(), limits.maxAgeMs, limits.idleMs]),
+    )) as [Buffer, number];
     return { offset: seq, epoch: epoch.toString() };
   }
 }

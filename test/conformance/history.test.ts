@@ -21,22 +21,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Backend {
   name: string;
-  make(prefix: string): ChannelLayer;
+  make(prefix: string, capacity?: number): ChannelLayer;
   config(prefix: string): Record<string, unknown>;
   redis: boolean;
 }
 
 const backends: Backend[] = [
-  { name: 'memory', make: () => new InMemoryChannelLayer(), config: () => ({ backend: 'memory' }), redis: false },
+  {
+    name: 'memory',
+    make: (_, capacity) => new InMemoryChannelLayer({ capacity }),
+    config: () => ({ backend: 'memory' }),
+    redis: false,
+  },
   {
     name: 'redis',
-    make: (prefix) => new RedisChannelLayer({ hosts: [REDIS_URL], prefix, blockTimeout: 1 }),
+    make: (prefix, capacity) => new RedisChannelLayer({ hosts: [REDIS_URL], prefix, blockTimeout: 1, capacity }),
     config: (prefix) => ({ backend: 'redis', options: { hosts: [REDIS_URL], prefix, blockTimeout: 1 } }),
     redis: true,
   },
   {
     name: 'redis-pubsub',
-    make: (prefix) => new RedisPubSubChannelLayer({ hosts: [REDIS_URL], prefix }),
+    make: (prefix, capacity) => new RedisPubSubChannelLayer({ hosts: [REDIS_URL], prefix, capacity }),
     config: (prefix) => ({ backend: 'redis-pubsub', options: { hosts: [REDIS_URL], prefix } }),
     redis: true,
   },
@@ -47,9 +52,9 @@ after(async () => {
   await Promise.all(layers.map((l) => l.close()));
 });
 
-function setUp(backend: Backend, options: GroupHistoryOptions = {}) {
+function setUp(backend: Backend, options: GroupHistoryOptions = {}, capacity = 100) {
   const prefix = redis.prefix();
-  const layer = backend.make(prefix);
+  const layer = backend.make(prefix, capacity);
   layers.push(layer);
   return { layer, prefix, history: new GroupHistory(layer, options) };
 }
@@ -138,9 +143,75 @@ for (const backend of backends) {
       assert.ok(ahead.gap && ahead.reason === 'epoch');
     });
 
+    if (backend.redis) {
+      test('old entries leave the stream (every 8th append looks)', async () => {
+        const { prefix, history } = setUp(backend, { maxAgeMs: 200 });
+        for (let i = 1; i <= 7; i++) await history.groupSend('room', { type: 'x', i });
+        assert.equal(await redis.admin.xlen(`${prefix}history:room`), 7);
+        await sleep(300);
+        await history.groupSend('room', { type: 'x', i: 8 });
+        assert.equal(await redis.admin.xlen(`${prefix}history:room`), 1);
+        assert.ok((await redis.admin.pttl(`${prefix}history-meta:room`)) > 86_000_000);
+      });
+    }
+
     test('offset and epoch belong to the history: a message that has them is refused', async () => {
       const { history } = setUp(backend);
       await assert.rejects(history.groupSend('room', { type: 'x', offset: 3 }), { code: 'ERR_INVALID_MESSAGE' });
+    });
+
+    if (backend.redis) {
+      test("the append and the send are one script: the layer's groupSend is not called", async () => {
+        const { layer, history } = setUp(backend);
+        const channel = await layer.newChannel();
+        await layer.groupAdd('room', channel);
+        const plain = layer.groupSend;
+        layer.groupSend = () => Promise.reject(new Error('groupSend was called'));
+        try {
+          await history.groupSend('room', { type: 'chat.message', text: 'a', bytes: Buffer.from([1, 2]) });
+          const p = await history.groupSend('room', { type: 'chat.message', text: 'b', n: 2 ** 40 });
+          assert.deepEqual(await layer.receive(channel), {
+            type: 'chat.message',
+            text: 'a',
+            bytes: Buffer.from([1, 2]),
+            offset: 1,
+            epoch: p.epoch,
+          });
+          assert.deepEqual(await layer.receive(channel), { type: 'chat.message', text: 'b', n: 2 ** 40, ...p });
+          const kept = await history.since('room', { offset: 0, epoch: p.epoch });
+          assert.ok(!kept.gap);
+          assert.deepEqual(kept.messages[0]!.bytes, Buffer.from([1, 2]));
+        } finally {
+          layer.groupSend = plain;
+        }
+      });
+    }
+
+    test('sends of one turn, with history and without, reach members in call order', async () => {
+      const { layer, history } = setUp(backend, {}, 1000);
+      const channel = await layer.newChannel();
+      await layer.groupAdd('room', channel);
+      await layer.groupAdd('other', channel);
+      const sends: Promise<unknown>[] = [];
+      for (let i = 0; i < 300; i++) {
+        if (i % 50 === 7) sends.push(layer.groupSend('room', { type: 'plain', i }));
+        else sends.push(history.groupSend(i % 3 === 0 ? 'other' : 'room', { type: 'kept', i }));
+      }
+      await Promise.all(sends);
+      const got: LayerMessage[] = [];
+      for (let i = 0; i < 300; i++) got.push(await layer.receive(channel));
+      assert.deepEqual(
+        got.map((m) => m.i),
+        Array.from({ length: 300 }, (_, i) => i),
+      );
+      const room = got.filter((m) => m.type === 'kept' && (m.i as number) % 3 !== 0).map((m) => m.offset);
+      assert.deepEqual(
+        room,
+        Array.from({ length: room.length }, (_, i) => i + 1),
+      );
+      const all = await history.since('room', { offset: 0, epoch: got[1]!.epoch as string });
+      assert.ok(!all.gap);
+      assert.equal(all.messages.length, room.length);
     });
 
     if (backend.redis) {
