@@ -28,6 +28,21 @@ export {
 export { RedisChannelLayer, type RedisChannelLayerOptions } from './layers/redis/redis-layer.ts';
 export { RedisPubSubChannelLayer, type RedisPubSubChannelLayerOptions } from './layers/redis/pubsub-layer.ts';
 export { LayerUnavailableError } from './layers/redis/connection.ts';
+export {
+  GroupHistory,
+  HistoryFeed,
+  MemoryHistoryStore,
+  RedisHistoryStore,
+  positionFromQuery,
+  type GroupHistoryOptions,
+  type HistoryFeedOptions,
+  type GapReason,
+  type HistoryLimits,
+  type HistoryPosition,
+  type HistoryStore,
+  type SinceResult,
+  type StampedMessage,
+} from './history/index.ts';
 export { ChaosLayer, type ChaosLayerOptions, type ChaosStats } from './layers/chaos-layer.ts';
 export {
   getChannelLayer,

@@ -101,28 +101,44 @@ function mapHeader(entries: number): Buffer {
  * random prefix and the map header counting one entry more) and `rest` (the message's entries,
  * then the packed key "__asgi_channel__"). head + rest + the packed list of channels are the
  * bytes `encodeMessage({ ...message, __asgi_channel__: channels })` writes, less the prefix.
+ * `extraEntries`: entries more that the caller writes between the two parts and the key.
  */
-export function groupMessageParts(message: object): { head: Buffer; rest: Buffer } {
+export function groupMessageParts(message: object, extraEntries = 0): { head: Buffer; rest: Buffer } {
+  const { count, entries } = mapEntries(message);
+  return {
+    head: Buffer.concat([randomPrefix(), mapHeader(count + 1 + extraEntries)]),
+    rest: Buffer.concat([entries, CHANNEL_KEY]),
+  };
+}
+
+/**
+ * A message packed as `packMessage` does, in two parts: the map header, counting `extraEntries`
+ * more, and the message's entries. The caller writes the extra entries after them.
+ */
+export function packedMapParts(message: object, extraEntries: number): { header: Buffer; entries: Buffer } {
+  const { count, entries } = mapEntries(message);
+  return { header: mapHeader(count + extraEntries), entries };
+}
+
+/** The number of entries of a packed message and their bytes, after the map header. */
+function mapEntries(message: object): { count: number; entries: Buffer } {
   const packed = packMessage(message);
   const first = packed[0]!;
-  let entries: number;
+  let count: number;
   let skip: number;
   if (first >= 0x80 && first <= 0x8f) {
-    entries = first & 0x0f;
+    count = first & 0x0f;
     skip = 1;
   } else if (first === 0xde) {
-    entries = packed.readUInt16BE(1);
+    count = packed.readUInt16BE(1);
     skip = 3;
   } else if (first === 0xdf) {
-    entries = packed.readUInt32BE(1);
+    count = packed.readUInt32BE(1);
     skip = 5;
   } else {
     throw new InvalidMessageError(`a layer message must pack as a msgpack map (first byte 0x${first.toString(16)})`);
   }
-  return {
-    head: Buffer.concat([randomPrefix(), mapHeader(entries + 1)]),
-    rest: Buffer.concat([packed.subarray(skip), CHANNEL_KEY]),
-  };
+  return { count, entries: packed.subarray(skip) };
 }
 
 /** channels_redis' `deserialize`. */

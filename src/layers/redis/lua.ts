@@ -1,6 +1,8 @@
 // Scripts the Redis layer runs. Their effects on keys are those of channels_redis 4.0's
 // commands (sorted sets scored by send time, EXPIRE refreshed on every write), folded into
 // one round trip each.
+import { createHash } from 'node:crypto';
+import type { Redis as RedisClient } from 'ioredis';
 
 /**
  * send: KEYS[1] channel key; ARGV: member, now (float seconds), expiry, capacity.
@@ -168,3 +170,89 @@ for i = 1, #keys, 5000 do
 end
 return #keys
 `;
+
+/**
+ * Group sends (GROUP_FANOUT) with entries of each message written by a script of the caller's,
+ * run first for each message in the same script: `prelude` is the body of a Lua function of
+ * (KEYS, ARGV) that returns the msgpack bytes of those entries (keys and values) and a result.
+ * KEYS: the group keys, then each message's prelude keys (nk each). ARGV: GROUP_FANOUT's (each
+ * message's rest without the packed "__asgi_channel__"), then from index `start`: that packed
+ * key, the number of group keys, nk, na, each message's prelude arguments (na each), and last
+ * `start` itself. Returns { the preludes' results, the channels whose key was full, per message }.
+ */
+export function scriptedGroupSend(prelude: string): string {
+  return `
+local function fanout()
+${GROUP_FANOUT}
+end
+local function prelude(KEYS, ARGV)
+${prelude}
+end
+local start = tonumber(ARGV[#ARGV])
+local channelKey = ARGV[start]
+local g, nk, na = tonumber(ARGV[start + 1]), tonumber(ARGV[start + 2]), tonumber(ARGV[start + 3])
+local results = {}
+for j = 1, (start - 5) / 4 do
+  local keys, args = {}, {}
+  for i = 1, nk do keys[i] = KEYS[g + (j - 1) * nk + i] end
+  for i = 1, na do args[i] = ARGV[start + 3 + (j - 1) * na + i] end
+  local entries, result = prelude(keys, args)
+  local at = 4 + (j - 1) * 4 + 3
+  ARGV[at] = ARGV[at] .. entries .. channelKey
+  results[j] = result
+end
+for i = #ARGV, start, -1 do ARGV[i] = nil end
+return { results, fanout() }
+`;
+}
+
+/**
+ * A PUBLISH (the pub/sub layer's group send) of a message whose last entries are written by a
+ * script of the caller's, run first in the same script (see scriptedGroupSend). KEYS: the
+ * prelude's keys. ARGV: the channel, the message's map header and entries, then the prelude's
+ * arguments. Returns { the prelude's result, the number of subscribers that got it }.
+ */
+export function scriptedPublish(prelude: string): string {
+  return `
+local function prelude(KEYS, ARGV)
+${prelude}
+end
+local own = {}
+for i = 3, #ARGV do own[i - 2] = ARGV[i] end
+local entries, result = prelude(KEYS, own)
+return { result, redis.call('PUBLISH', ARGV[1], ARGV[2] .. entries) }
+`;
+}
+
+/**
+ * A script run by EVALSHA, loaded by EVAL when Redis does not have it (a restart, SCRIPT FLUSH).
+ * For scripts made after the client (defineCommand then would miss the auto-pipeline already
+ * being filled in this turn).
+ */
+export class CachedScript {
+  readonly text: string;
+  private readonly sha: string;
+
+  constructor(text: string) {
+    this.text = text;
+    this.sha = createHash('sha1').update(text).digest('hex');
+  }
+
+  run(client: RedisClient, keys: readonly string[], args: readonly unknown[]): Promise<unknown> {
+    const all = [keys.length, ...keys, ...args] as (string | number | Buffer)[];
+    return client.evalsha(this.sha, ...(all as [number])).catch((err: Error) => {
+      if (!/NOSCRIPT/.test(err.message)) throw err;
+      return client.eval(this.text, ...(all as [number]));
+    });
+  }
+
+  /** As run, with string replies as Buffers. */
+  runBuffer(client: RedisClient, keys: readonly string[], args: readonly unknown[]): Promise<unknown> {
+    const all = [keys.length, ...keys, ...args];
+    const c = client as unknown as Record<'evalshaBuffer' | 'evalBuffer', (...a: unknown[]) => Promise<unknown>>;
+    return c.evalshaBuffer(this.sha, ...all).catch((err: Error) => {
+      if (!/NOSCRIPT/.test(err.message)) throw err;
+      return c.evalBuffer(this.text, ...all);
+    });
+  }
+}

@@ -17,9 +17,10 @@ import { CanalError, InvalidOptionError, LayerUnavailableError } from '../../err
 import { createLogger } from '../../logging.ts';
 import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from '../types.ts';
 import { consistentHash } from './consistent-hash.ts';
-import { packMessage, unpackMessage } from './codec.ts';
+import { packedMapParts, packMessage, unpackMessage } from './codec.ts';
 import { redisClass, Shard } from './connection.ts';
 import { keyAccess, REDIS_KEY_ACCESS, type RedisKeyAccess } from './key-access.ts';
+import { CachedScript, scriptedPublish } from './lua.ts';
 import { clientOptions, parseHosts, type HostSpec, type RedisHost } from './hosts.ts';
 import { parseLayerOptions, type BaseLayerOptions } from '../base-layer.ts';
 import { checkMessage } from '../message-check.ts';
@@ -334,6 +335,16 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     if (this.leave(name, channel)) await this.unsubscribe(name);
   }
 
+  /**
+   * Runs `fn` with the command client of the shard that holds `name` (consistent hash), under
+   * the layer's command timeout: a lost connection fails with ERR_LAYER_UNAVAILABLE. For
+   * features that keep keys of their own in Redis (group history); this layer stores none.
+   */
+  runCommand<T>(name: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.shardFor(name).commands.run(fn);
+  }
+
   async groupSend(group: string, message: M): Promise<void> {
     this.assertOpen();
     checkGroupName(group);
@@ -361,6 +372,46 @@ export class RedisPubSubChannelLayer<M extends LayerMessage = LayerMessage>
     // member together (one write per member for several frames). Order is the connection's
     // order; a failure is counted as a drop, as it would have been anyway.
     return this.handOff(sent, group);
+  }
+
+  /** The scripts made by groupSendScripted, by prelude. */
+  private readonly scripted = new Map<string, CachedScript>();
+
+  /**
+   * A group send (one PUBLISH) with a step of the caller's run first in the same script, which
+   * writes the message's last `fields.length` entries (see the core layer's groupSendScripted).
+   * Null with several hosts (the step's keys and the group's channel may be on different ones).
+   * Rejects with ERR_LAYER_UNAVAILABLE when Redis is away, instead of counting a drop.
+   */
+  groupSendScripted(
+    group: string,
+    message: M,
+    fields: readonly string[],
+    script: { lua: string; keys: readonly string[]; args: readonly (string | number | Buffer)[] },
+  ): Promise<unknown> | null {
+    this.assertOpen();
+    checkGroupName(group);
+    if (this.shards.length !== 1) return null;
+    for (const field of fields) {
+      if (Object.hasOwn(message, field)) throw new InvalidOptionError(`groupSendScripted: the message has ${field}`);
+    }
+    checkMessage(message, this.settings.maxMessageBytes, 'groupSend');
+    this.countGroupSend();
+    const { header, entries } = packedMapParts(message, fields.length);
+    let lua = this.scripted.get(script.lua);
+    if (lua === undefined) this.scripted.set(script.lua, (lua = new CachedScript(scriptedPublish(script.lua))));
+    const scripted = lua;
+    return this.shards[0]!.commands.run(
+      (c) =>
+        scripted.run(c, script.keys, [
+          this.groupChannel(group),
+          Buffer.concat([header, entries]),
+          ...script.args,
+        ]) as Promise<[unknown, number]>,
+    ).then(([result, heard]) => {
+      if (heard === 0) this.unheard++;
+      return result;
+    });
   }
 
   override stats(): RedisPubSubLayerStats {

@@ -18,12 +18,21 @@ import { createLogger } from '../../logging.ts';
 import type { ChannelLayer, LayerBackend, LayerExtension, LayerMessage } from '../types.ts';
 import { ChannelListCache } from './channel-list-cache.ts';
 import { consistentHash } from './consistent-hash.ts';
-import { decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
+import { CHANNEL_KEY, decodeMessage, encodeMessage, groupMessageParts, type CodecOptions } from './codec.ts';
 import { LayerUnavailableError, Shard } from './connection.ts';
 import { MultiFernet } from './fernet.ts';
 import { keyAccess, REDIS_KEY_ACCESS, type RedisKeyAccess } from './key-access.ts';
 import { parseHosts, RECONNECT_MAX_DELAY_MS, type RedisHost } from './hosts.ts';
-import { FLUSH, GROUP_FANOUT, GROUP_MEMBERS, GROUP_SEND, RESTORE_INFLIGHT, SEND } from './lua.ts';
+import {
+  CachedScript,
+  FLUSH,
+  GROUP_FANOUT,
+  GROUP_MEMBERS,
+  GROUP_SEND,
+  RESTORE_INFLIGHT,
+  SEND,
+  scriptedGroupSend,
+} from './lua.ts';
 import { parseLayerOptions, type BaseLayerOptions } from '../base-layer.ts';
 import { checkMessage } from '../message-check.ts';
 import { checkChannelName, checkChannelPrefix, checkGroupName, nonLocalPart } from '../names.ts';
@@ -111,6 +120,56 @@ class GroupBatch {
       this.keyIndex.set(groupKey, k);
     }
     this.args.push(k, head, rest, score);
+    return this.size++;
+  }
+}
+
+/**
+ * The group sends of one turn made by groupSendScripted with one prelude, sent as one script:
+ * each message's prelude runs, then GROUP_FANOUT stores them all, reading each group's members
+ * once, as for a GroupBatch.
+ */
+class ScriptedBatch {
+  readonly script: CachedScript;
+  readonly lua: string;
+  readonly nk: number;
+  readonly na: number;
+  /** Distinct group keys, in first-use order; then, apart, each message's prelude keys and arguments. */
+  readonly keys: string[] = [];
+  readonly preludeKeys: string[] = [];
+  private readonly keyIndex = new Map<string, number>();
+  /** Four per message, as GroupBatch's. */
+  readonly args: (number | Buffer)[] = [];
+  readonly preludeArgs: unknown[] = [];
+  size = 0;
+  sent = false;
+  resolve!: (answer: [unknown[], string[][]]) => void;
+  reject!: (err: unknown) => void;
+  readonly answer = new Promise<[unknown[], string[][]]>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+
+  constructor(script: CachedScript, lua: string, nk: number, na: number) {
+    this.script = script;
+    this.lua = lua;
+    this.nk = nk;
+    this.na = na;
+  }
+
+  fits(lua: string, nk: number, na: number): boolean {
+    return !this.sent && this.lua === lua && this.nk === nk && this.na === na && this.size < MAX_GROUP_BATCH;
+  }
+
+  add(groupKey: string, head: Buffer, rest: Buffer, score: number, keys: readonly string[], args: readonly unknown[]) {
+    let k = this.keyIndex.get(groupKey);
+    if (k === undefined) {
+      k = this.keys.push(groupKey);
+      this.keyIndex.set(groupKey, k);
+    }
+    this.args.push(k, head, rest, score);
+    this.preludeKeys.push(...keys);
+    this.preludeArgs.push(...args);
     return this.size++;
   }
 }
@@ -448,10 +507,97 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
     );
   }
 
+  /** The scripts made by scriptedGroupSend, by prelude. */
+  private readonly scripted = new Map<string, CachedScript>();
+  /** The groupSendScripted calls of this turn, not yet sent (see ScriptedBatch). */
+  private scriptedBatch: ScriptedBatch | null = null;
+
+  /**
+   * A group send with a step of the caller's run first, in the same script on the group's shard,
+   * which writes the message's last `fields.length` entries (the history's offset and epoch: the
+   * append and the fan-out are then one step). `script.lua` is the body of a Lua function of
+   * (KEYS, ARGV), given `script.keys` and `script.args`, that returns the msgpack bytes of those
+   * entries and a result, which this resolves with. The calls of one turn go to Redis together,
+   * in order with the layer's other group sends. Null when this layer cannot send a group
+   * message in one script (several hosts, encryption, per-channel capacities): use groupSend.
+   * Rejects with ERR_LAYER_UNAVAILABLE when Redis is away; drops of full members are counted.
+   */
+  groupSendScripted(
+    group: string,
+    message: M,
+    fields: readonly string[],
+    script: { lua: string; keys: readonly string[]; args: readonly (string | number | Buffer)[] },
+  ): Promise<unknown> | null {
+    this.assertOpen();
+    checkGroupName(group);
+    if (this.shards.length !== 1 || this.codec.crypter !== null || !this.settings.uniformCapacity) return null;
+    for (const field of fields) {
+      if (Object.hasOwn(message, field)) throw new InvalidOptionError(`groupSendScripted: the message has ${field}`);
+    }
+    checkMessage(message, this.settings.maxMessageBytes, 'groupSend');
+    this.countGroupSend();
+    const { head, rest } = groupMessageParts(message, fields.length);
+    const connected = this.shards[0]!.client.status === 'ready';
+    const nk = script.keys.length;
+    const na = script.args.length;
+    let batch = this.scriptedBatch;
+    if (batch === null || !batch.fits(script.lua, nk, na)) {
+      this.sendGroupBatch(); // group sends made before this one go first
+      let lua = this.scripted.get(script.lua);
+      if (lua === undefined) this.scripted.set(script.lua, (lua = new CachedScript(scriptedGroupSend(script.lua))));
+      const made = (batch = new ScriptedBatch(lua, script.lua, nk, na));
+      if (connected) {
+        this.scriptedBatch = made;
+        process.nextTick(() => this.sendScriptedBatch(made));
+      }
+    }
+    const index = batch.add(
+      this.groupKey(group),
+      head,
+      rest.subarray(0, rest.length - CHANNEL_KEY.length),
+      this.nextScore(),
+      script.keys,
+      script.args,
+    );
+    if (!connected || batch.size >= MAX_GROUP_BATCH) this.sendScriptedBatch(batch);
+    return batch.answer.then(([results, full]) => {
+      for (const channel of full[index]!) this.countDrop({ channel, group, reason: 'full' });
+      return results[index];
+    });
+  }
+
+  private sendScriptedBatch(batch: ScriptedBatch | null = this.scriptedBatch): void {
+    if (batch === null || batch.sent) return;
+    batch.sent = true;
+    if (batch === this.scriptedBatch) this.scriptedBatch = null;
+    const start = 4 + batch.args.length + 1;
+    this.shards[0]!.run(
+      (c) =>
+        batch.script.run(
+          c,
+          [...batch.keys, ...batch.preludeKeys],
+          [
+            Math.floor(this.now) - this.groupExpiry,
+            this.prefix,
+            this.settings.capacity,
+            this.expirySeconds,
+            ...batch.args,
+            CHANNEL_KEY,
+            batch.keys.length,
+            batch.nk,
+            batch.na,
+            ...batch.preludeArgs,
+            start,
+          ],
+        ) as Promise<[unknown[], string[][]]>,
+    ).then(batch.resolve, batch.reject);
+  }
+
   /** The batch of this turn's group sends, made (and its sending at the turn's end set) by the first. */
   private turnBatch(): GroupBatch {
     let batch = this.groupBatch;
     if (batch === null) {
+      this.sendScriptedBatch(); // the scripted group sends made before this one go first
       const made = (batch = this.groupBatch = new GroupBatch());
       process.nextTick(() => this.sendGroupBatch(made));
     }
@@ -474,6 +620,7 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
 
   /** Sends the group sends waiting in `batch` (by default the current turn's) as one script. */
   private sendGroupBatch(batch: GroupBatch | null = this.groupBatch): void {
+    this.sendScriptedBatch(); // open only when no GroupBatch is, so it is the older
     if (batch === null || batch.sent) return;
     batch.sent = true;
     if (batch === this.groupBatch) this.groupBatch = null;
@@ -493,6 +640,17 @@ export class RedisChannelLayer<M extends LayerMessage = LayerMessage>
   async ping(timeoutMs: number): Promise<void> {
     this.assertOpen();
     await Promise.all(this.shards.map((shard) => shard.ping(timeoutMs)));
+  }
+
+  /**
+   * Runs `fn` with the command client of the shard that holds `name` (channels_redis' consistent
+   * hash, as for groups), under the layer's command timeout: a lost connection fails with
+   * ERR_LAYER_UNAVAILABLE. For features that keep keys of their own beside the layer's (group
+   * history); they must use keys under `prefix` that the layer never writes.
+   */
+  runCommand<T>(name: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.shardFor(name).run(fn);
   }
 
   async flush(): Promise<void> {
