@@ -1,6 +1,6 @@
 // The frame every page shares: title, styles, navigation, scripts (ES modules, which run once
-// the page is parsed, as deferred scripts do). The empty icon keeps
-// browsers from asking for /favicon.ico, which is not served (a 404 and a warning per page).
+// the page is parsed, as deferred scripts do). The empty icon keeps browsers from asking for
+// /favicon.ico, which is not served (a 404 and a warning per page).
 import { assetUrl, importMap } from './assets.ts';
 import { html, Html } from './html.ts';
 
