@@ -9,7 +9,7 @@
 import type { Application } from 'canaljs';
 import { AllowedHostsMiddleware, AllowedHostsOriginValidator } from 'canaljs';
 import { ChannelNameRouter, ProtocolTypeRouter, URLRouter, path, rePath } from 'canaljs';
-import { StaticFiles } from 'canaljs';
+import { StaticFiles, clientAsset } from 'canaljs';
 import { ChatConsumer } from './chat/chat-consumer.ts';
 import { EventStreamConsumer } from './chat/event-stream.ts';
 import { RoomHistory } from './chat/history.ts';
@@ -18,7 +18,7 @@ import { RoomPage } from './chat/room-page.ts';
 import { NotificationConsumer } from './notifications/notification-consumer.ts';
 import { NotificationsPage } from './notifications/notifications-page.ts';
 import { PostsConsumer } from './notifications/posts.ts';
-import { STATIC_DIR } from './pages/assets.ts';
+import { CLIENT_PATH, STATIC_DIR } from './pages/assets.ts';
 import { IndexPage, Redirect } from './pages/index-page.ts';
 import { settingsFromEnv, type ChatSettings } from './settings.ts';
 import { ImageFile } from './thumbnails/image-files.ts';
@@ -45,6 +45,9 @@ export function createApplication(settings: ChatSettings): Application {
     path('thumbnails/<int:id>/', ThumbnailStatus.asApp(s)),
     path('thumbnails/<int:id>/thumbnail', ImageFile.asApp({ ...s, kind: 'thumbnail' })),
     path('thumbnails/<int:id>/image', ImageFile.asApp({ ...s, kind: 'image' })),
+    // canaljs/client for the pages' scripts. Revalidated on every load (a 304 while unchanged),
+    // so a page never pairs a new script of its own with an old client.
+    path(CLIENT_PATH.slice(1), clientAsset({ maxAgeMs: 0 })),
     path('static/', StaticFiles({ directory: STATIC_DIR, maxAgeMs: 86_400_000 })),
   ]);
   const websocket = AllowedHostsOriginValidator(

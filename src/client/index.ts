@@ -156,7 +156,8 @@ interface Pending {
 type Listeners = { [E in keyof ClientEvents<unknown>]?: Set<(...args: never[]) => void> };
 
 export class CanalClient<In extends TypedMessage = AnyMessage, Out extends TypedMessage = In> {
-  readonly url: string;
+  readonly #url: () => string;
+  #lastUrl = '';
   #state: ClientState = 'connecting';
   #socket: Socket | null = null;
   #buffer: { message: unknown; text: string; ref?: number }[] = [];
@@ -169,8 +170,9 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
   #unwatch: () => void;
   #o: Required<Omit<ClientOptions, 'protocols'>> & Pick<ClientOptions, 'protocols'>;
 
-  constructor(url: string, options: ClientOptions = {}) {
-    this.url = url;
+  /** `url` may be a function: it is called before each attempt (a position kept by the page, say). */
+  constructor(url: string | (() => string), options: ClientOptions = {}) {
+    this.#url = typeof url === 'function' ? url : () => url;
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
     if (!WS) throw new CanalClientError('ERR_NO_WEBSOCKET', 'no global WebSocket here: pass options.WebSocket');
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -188,6 +190,11 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
     this.#unwatch = this.#o.network.watch((onLine) => this.#reachable(onLine));
     if (this.#o.network.onLine()) this.#open();
     else this.#goOffline();
+  }
+
+  /** The URL of the latest attempt (or of the next, before the first). */
+  get url(): string {
+    return this.#lastUrl || this.#url();
   }
 
   get state(): ClientState {
@@ -294,7 +301,8 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
     this.#clearTimer();
     let socket: Socket;
     try {
-      socket = new this.#o.WebSocket(this.url, this.#o.protocols) as Socket;
+      this.#lastUrl = this.#url();
+      socket = new this.#o.WebSocket(this.#lastUrl, this.#o.protocols) as Socket;
     } catch (err) {
       // A malformed URL: no retry can mend it.
       this.#fail(new CanalClientError('ERR_BAD_URL', String((err as Error).message ?? err)));
@@ -447,20 +455,25 @@ export class CanalClient<In extends TypedMessage = AnyMessage, Out extends Typed
   }
 }
 
+/** A path or relative URL resolved against the page's location, with ws: or wss:. */
+function socketUrl(url: string): string {
+  const location = (globalThis as { location?: { href: string } }).location;
+  if (!location || /^wss?:/.test(url)) return url;
+  const resolved = new URL(url, location.href);
+  resolved.protocol = resolved.protocol === 'https:' ? 'wss:' : 'ws:';
+  return resolved.href;
+}
+
 /**
  * Opens a client on `url` (ws:// or wss://; a path such as '/ws/chat/' is resolved against the
- * page's location in browsers). `connect<Messages>(url)` types both directions with one union;
- * `connect<Incoming, Outgoing>(url)` types them apart.
+ * page's location in browsers). `url` may be a function, called before each attempt: a page
+ * puts the position it reached in the URL it reconnects with. `connect<Messages>(url)` types
+ * both directions with one union; `connect<Incoming, Outgoing>(url)` types them apart.
  */
 export function connect<In extends TypedMessage = AnyMessage, Out extends TypedMessage = In>(
-  url: string,
+  url: string | (() => string),
   options?: ClientOptions,
 ): CanalClient<In, Out> {
-  const location = (globalThis as { location?: { href: string } }).location;
-  if (location && !/^wss?:/.test(url)) {
-    const resolved = new URL(url, location.href);
-    resolved.protocol = resolved.protocol === 'https:' ? 'wss:' : 'ws:';
-    url = resolved.href;
-  }
-  return new CanalClient<In, Out>(url, options);
+  const given = url;
+  return new CanalClient<In, Out>(typeof given === 'function' ? () => socketUrl(given()) : socketUrl(given), options);
 }

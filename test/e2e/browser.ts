@@ -44,13 +44,13 @@ async function newContext(browser: Browser): Promise<{ context: BrowserContext; 
 }
 
 /**
- * The usual setup of a browser test file: one Chromium for the file, a fresh context per test
- * (its own cookies and localStorage; the chat keeps the handle there), closed after the test,
- * which then fails if a page's script threw.
+ * The usual setup of a browser test file: one Chromium for the file, a fresh context per call
+ * of `context()` (its own cookies and localStorage; the chat keeps the handle there), closed
+ * after the test, which then fails if a page's script threw.
  */
 export function browserFixture(): { context(): Promise<BrowserContext> } {
   let browser: Browser | null = null;
-  let current: { context: BrowserContext; pageErrors: string[] } | null = null;
+  const current: { context: BrowserContext; pageErrors: string[] }[] = [];
   before(async () => {
     browser = await launchChromium();
   });
@@ -58,17 +58,20 @@ export function browserFixture(): { context(): Promise<BrowserContext> } {
     await browser?.close().catch(() => {});
   });
   afterEach(async () => {
-    if (!current) return;
-    const { context, pageErrors } = current;
-    current = null;
-    await context.close().catch(() => {});
+    const contexts = current.splice(0);
+    const pageErrors: string[] = [];
+    for (const c of contexts) {
+      await c.context.close().catch(() => {});
+      pageErrors.push(...c.pageErrors);
+    }
     assert.deepEqual(pageErrors, [], "the pages' scripts threw no uncaught error");
   });
   return {
     async context() {
       if (!browser) throw new Error('the browser fixture is used before its before() hook ran');
-      current = await newContext(browser);
-      return current.context;
+      const made = await newContext(browser);
+      current.push(made);
+      return made.context;
     },
   };
 }
@@ -81,7 +84,7 @@ export async function openRoom(context: BrowserContext, baseUrl: string, label: 
   return page;
 }
 
-/** The page's own report of its socket: `document.body.dataset.socket` (static/reconnect.js). */
+/** The page's own report of its socket: `document.body.dataset.socket` (static/connection-status.js). */
 export async function waitForSocket(
   page: Page,
   state: 'open' | 'closed' | 'connecting',

@@ -111,6 +111,70 @@ describe('chat room over WebSocket', () => {
   });
 });
 
+describe('the room page socket (?after=): catch-up, typed frames, presence', () => {
+  type Typed = { type: string; [key: string]: unknown };
+
+  it('sends the messages after its id first, then the live ones, each once, typed and with ids', async () => {
+    const room = await f.store.getOrCreateRoom('lobby');
+    const stored = [];
+    for (const text of ['one', 'two', 'three']) stored.push(await f.store.addMessage(room, 'ana', text));
+    const page = await f.socket(`/ws/chat/lobby/?after=${stored[0]!.id}&handle=bo`);
+    const here = (await page.receiveJsonFrom(2000)) as Typed;
+    assert.equal(here.type, 'presence.here');
+    const replayed = [(await page.receiveJsonFrom(2000)) as Typed, (await page.receiveJsonFrom(2000)) as Typed];
+    assert.deepEqual(
+      replayed.map((m) => [m.type, m.id, m.message]),
+      [
+        ['chat.message', stored[1]!.id, 'two'],
+        ['chat.message', stored[2]!.id, 'three'],
+      ],
+    );
+    assert.deepEqual(await page.receiveJsonFrom(2000), { type: 'presence.join', id: here.you, handle: 'bo' });
+    const tutorial = await f.socket('/ws/chat/lobby/');
+    await tutorial.sendJsonTo({ handle: 'ana', message: 'live' });
+    const live = (await page.receiveJsonFrom(2000)) as Typed;
+    assert.deepEqual(Object.keys(live).sort(), ['handle', 'id', 'message', 'timestamp', 'type']);
+    assert.equal(live.message, 'live');
+    assert.ok((live.id as number) > stored[2]!.id);
+    assert.deepEqual(Object.keys((await tutorial.receiveJsonFrom(2000)) as Typed).sort(), [
+      'handle',
+      'message',
+      'timestamp',
+    ]);
+    assert.ok(await tutorial.receiveNothing(100), 'a tutorial socket hears no presence');
+    await page.sendJsonTo({ type: 'chat.message', handle: 'bo', message: '' });
+    assert.deepEqual(await page.receiveJsonFrom(2000), { type: 'chat.error', error: 'message must not be empty' });
+  });
+
+  it('lists who is here on connect; joins, renames and leaves reach the other pages', async () => {
+    const a = await f.socket('/ws/chat/lobby/?after=0&handle=ana');
+    const hereA = (await a.receiveJsonFrom(2000)) as { you: string; people: { id: string; handle: string }[] };
+    assert.deepEqual(hereA.people, [{ id: hereA.you, handle: 'ana' }]);
+    assert.deepEqual(await a.receiveJsonFrom(2000), { type: 'presence.join', id: hereA.you, handle: 'ana' });
+    const b = await f.socket('/ws/chat/lobby/?after=0');
+    const hereB = (await b.receiveJsonFrom(2000)) as { you: string; people: { id: string; handle: string }[] };
+    assert.deepEqual(
+      hereB.people.map((p) => p.handle),
+      ['ana', ''],
+    );
+    assert.deepEqual(await a.receiveJsonFrom(2000), { type: 'presence.join', id: hereB.you, handle: '' });
+    await b.sendJsonTo({ type: 'presence.handle', handle: ' bo ' });
+    assert.deepEqual(await a.receiveJsonFrom(2000), { type: 'presence.join', id: hereB.you, handle: 'bo' });
+    const other = await f.socket('/ws/chat/kitchen/?after=0&handle=cy');
+    assert.equal(((await other.receiveJsonFrom(2000)) as Typed).type, 'presence.here');
+    await b.disconnect();
+    assert.deepEqual(await a.receiveJsonFrom(2000), { type: 'presence.leave', id: hereB.you, handle: 'bo' });
+    assert.ok(await a.receiveNothing(100), 'another room is not listed');
+  });
+
+  it('refuses a page socket whose after is not a message id', async () => {
+    for (const p of ['/ws/chat/lobby/?after=x', '/ws/chat/lobby/?after=-1']) {
+      const ws = new WebsocketCommunicator(f.app, p, { headers: [ORIGIN] });
+      assert.equal((await ws.connect(2000)).connected, false, p);
+    }
+  });
+});
+
 describe('room page and history', () => {
   it('creates the room and renders the last 50 messages, oldest first, escaped', async () => {
     const room = await f.store.getOrCreateRoom('lobby');

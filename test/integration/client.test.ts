@@ -117,6 +117,29 @@ describe('canaljs/client on the real server', () => {
     assert.deepEqual(delays.slice(0, 4), [5, 10, 20, 20]);
   });
 
+  test('a url given as a function is read before each attempt', async () => {
+    const first = await serve();
+    let since = 0;
+    const urls: string[] = [];
+    const client = connect<ApiMessages>(
+      () => {
+        urls.push(`ws://127.0.0.1:${first.port}/api/?since=${since}`);
+        return urls.at(-1)!;
+      },
+      { minDelayMs: 10, maxDelayMs: 40 },
+    );
+    clients.push(client);
+    await until(() => client.state === 'open', 2000);
+    assert.equal(client.url, `ws://127.0.0.1:${first.port}/api/?since=0`);
+    since = 7;
+    await first.server.close();
+    await until(() => urls.length >= 2, 2000);
+    await serve(first.port);
+    await until(() => client.state === 'open', 3000);
+    assert.equal(client.url, `ws://127.0.0.1:${first.port}/api/?since=7`, 'the reconnect used the new position');
+    assert.equal(urls[0], `ws://127.0.0.1:${first.port}/api/?since=0`);
+  });
+
   test('request() resolves with the reply, rejects on an error reply and on timeout', async () => {
     const { port } = await serve();
     const client = open(port, { WebSocket: wsClass });

@@ -1,5 +1,6 @@
 // GET /chat/<label>/messages/?after=<id>: the room's messages after the one a page saw last,
-// oldest first (at most 100), so a page that was disconnected can catch up without gaps.
+// oldest first (at most 100), so a client that was away can catch up without gaps. (The room
+// page catches up through its socket instead: chat-consumer.ts replays from `?after=`.)
 import { HttpConsumer } from 'canaljs';
 import { refuseMethod, sendJson } from '../pages/responses.ts';
 import { NO_SETTINGS, type ChatSettings } from '../settings.ts';

@@ -15,10 +15,11 @@ function row(m: WireMessage) {
 export function roomPage(room: { label: string; name: string }, messages: WireMessage[]): string {
   return layout({
     title: `Chat: ${room.name}`,
-    scripts: ['reconnect.js', 'chat.js'],
+    scripts: ['chat.js'],
     body: html`    <h1>${room.name}</h1>
     <p id="status" role="status" data-state="connecting">Connecting…</p>
-    <table id="chat" data-socket="/ws/chat/${room.label}/" data-history="/chat/${room.label}/messages/">
+    <div id="here">Here: <ul id="people" aria-live="polite"></ul></div>
+    <table id="chat" data-socket="/ws/chat/${room.label}/">
       <colgroup><col class="time"><col class="handle"><col class="message"></colgroup>
       <tbody>
 ${messages.map(row)}      </tbody>

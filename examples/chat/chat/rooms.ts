@@ -12,6 +12,14 @@ export function roomGroup(label: string): string {
 }
 
 /**
+ * The group where a room's pages are tracked (presence). A label holds no '.', so no room's
+ * own group (`chat-<label>`) is ever named so.
+ */
+export function presenceGroup(label: string): string {
+  return `chat.here.${label}`;
+}
+
+/**
  * A stored message as the layer carries it, and as long-poll, SSE and the history API answer it.
  * The WebSocket sends it without the id, as the tutorial does.
  */
@@ -57,6 +65,13 @@ export function checkIncoming(content: unknown): { handle: string; message: stri
     return { error: 'message must not hold control characters (U+0000 and the like); line breaks and tabs are fine' };
   }
   return { handle: h, message: m };
+}
+
+/** A handle alone (a room page's name in the presence list), checked and trimmed, or the error. */
+export function checkHandle(handle: unknown): string | { error: string } {
+  if (typeof handle !== 'string') return { error: 'expected {"type": "presence.handle", "handle": string}' };
+  const checked = checkIncoming({ handle, message: '.' });
+  return 'error' in checked ? checked : checked.handle;
 }
 
 /**

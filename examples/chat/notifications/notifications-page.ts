@@ -8,7 +8,7 @@ import { MAX_POST } from './posts.ts';
 export function notificationsPage(): string {
   return layout({
     title: 'Notifications',
-    scripts: ['reconnect.js', 'notifications.js'],
+    scripts: ['notifications.js'],
     body: html`    <h1>Notifications</h1>
     <p id="status" role="status" data-state="connecting">Connecting…</p>
     <form id="postform" method="post" action="/posts/">

@@ -1,7 +1,8 @@
-// The frame every page shares: title, styles, navigation, scripts. The empty icon keeps
-// browsers from asking for /favicon.ico, which is not served (a 404 and a warning per page).
-import { assetUrl } from './assets.ts';
-import { html, type Html } from './html.ts';
+// The frame every page shares: title, styles, navigation, scripts (ES modules, which run once
+// the page is parsed, as deferred scripts do). The empty icon keeps browsers from asking for
+// /favicon.ico, which is not served (a 404 and a warning per page).
+import { assetUrl, importMap } from './assets.ts';
+import { html, Html } from './html.ts';
 
 export function layout({ title, body, scripts = [] }: { title: string; body: Html; scripts?: string[] }): string {
   return html`<!DOCTYPE html>
@@ -12,6 +13,7 @@ export function layout({ title, body, scripts = [] }: { title: string; body: Htm
   <title>${title}</title>
   <link rel="stylesheet" href="${assetUrl('style.css')}">
   <link rel="icon" href="data:,">
+  <script type="importmap">${new Html(JSON.stringify(importMap()))}</script>
 </head>
 <body>
   <header><nav><a href="/">Canal</a> <a href="/chat/lobby/">Chat</a>
@@ -19,7 +21,7 @@ export function layout({ title, body, scripts = [] }: { title: string; body: Htm
   <main>
 ${body}
   </main>
-${scripts.map((s) => html`  <script src="${assetUrl(s)}" defer></script>\n`)}</body>
+${scripts.map((s) => html`  <script type="module" src="${assetUrl(s)}"></script>\n`)}</body>
 </html>
 `.value;
 }
