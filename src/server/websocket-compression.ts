@@ -83,3 +83,61 @@ export function perMessageDeflateFor(c: ResolvedWebsocketCompression): Record<st
     concurrencyLimit: 10,
   };
 }
+
+// The parts of ws's permessage-deflate extension object (ws 8) that releaseZlibBetweenMessages
+// reaches; they are not ws's public API, so each is checked before use.
+type Done = (err: Error | null, data?: Buffer) => void;
+interface DeflateExtension {
+  params: Record<string, unknown> | null;
+  _deflate: { close(): void } | null;
+  _inflate: { close(): void } | null;
+  compress(data: unknown, fin: boolean, done: Done): void;
+  decompress(data: Buffer, fin: boolean, done: Done): void;
+}
+
+/**
+ * Without context takeover nothing is carried from one message to the next, but ws keeps a
+ * socket's zlib streams (≈300 KB with zlib's defaults: a 32 KB window, the compressor's tables)
+ * from its first compressed message until it closes. This closes them after each whole message,
+ * so an idle socket holds none and a new one is made for the next message; a side that takes
+ * its context over keeps its stream, as it must. The extension's own compress/decompress still
+ * do the work; this only wraps their callbacks (before they go on to the next message).
+ */
+export function releaseZlibBetweenMessages(ws: object): void {
+  const ext = (ws as { _extensions?: Record<string, DeflateExtension | undefined> })._extensions?.[
+    'permessage-deflate'
+  ];
+  if (
+    ext === undefined ||
+    ext.params === null ||
+    typeof ext.compress !== 'function' ||
+    typeof ext.decompress !== 'function' ||
+    !('_deflate' in ext && '_inflate' in ext)
+  ) {
+    return;
+  }
+  if (ext.params.server_no_context_takeover === true) {
+    const compress = ext.compress;
+    ext.compress = function (data, fin, done) {
+      compress.call(this, data, fin, (err, out) => {
+        if (fin && this._deflate !== null) {
+          this._deflate.close();
+          this._deflate = null;
+        }
+        done(err, out);
+      });
+    };
+  }
+  if (ext.params.client_no_context_takeover === true) {
+    const decompress = ext.decompress;
+    ext.decompress = function (data, fin, done) {
+      decompress.call(this, data, fin, (err, out) => {
+        if (fin && this._inflate !== null) {
+          this._inflate.close();
+          this._inflate = null;
+        }
+        done(err, out);
+      });
+    };
+  }
+}

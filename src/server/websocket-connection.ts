@@ -20,7 +20,7 @@ import { countHosts, cutIfClosing, needsHost } from './http-connection.ts';
 import { holdUntilFlush, writeDataFrame } from './frame-writer.ts';
 import { BadRequestTarget, buildWebsocketScope } from './scope.ts';
 import { keepalive, type KeptAlive } from './websocket-keepalive.ts';
-import { perMessageDeflateFor } from './websocket-compression.ts';
+import { perMessageDeflateFor, releaseZlibBetweenMessages } from './websocket-compression.ts';
 
 const CONNECT: WebsocketReceiveEventAny = Object.freeze({ type: 'websocket.connect' });
 /** Events queued for an app that is not reading; past this the socket is paused (memory stays bounded). */
@@ -430,7 +430,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
     this.ws = ws;
     (ws as Tagged<WebSocket>)[kConn] = this;
     const compression = this.ctx.options.websocketCompression;
-    if (compression !== false && ws.extensions !== '') this.deflateThreshold = compression.threshold;
+    if (compression !== false && ws.extensions !== '') {
+      this.deflateThreshold = compression.threshold;
+      releaseZlibBetweenMessages(ws);
+    }
     this.openedAt = this.lastSeen = Date.now();
     this.ctx.stats.websocketsOpen++;
     this.ctx.stats.websocketsTotal++;
