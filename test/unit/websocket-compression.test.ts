@@ -16,7 +16,8 @@ const extOf = (ws: WebSocket) =>
 
 describe('releaseZlibBetweenMessages', () => {
   for (const takeover of [false, true]) {
-    it(`${takeover ? 'keeps' : 'closes'} the zlib streams when contexts are ${takeover ? '' : 'not '}taken over`, async () => {
+    const what = takeover ? 'keeps the zlib streams with' : 'closes the zlib streams without';
+    it(`${what} context takeover`, async () => {
       const settings = checkWebsocketCompression({
         threshold: 0,
         serverNoContextTakeover: !takeover,
