@@ -37,6 +37,7 @@ ${LISTEN_HELP}
   --max-header-count N             header lines per request (default 100)
   --max-header-size N              bytes of request head (default 16384)
   --max-buffered-bytes N           unsent bytes per WebSocket before the client is dropped with 1008 (default 4194304)
+  --ws-per-message-deflate         compress WebSocket messages of 1 KiB or more (permessage-deflate) when offered
   --drain-timeout S                time in-flight responses get at shutdown (default 10)
   --headers-timeout S              time a client has to send a request head, then 408 (default 60; 0 = none)
   --max-connections N              open connections past which new ones are closed (default 10000; 0 = none)
@@ -73,6 +74,7 @@ export const FLAGS = {
   'max-header-count': { type: 'string' },
   'max-header-size': { type: 'string' },
   'max-buffered-bytes': { type: 'string' },
+  'ws-per-message-deflate': { type: 'boolean' },
   'drain-timeout': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'max-connections': { type: 'string' },
@@ -143,6 +145,8 @@ export function serverOptionsFromFlags(
   const proxyHeaders = proxyHeadersFromFlags(values, o.proxyHeaders);
   if (proxyHeaders !== undefined) o.proxyHeaders = proxyHeaders;
   applyListenFlags(values, o);
+  // The flag turns it on; a config's own settings (an object) are kept.
+  if (values['ws-per-message-deflate'] && !o.websocketCompression) o.websocketCompression = true;
   return o;
 }
 

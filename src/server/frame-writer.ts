@@ -11,8 +11,9 @@
 //   once and writes the same bytes to every socket.
 // - Frames are built with ws's `Sender.frame` and written to the socket handleUpgrade was given.
 //   That keeps call order with ws's own writes only while ws's send queue is unused: it is
-//   used for permessage-deflate (off on this server) and Blobs (never sent here), and ws
-//   writes its control frames (pong, close) synchronously to the same socket.
+//   used for permessage-deflate and Blobs (never sent here), and ws writes its control frames
+//   (pong, close) synchronously to the same socket. A socket that negotiated permessage-deflate
+//   therefore never comes here: all its data frames go through ws.send (websocket-connection.ts).
 // - Payloads over COPY_LIMIT are written as header + payload without a copy, as ws.send does:
 //   such a Buffer must not change until it is flushed.
 import type { Writable } from 'node:stream';

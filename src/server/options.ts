@@ -8,6 +8,11 @@ import { checkTlsOptions, tlsTransport, type TlsOptions } from './tls.ts';
 import { http2Transport } from './http2.ts';
 import { httpTransport, type Transport, type TransportServer } from './transport.ts';
 import { proxyHeadersFrom, type ProxyHeadersOptions } from './proxy-headers.ts';
+import {
+  checkWebsocketCompression,
+  type ResolvedWebsocketCompression,
+  type WebsocketCompressionOptions,
+} from './websocket-compression.ts';
 
 export interface ServerOptions<S extends TransportServer = Server> {
   /** @default '127.0.0.1' */
@@ -85,11 +90,20 @@ export interface ServerOptions<S extends TransportServer = Server> {
    * HTTP/1.1); without, cleartext HTTP/2 only (h2c, prior knowledge). Not with `transport`. @default false
    */
   http2?: boolean;
+  /**
+   * permessage-deflate on WebSockets whose client offers it: `true` for the defaults or
+   * `{ threshold, level, memLevel, serverNoContextTakeover, clientNoContextTakeover }`
+   * (docs/server.md, WebSocket compression). @default false
+   */
+  websocketCompression?: boolean | WebsocketCompressionOptions;
 }
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions<TransportServer>, 'accessLog' | 'tls'>> & {
+export type ResolvedServerOptions = Required<
+  Omit<ServerOptions<TransportServer>, 'accessLog' | 'tls' | 'websocketCompression'>
+> & {
   accessLog: false | 'stdout' | string | Writable;
   tls: TlsOptions | null;
+  websocketCompression: false | ResolvedWebsocketCompression;
 };
 
 export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
@@ -117,6 +131,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   tls: null,
   listen: [],
   http2: false,
+  websocketCompression: false,
 });
 
 const NUMERIC_KEYS = Object.keys(DEFAULT_SERVER_OPTIONS).filter(
@@ -160,6 +175,7 @@ export function resolveServerOptions<S extends TransportServer>(options: ServerO
     );
   }
   proxyHeadersFrom(resolved.proxyHeaders);
+  resolved.websocketCompression = checkWebsocketCompression(options.websocketCompression);
   resolveListeners(options, resolved);
   if (resolved.websocketMaxMessageBytes < 1) {
     throw new InvalidOptionError(`server option 'websocketMaxMessageBytes' must be at least 1`);

@@ -4,7 +4,8 @@
 // extension). Frames go both ways as `websocket.receive`/`websocket.send`; the peer's close
 // becomes `websocket.disconnect` with its code and reason. `ws` speaks the protocol (framing,
 // UTF-8 checks → 1007, maxPayload → 1009); frames out go through frame-writer.ts (coalesced
-// writes, shared broadcast frames); keepalive and lifetime are websocket-keepalive.ts.
+// writes, shared broadcast frames), or through ws.send on a socket that negotiated
+// permessage-deflate (websocket-compression.ts); keepalive and lifetime are websocket-keepalive.ts.
 import { SETTLED } from '../asgi/settled.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,9 +17,10 @@ import { reportAppFailure } from './app-failure.ts';
 import type { LiveConnection, ServerContext } from './context.ts';
 import { checkBody, checkBool, checkStatus, flatHeaders, invalid } from './events.ts';
 import { countHosts, cutIfClosing, needsHost } from './http-connection.ts';
-import { writeDataFrame } from './frame-writer.ts';
+import { holdUntilFlush, writeDataFrame } from './frame-writer.ts';
 import { BadRequestTarget, buildWebsocketScope } from './scope.ts';
 import { keepalive, type KeptAlive } from './websocket-keepalive.ts';
+import { perMessageDeflateFor, releaseZlibBetweenMessages } from './websocket-compression.ts';
 
 const CONNECT: WebsocketReceiveEventAny = Object.freeze({ type: 'websocket.connect' });
 /** Events queued for an app that is not reading; past this the socket is paused (memory stays bounded). */
@@ -75,9 +77,10 @@ type AcceptingRequest = IncomingMessage & { [kAccept]?: AcceptInfo };
 function wssFor(ctx: ServerContext): WebSocketServer {
   let wss = ctx.websocketServer;
   if (wss === null) {
+    const compression = ctx.options.websocketCompression;
     wss = new WebSocketServer({
       noServer: true,
-      perMessageDeflate: false,
+      perMessageDeflate: compression === false ? false : perMessageDeflateFor(compression),
       clientTracking: false,
       maxPayload: ctx.options.websocketMaxMessageBytes,
       // The app chose already (checked against the offer in send()); false = no header.
@@ -151,6 +154,8 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private finished = false;
   /** When the handshake came (performance.now()), while the metrics observe handshakes; else 0. */
   private handshakeStart = 0;
+  /** Compression's threshold in bytes when this socket negotiated permessage-deflate; else -1. */
+  private deflateThreshold = -1;
 
   declare private readonly ctx: ServerContext;
   declare private readonly socket: Duplex;
@@ -273,6 +278,10 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       // The peer's close frame arrived (or the socket died); the app's disconnect is on its way.
       throw new SendAfterCloseError(`websocket.send after the client closed the connection (${this.scope.path})`);
     }
+    if (this.deflateThreshold >= 0) {
+      this.sendThroughWs(hasText ? (text as string) : (bytes as Uint8Array), !hasText);
+      return;
+    }
     if (this.socket.writableLength > this.ctx.options.maxBufferedBytes) {
       this.dropSlowClient();
       return;
@@ -284,6 +293,28 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
       hasText ? (text as string) : (bytes as Uint8Array),
       !hasText,
     );
+  }
+
+  /**
+   * A socket with permessage-deflate: every data frame goes through ws.send, which compresses
+   * (RSV1 set, per the negotiated parameters) and keeps its frames in order behind the ones
+   * still being compressed. The socket is still held until the flush, so uncompressed frames
+   * of one pass leave together; frames already held on it are written before these.
+   */
+  private sendThroughWs(payload: string | Uint8Array, binary: boolean): void {
+    const ws = this.ws!;
+    // bufferedAmount counts the messages ws holds while compressing as well as the socket's.
+    if (ws.bufferedAmount > this.ctx.options.maxBufferedBytes) {
+      this.dropSlowClient();
+      return;
+    }
+    const stats = this.ctx.stats;
+    stats.websocketMessagesOut++;
+    const n = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
+    stats.websocketBytesOut += n;
+    holdUntilFlush(this.socket);
+    // Below the threshold a message goes uncompressed, whether or not contexts are taken over.
+    ws.send(payload, { binary, compress: n >= this.deflateThreshold, fin: true });
   }
 
   private sendOther(event: SendEvent): void {
@@ -398,6 +429,11 @@ export class WebsocketConnection implements LiveConnection, KeptAlive {
   private opened(ws: WebSocket): void {
     this.ws = ws;
     (ws as Tagged<WebSocket>)[kConn] = this;
+    const compression = this.ctx.options.websocketCompression;
+    if (compression !== false && ws.extensions !== '') {
+      this.deflateThreshold = compression.threshold;
+      releaseZlibBetweenMessages(ws);
+    }
     this.openedAt = this.lastSeen = Date.now();
     this.ctx.stats.websocketsOpen++;
     this.ctx.stats.websocketsTotal++;
