@@ -98,6 +98,8 @@ class HttpConnection implements LiveConnection, InFlightMember {
   private clientGone = false;
   private bodyDone: boolean;
   private reading = false;
+  /** The app has been given the body's last event (more_body false). */
+  private lastGiven = false;
   private chunks: Buffer[] = [];
   private received = 0;
   private waiter: ((event: HttpReceiveEvent) => void) | null = null;
@@ -159,10 +161,14 @@ class HttpConnection implements LiveConnection, InFlightMember {
       const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
       this.chunks = [];
       if (!this.bodyDone) this.req.resume();
+      else this.lastGiven = true;
       return Promise.resolve({ type: 'http.request', body, more_body: !this.bodyDone });
     }
-    if (this.bodyDone && !this.reading) {
-      this.reading = true; // the whole (empty) body has been given
+    // The body ended with no receive waiting (an empty body, or its end right after the chunk
+    // the app last took): the app is still owed the event that says so.
+    if (this.bodyDone && !this.lastGiven) {
+      this.reading = true;
+      this.lastGiven = true;
       return Promise.resolve(LAST_EMPTY);
     }
     if (this.clientGone || (this.bodyDone && this.state === State.Done)) return Promise.resolve(DISCONNECT);
@@ -207,6 +213,7 @@ class HttpConnection implements LiveConnection, InFlightMember {
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = null;
+        this.lastGiven = true;
         w(LAST_EMPTY);
       }
     });
