@@ -10,17 +10,15 @@ let armed = false;
 
 process.on('SIGUSR2', async () => {
   try {
-    if (!armed) {
-      armed = true;
-      const { LayerCore } = await import(new URL('redis/layer-core.ts', src).href);
-      const count = LayerCore.prototype.countDrop;
-      LayerCore.prototype.countDrop = function (event) {
-        if (event.channel !== null) byChannel[event.channel] = (byChannel[event.channel] ?? 0) + 1;
-        return count.call(this, event);
-      };
-    }
     const { getChannelLayer } = await import(new URL('registry.ts', src).href);
     const layer = getChannelLayer();
+    if (!armed) {
+      armed = true;
+      // Every loss a layer counts is also a `drop` event (docs/redis-layers.md).
+      layer.on?.('drop', (event) => {
+        if (event.channel !== null) byChannel[event.channel] = (byChannel[event.channel] ?? 0) + 1;
+      });
+    }
     const stats = typeof layer.stats === 'function' ? layer.stats() : null;
     process.stderr.write(`faults-probe ${JSON.stringify({ stats, byChannel })}\n`);
   } catch (err) {
